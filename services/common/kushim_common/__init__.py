@@ -1,0 +1,1 @@
+"""Pieces every Kushim service shares: log format, gRPC serving, request ids."""
