@@ -1,0 +1,1 @@
+"""lockcache: the only component that talks to Redis (Redlock locks, TTL caches)."""

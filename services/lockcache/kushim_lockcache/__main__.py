@@ -1,0 +1,43 @@
+"""python -m kushim_lockcache: wiring only."""
+
+import asyncio
+import logging
+import os
+import sys
+
+from kushim_common.grpcserve import run_until_signalled
+from kushim_common.logs import setup_logging
+
+from kushim_lockcache.backends import StartupError
+from kushim_lockcache.config import Config, ConfigError
+from kushim_lockcache.server import LockcacheServer
+
+log = logging.getLogger("kushim_lockcache")
+
+GRACE_SECONDS = 5.0
+
+
+async def serve(config: Config) -> None:
+    server = LockcacheServer(config)
+    try:
+        await server.start()
+    except StartupError as exc:
+        log.critical("%s", exc)
+        await server.close()
+        sys.exit(1)
+    await run_until_signalled(server.grpc, grace_seconds=GRACE_SECONDS, on_stop=server.close)
+
+
+def main() -> None:
+    try:
+        config = Config.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"lockcache: bad configuration: {exc}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
+    setup_logging(config.log_level)
+    log.info("Starting lockcache: %r", config)
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

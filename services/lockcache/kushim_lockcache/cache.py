@@ -1,0 +1,235 @@
+"""TTL caches under the key names of ARCHITECTURE.md.
+
+A stored value is "<generations>\\n<payload>": the generation tokens of the
+scopes the key belongs to (see invalidation.py) at the time it was written.
+A read serves the payload only while those generations are unchanged; a stale
+entry is deleted by the read that finds it.
+"""
+
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+
+from kushim_lockcache import keys
+from kushim_lockcache.connection import RedisNode, Unavailable, describe
+from kushim_lockcache.stats import Stats
+
+log = logging.getLogger(__name__)
+
+# KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
+# Returns the payload if the value exists and was written under the current
+# generations; otherwise deletes a stale value and returns false.
+GET_SCRIPT = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return false
+end
+local current = {}
+for i = 2, #KEYS do
+  local g = redis.call('GET', KEYS[i])
+  if not g then
+    redis.call('DEL', KEYS[1])
+    return false
+  end
+  current[#current + 1] = g
+end
+local nl = string.find(v, '\\n', 1, true)
+if not nl or string.sub(v, 1, nl - 1) ~= table.concat(current, ',') then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+return string.sub(v, nl + 1)
+"""
+
+# KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
+# ARGV[1]: payload, ARGV[2]: ttl in ms, ARGV[3]: a fresh generation token used
+# for any generation key that does not exist yet.
+# Stores the value under the current generations (creating missing ones and
+# keeping each alive at least as long as the value). Returns 1.
+SET_SCRIPT = """
+local current = {}
+for i = 2, #KEYS do
+  local g = redis.call('GET', KEYS[i])
+  if not g then
+    g = ARGV[3]
+    redis.call('SET', KEYS[i], g, 'PX', ARGV[2])
+  elseif redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  end
+  current[#current + 1] = g
+end
+redis.call('SET', KEYS[1], table.concat(current, ',') .. '\\n' .. ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# KEYS[1]: counter. ARGV[1]: window in ms.
+# Fixed window: INCR, and start the window's expiry on the first hit (or if
+# the key somehow has none). Returns {count, ms until the window resets}.
+INCREMENT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+HIT, MISS, UNAVAILABLE = "hit", "miss", "unavailable"
+
+INFO_FIELDS = (
+    "total_commands_processed",
+    "instantaneous_ops_per_sec",
+    "used_memory_human",
+    "connected_clients",
+    "keyspace_hits",
+    "keyspace_misses",
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    stored: bool
+    message: str = ""
+
+
+def new_generation() -> str:
+    return secrets.token_hex(8)
+
+
+def is_oom(exc: RedisError) -> bool:
+    return isinstance(exc, OutOfMemoryError) or "OOM command not allowed" in str(exc)
+
+
+class Cache:
+    def __init__(
+        self, node: RedisNode | None, stats: Stats, ttls: dict[str, int], max_value_bytes: int
+    ) -> None:
+        self.node = node
+        self.stats = stats
+        self.ttls = ttls  # seconds per namespace
+        self.max_value_bytes = max_value_bytes
+        if node is not None:
+            self._get = node.client.register_script(GET_SCRIPT)
+            self._set = node.client.register_script(SET_SCRIPT)
+            self._incr = node.client.register_script(INCREMENT_SCRIPT)
+
+    def ttl_ms(self, namespace: str, ttl_seconds: int) -> int:
+        return (ttl_seconds if ttl_seconds > 0 else self.ttls[namespace]) * 1000
+
+    async def get(self, entry: keys.CacheEntry) -> tuple[str, bytes]:
+        if self.node is None:
+            self.stats.miss(entry.namespace)
+            return UNAVAILABLE, b""
+        try:
+            value = await self.node.run(lambda c: self._get([entry.key, *entry.generations], []))
+        except (Unavailable, RedisError) as exc:
+            self._read_failed(exc)
+            self.stats.miss(entry.namespace)
+            return UNAVAILABLE, b""
+        if value is None:
+            self.stats.miss(entry.namespace)
+            return MISS, b""
+        self.stats.hit(entry.namespace)
+        return HIT, value
+
+    async def get_many(self, entries: list[keys.CacheEntry]) -> list[tuple[str, bytes]]:
+        if self.node is None or not entries:
+            return [await self.get(e) for e in entries]
+
+        async def pipelined(client):
+            async with client.pipeline(transaction=False) as pipe:
+                for e in entries:
+                    await self._get([e.key, *e.generations], [], client=pipe)
+                return await pipe.execute()
+
+        try:
+            values = await self.node.run(pipelined)
+        except (Unavailable, RedisError) as exc:
+            self._read_failed(exc)
+            for e in entries:
+                self.stats.miss(e.namespace)
+            return [(UNAVAILABLE, b"")] * len(entries)
+        answers = []
+        for e, value in zip(entries, values, strict=True):
+            if value is None:
+                self.stats.miss(e.namespace)
+                answers.append((MISS, b""))
+            else:
+                self.stats.hit(e.namespace)
+                answers.append((HIT, value))
+        return answers
+
+    def too_large(self, value: bytes) -> Stored | None:
+        if len(value) > self.max_value_bytes:
+            return Stored(
+                False, f"value too large: {len(value)} bytes > limit {self.max_value_bytes}"
+            )
+        return None
+
+    async def set(self, entry: keys.CacheEntry, value: bytes, ttl_seconds: int) -> Stored:
+        refused = self.too_large(value)
+        if refused:
+            return refused
+        if self.node is None:
+            return Stored(False, "unavailable: Redis not configured")
+        ttl_ms = self.ttl_ms(entry.namespace, ttl_seconds)
+        return await self.write(
+            lambda c: self._set([entry.key, *entry.generations], [value, ttl_ms, new_generation()])
+        )
+
+    async def write(self, command) -> Stored:
+        """Runs a write; outages and memory pressure are answers, not errors."""
+        try:
+            result = await self.node.run(command)
+        except Unavailable as exc:
+            return Stored(False, f"unavailable: {exc}")
+        except RedisError as exc:
+            if is_oom(exc):
+                self.stats.oom()
+                log.warning("Redis out of memory, value not stored: %s", describe(exc))
+                return Stored(False, f"out of memory: {describe(exc)}")
+            raise
+        return Stored(bool(result), "" if result else "discarded")
+
+    async def delete(self, entry: keys.CacheEntry) -> bool:
+        if self.node is None:
+            return False
+        try:
+            return bool(await self.node.run(lambda c: c.delete(entry.key)))
+        except Unavailable:
+            return False
+
+    async def increment(self, subject: str, window_seconds: int) -> tuple[bool, int, int]:
+        """(available, count in the window after this hit, seconds until it resets)."""
+        if self.node is None:
+            return False, 0, 0
+        key = keys.rate_limit_key(subject)
+        try:
+            count, ttl_ms = await self.node.run(
+                lambda c: self._incr([key], [window_seconds * 1000])
+            )
+        except Unavailable:
+            return False, 0, 0
+        except RedisError as exc:
+            if is_oom(exc):
+                self.stats.oom()
+                return False, 0, 0
+            raise
+        return True, int(count), math.ceil(int(ttl_ms) / 1000)
+
+    async def info(self) -> dict[str, object]:
+        if self.node is None:
+            return {}
+        try:
+            info = await self.node.run(lambda c: c.info())
+        except (Unavailable, ResponseError):
+            return {}
+        return {name: info.get(name) for name in INFO_FIELDS if name in info}
+
+    def _read_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, Unavailable):
+            log.warning("Cache read failed, answered as a miss: %s", describe(exc))

@@ -1,0 +1,132 @@
+"""lockcache settings, read once from the environment in __main__."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kushim_common.logs import parse_log_level
+
+from kushim_lockcache.redis_url import mask_url, parse_redis_url
+
+MIB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A bad setting; the message names the variable."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _port(environ: Mapping[str, str], name: str, default: int, *, allow_zero=False) -> int:
+    value = _int(environ, name, default)
+    if value > 65535 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be a TCP port, got {value}")
+    return value
+
+
+def _url(environ: Mapping[str, str], name: str, raw: str) -> str:
+    try:
+        parse_redis_url(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return raw
+
+
+@dataclass(frozen=True)
+class Config:
+    bind_host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all its interfaces
+    port: int = 50051
+    # Secrets live in these URLs: repr shows them masked.
+    redis_url: str | None = field(default=None, repr=False)
+    redlock_urls: tuple[str, ...] = field(default=(), repr=False)
+    tls_ca_cert: str | None = None
+    discovery_lock_ttl_ms: int = 15_000
+    lock_retry_count: int = 3
+    lock_retry_delay_ms: int = 200
+    context_group_ttl_s: int = 300
+    user_profile_ttl_s: int = 600
+    platform_data_ttl_s: int = 180
+    max_value_bytes: int = MIB
+    metrics_port: int = 9101
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        shown = {
+            "bind_host": self.bind_host,
+            "port": self.port,
+            "redis_url": mask_url(self.redis_url) if self.redis_url else None,
+            "redlock_urls": [mask_url(u) for u in self.redlock_urls],
+            "tls_ca_cert": self.tls_ca_cert,
+            "discovery_lock_ttl_ms": self.discovery_lock_ttl_ms,
+            "lock_retry_count": self.lock_retry_count,
+            "lock_retry_delay_ms": self.lock_retry_delay_ms,
+            "ttls_s": (self.context_group_ttl_s, self.user_profile_ttl_s, self.platform_data_ttl_s),
+            "max_value_bytes": self.max_value_bytes,
+            "metrics_port": self.metrics_port,
+            "log_level": self.log_level,
+        }
+        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def redis_enabled(self) -> bool:
+        return self.redis_url is not None or bool(self.redlock_urls)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "Config":
+        redis_url = environ.get("REDIS_URL", "").strip() or None
+        if redis_url is not None:
+            _url(environ, "REDIS_URL", redis_url)
+        raw_locks = environ.get("REDLOCK_URLS", "").strip()
+        if raw_locks:
+            # Sentinel URLs carry commas themselves; a lock master list is
+            # split on commas that start a new scheme.
+            redlock_urls = tuple(
+                _url(environ, "REDLOCK_URLS", u) for u in split_url_list(raw_locks)
+            )
+        else:
+            redlock_urls = (redis_url,) if redis_url else ()
+        ca = environ.get("REDIS_TLS_CA_CERT", "").strip() or None
+        try:
+            log_level = parse_log_level(environ.get("LOG_LEVEL", "INFO"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return cls(
+            bind_host=environ.get("BIND_HOST", "").strip() or "0.0.0.0",  # noqa: S104
+            port=_port(environ, "LOCKCACHE_PORT", 50051),
+            redis_url=redis_url,
+            redlock_urls=redlock_urls,
+            tls_ca_cert=ca,
+            discovery_lock_ttl_ms=_int(environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=10),
+            lock_retry_count=_int(environ, "LOCK_RETRY_COUNT", 3),
+            lock_retry_delay_ms=_int(environ, "LOCK_RETRY_DELAY_MS", 200),
+            context_group_ttl_s=_int(environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1),
+            user_profile_ttl_s=_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
+            platform_data_ttl_s=_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
+            max_value_bytes=_int(environ, "CACHE_MAX_VALUE_BYTES", MIB, minimum=1),
+            metrics_port=_port(environ, "METRICS_PORT", 9101, allow_zero=True),
+            log_level=log_level,
+        )
+
+
+def split_url_list(raw: str) -> list[str]:
+    """Splits "redis://a:1,redis://b:2" while keeping Sentinel host lists whole."""
+    parts: list[str] = []
+    for piece in raw.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if "://" in piece or not parts:
+            parts.append(piece)
+        else:
+            parts[-1] += "," + piece
+    return parts

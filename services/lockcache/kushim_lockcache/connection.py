@@ -1,0 +1,146 @@
+"""One Redis server as lockcache sees it: a client plus an up/down state.
+
+Every command goes through `RedisNode.run`, which turns connection failures
+and timeouts into `Unavailable` and logs an outage once per state change (not
+once per call). redis-py reconnects by itself on the next command; `watch`
+pings servers that are down so the state (and the log) flips back even
+without traffic.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CONNECTED_LINE = "Redis connected successfully"
+NOT_CONFIGURED_LINE = "Redis not configured - caching and distributed locking disabled"
+WATCH_INTERVAL_S = 0.5
+
+# Eviction may silently drop a held lock; only this policy is safe for locks.
+SAFE_LOCK_POLICY = "noeviction"
+
+
+class Unavailable(Exception):
+    """The server could not be reached (or refused us) within the time bounds."""
+
+
+class EvictingLockMaster(Exception):
+    """A lock master whose maxmemory-policy may evict keys."""
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class RedisNode:
+    def __init__(
+        self,
+        name: str,
+        client: Redis,
+        *,
+        on_reconnect: Callable[[], None] | None = None,
+        lock_master: bool = False,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.lock_master = lock_master
+        self.up: bool | None = None
+        # A lock master is only used once its maxmemory-policy was checked.
+        self.verified = not lock_master
+        self.refused = False
+        self._on_reconnect = on_reconnect
+
+    @property
+    def usable(self) -> bool:
+        return self.verified and not self.refused
+
+    async def run(self, command: Callable[[Redis], Awaitable[T]]) -> T:
+        if self.refused:
+            raise Unavailable(f"{self.name}: refused (evicting maxmemory-policy)")
+        try:
+            result = await command(self.client)
+        except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            self.mark_down(exc)
+            raise Unavailable(f"{self.name}: {describe(exc)}") from exc
+        self.mark_up()
+        return result
+
+    def mark_up(self) -> None:
+        if self.up is True:
+            return
+        if self.up is False and self._on_reconnect is not None:
+            self._on_reconnect()
+        self.up = True
+        log.info("%s (%s)", CONNECTED_LINE, self.name)
+
+    def mark_down(self, exc: BaseException) -> None:
+        if self.up is False:
+            return
+        self.up = False
+        log.warning("Redis unavailable (%s): %s", self.name, describe(exc))
+
+    async def connect(self) -> None:
+        """First contact at start. A rejected password is fatal (raised);
+        an unreachable server is an outage the service starts degraded with."""
+        try:
+            await self.run(lambda c: c.ping())
+        except Unavailable as exc:
+            if isinstance(exc.__cause__, AuthenticationError):
+                raise exc.__cause__ from None
+            return
+        if self.lock_master:
+            await self.verify_policy()
+
+    async def verify_policy(self) -> None:
+        try:
+            answer = await self.run(lambda c: c.config_get("maxmemory-policy"))
+        except ResponseError as exc:
+            # CONFIG may be renamed away on managed Redis; nothing to check then.
+            log.warning("Cannot read maxmemory-policy on %s: %s", self.name, describe(exc))
+            self.verified = True
+            return
+        policy = _text(answer.get(b"maxmemory-policy", answer.get("maxmemory-policy", b"")))
+        if policy and policy != SAFE_LOCK_POLICY:
+            self.refused = True
+            raise EvictingLockMaster(
+                f"lock master {self.name} has maxmemory-policy {policy}: eviction can drop "
+                f"held locks; set maxmemory-policy {SAFE_LOCK_POLICY}"
+            )
+        self.verified = True
+
+    async def watch_once(self) -> None:
+        if self.refused or (self.up and self.verified):
+            return
+        try:
+            await self.run(lambda c: c.ping())
+            if not self.verified:
+                await self.verify_policy()
+        except Unavailable:
+            pass
+        except EvictingLockMaster as exc:
+            log.error("%s", exc)
+        except ResponseError as exc:
+            self.mark_down(exc)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+async def watch(nodes: list[RedisNode], stop: asyncio.Event) -> None:
+    """Pings servers that are down until `stop` is set."""
+    while not stop.is_set():
+        await asyncio.gather(*(node.watch_once() for node in nodes))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)

@@ -1,0 +1,122 @@
+"""REDIS_URL forms -> redis-py asyncio clients.
+
+Accepted forms (the Redis guide's):
+  redis://host:6379                     redis://:password@host:6379
+  redis://user:password@host:6379/0     rediss://... (TLS; CA file from REDIS_TLS_CA_CERT)
+  redis://s1:26379,s2:26379,s3:26379?sentinelMasterId=mymaster   (Sentinel; follows failovers)
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+
+# Every call answers within a bounded time while Redis is unreachable: one
+# reconnect attempt (a pooled connection may have died with a restart), each
+# step bounded by these socket timeouts.
+SOCKET_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    hosts: tuple[tuple[str, int], ...]
+    tls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    db: int = 0
+    sentinel_master: str | None = None
+
+    @property
+    def display(self) -> str:
+        hosts = ",".join(f"{h}:{p}" for h, p in self.hosts)
+        scheme = "rediss" if self.tls else "redis"
+        suffix = f"?sentinelMasterId={self.sentinel_master}" if self.sentinel_master else ""
+        return f"{scheme}://{hosts}/{self.db}{suffix}"
+
+
+def _host_port(text: str, default_port: int) -> tuple[str, int]:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.lstrip(":")
+    else:
+        host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "")
+    if not host:
+        raise ValueError(f"missing host in {text!r}")
+    try:
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        raise ValueError(f"bad port in {text!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"bad port in {text!r}")
+    return host, port
+
+
+def parse_redis_url(url: str) -> RedisTarget:
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("redis", "rediss"):
+        raise ValueError("must start with redis:// or rediss://")
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if not at:
+        hostlist, userinfo = netloc, ""
+    username = password = None
+    if userinfo:
+        user, colon, pw = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(pw) if colon else None
+        if not colon:  # redis://password@host is not a form anyone means; be explicit
+            raise ValueError("credentials must be user:password@ or :password@")
+    params = parse_qs(query)
+    master = (params.get("sentinelMasterId") or [None])[0]
+    default_port = 26379 if master else 6379
+    hosts = tuple(_host_port(h, default_port) for h in hostlist.split(",") if h)
+    if not hosts:
+        raise ValueError("missing host")
+    if len(hosts) > 1 and not master:
+        raise ValueError("several hosts need ?sentinelMasterId=<name>")
+    db_text = path.strip("/") or (params.get("db") or ["0"])[0]
+    if not db_text.isdigit():
+        raise ValueError(f"bad database number {db_text!r}")
+    return RedisTarget(
+        hosts=hosts,
+        tls=scheme == "rediss",
+        username=username,
+        password=password,
+        db=int(db_text),
+        sentinel_master=master,
+    )
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, for logs and repr."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, tail = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:***@{tail}"
+
+
+def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
+    """A client for the target; nothing is opened until the first command."""
+    common: dict = {
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 1),
+    }
+    if target.tls:
+        common["ssl"] = True
+        if tls_ca_cert:
+            common["ssl_ca_certs"] = tls_ca_cert
+    auth = {"username": target.username, "password": target.password, "db": target.db}
+    if target.sentinel_master:
+        # Sentinels themselves are reached without the data password.
+        sentinel = Sentinel(list(target.hosts), sentinel_kwargs=dict(common), **common)
+        return sentinel.master_for(target.sentinel_master, **auth)
+    host, port = target.hosts[0]
+    return Redis(host=host, port=port, **auth, **common)

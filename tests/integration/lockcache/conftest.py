@@ -1,0 +1,85 @@
+"""Fixtures: lockcache servers in-process on real Redis servers.
+
+Tests on the shared infrastructure read REDIS_URL / REDLOCK_URLS (exported by
+`python -m devstack test`) and fail when they are missing. Tests that kill,
+restart or reconfigure Redis start their own servers on ports
+KUSHIM_TEST_PORT_BASE+40..99.
+"""
+
+import grpc
+import pytest
+import redis.asyncio as aioredis
+from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
+from kushim_lockcache.config import Config, split_url_list
+from kushim_lockcache.server import LockcacheServer
+
+from tests.integration.lockcache.support import Client, free_port, required_env
+
+
+@pytest.fixture
+def redis_servers(tmp_path):
+    """start(**RedisServer options) -> a started server, stopped after the test."""
+    from devstack.redis import RedisServer
+
+    started: list[RedisServer] = []
+
+    def start(**options) -> RedisServer:
+        server = RedisServer(tmp_path / f"redis{len(started)}", free_port(), **options)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+async def lockcache_factory():
+    """make(env) -> Client for an in-process lockcache configured by `env`."""
+    running: list[Client] = []
+
+    async def make(env: dict[str, str]) -> Client:
+        config = Config.from_env(
+            {"BIND_HOST": "127.0.0.1", "LOCKCACHE_PORT": str(free_port()), "METRICS_PORT": "0"}
+            | env
+        )
+        server = LockcacheServer(config)
+        port = await server.start()
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        client = Client(
+            server, channel, pb_grpc.LockServiceStub(channel), pb_grpc.CacheServiceStub(channel)
+        )
+        running.append(client)
+        return client
+
+    yield make
+    for client in running:
+        await client.channel.close()
+        await client.server.stop(0)
+
+
+@pytest.fixture
+def shared_env() -> dict[str, str]:
+    return {"REDIS_URL": required_env("REDIS_URL"), "REDLOCK_URLS": required_env("REDLOCK_URLS")}
+
+
+@pytest.fixture
+async def lockcache(lockcache_factory, shared_env) -> Client:
+    """lockcache on the shared cache Redis and lock masters."""
+    return await lockcache_factory(shared_env)
+
+
+@pytest.fixture
+async def cache_redis(shared_env):
+    client = aioredis.from_url(shared_env["REDIS_URL"])
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def lock_masters(shared_env):
+    clients = [aioredis.from_url(u) for u in split_url_list(shared_env["REDLOCK_URLS"])]
+    yield clients
+    for client in clients:
+        await client.aclose()

@@ -1,0 +1,83 @@
+import pytest
+from kushim_lockcache.config import MIB, Config, ConfigError, split_url_list
+
+
+def test_defaults():
+    config = Config.from_env({})
+    assert config.port == 50051
+    assert config.bind_host == "0.0.0.0"  # noqa: S104
+    assert config.redis_url is None
+    assert config.redlock_urls == ()
+    assert not config.redis_enabled
+    assert (config.discovery_lock_ttl_ms, config.lock_retry_count) == (15000, 3)
+    assert config.lock_retry_delay_ms == 200
+    assert (config.context_group_ttl_s, config.user_profile_ttl_s) == (300, 600)
+    assert config.platform_data_ttl_s == 180
+    assert config.max_value_bytes == MIB
+    assert config.metrics_port == 9101
+    assert config.log_level == "INFO"
+
+
+def test_redlock_defaults_to_redis_url():
+    config = Config.from_env({"REDIS_URL": "redis://c:6379"})
+    assert config.redlock_urls == ("redis://c:6379",)
+
+
+def test_overrides():
+    config = Config.from_env(
+        {
+            "REDIS_URL": "redis://c:6379",
+            "REDLOCK_URLS": "redis://a:1, redis://b:2,redis://s1:1,s2:2?sentinelMasterId=m",
+            "LOCKCACHE_PORT": "6000",
+            "BIND_HOST": "127.0.0.1",
+            "DISCOVERY_LOCK_TTL_MS": "5000",
+            "USER_PROFILE_CACHE_TTL": "60",
+            "METRICS_PORT": "0",
+            "LOG_LEVEL": "debug",
+            "REDIS_TLS_CA_CERT": "/etc/ca.pem",
+        }
+    )
+    assert config.redlock_urls == (
+        "redis://a:1",
+        "redis://b:2",
+        "redis://s1:1,s2:2?sentinelMasterId=m",
+    )
+    assert (config.port, config.bind_host, config.metrics_port) == (6000, "127.0.0.1", 0)
+    assert (config.discovery_lock_ttl_ms, config.user_profile_ttl_s) == (5000, 60)
+    assert config.log_level == "DEBUG"
+    assert config.tls_ca_cert == "/etc/ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LOCKCACHE_PORT", "abc"),
+        ("LOCKCACHE_PORT", "0"),
+        ("METRICS_PORT", "70000"),
+        ("LOCK_RETRY_COUNT", "-1"),
+        ("CONTEXT_GROUP_CACHE_TTL", "0"),
+        ("CACHE_MAX_VALUE_BYTES", "x"),
+        ("REDIS_URL", "http://nope"),
+        ("REDLOCK_URLS", "redis://a:1,mysql://b"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_values_name_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({name: value})
+
+
+def test_repr_masks_passwords():
+    config = Config.from_env(
+        {"REDIS_URL": "redis://:hunter2@c:6379", "REDLOCK_URLS": "redis://u:hunter3@a:1"}
+    )
+    assert "hunter2" not in repr(config)
+    assert "hunter3" not in repr(config)
+    assert "***" in repr(config)
+
+
+def test_split_url_list_keeps_sentinel_hosts_together():
+    assert split_url_list("redis://a:1,,redis://b:2") == ["redis://a:1", "redis://b:2"]
+    assert split_url_list("redis://s1:1,s2:2?sentinelMasterId=m") == [
+        "redis://s1:1,s2:2?sentinelMasterId=m"
+    ]

@@ -1,0 +1,78 @@
+import pytest
+from kushim_lockcache import keys
+
+
+def test_key_names_match_architecture():
+    assert keys.lock_key("relationship_discovery:rec-1") == "locks:relationship_discovery:rec-1"
+    assert keys.discovery_resource("rec-1") == "relationship_discovery:rec-1"
+    assert keys.context_group_key("u1", "rec-1", 2) == "context_group:u1:rec-1:2"
+    assert keys.user_profile_key("u1") == "user_profile:u1"
+    assert keys.platform_key("github", "u1", "ds-9") == "platform:github:u1:ds-9"
+    assert keys.rate_limit_key("login:ip:127.0.0.1") == "rate_limit:login:ip:127.0.0.1"
+
+
+def test_fencing_and_lease_keys_stay_apart_from_locks():
+    assert keys.fencing_key("relationship_discovery:r") == "fencing:relationship_discovery:r"
+    assert keys.lease_key("user_profile:u1") == "lease:user_profile:u1"
+
+
+@pytest.mark.parametrize(
+    ("namespace", "kwargs", "key", "generations"),
+    [
+        (
+            keys.CONTEXT_GROUP,
+            {"user_id": "u", "record_id": "r", "depth": 3},
+            "context_group:u:r:3",
+            ("cache_gen:context_group:u",),
+        ),
+        (keys.USER_PROFILE, {"user_id": "u"}, "user_profile:u", ("cache_gen:user_profile:u",)),
+        (
+            keys.PLATFORM,
+            {"user_id": "u", "platform": "jira", "data_source_id": "d"},
+            "platform:jira:u:d",
+            ("cache_gen:platform:u", "cache_gen:data_source:u:d"),
+        ),
+    ],
+)
+def test_cache_entry_names_key_and_scopes(namespace, kwargs, key, generations):
+    entry = keys.cache_entry(namespace, **kwargs)
+    assert entry.key == key
+    assert entry.generations == generations
+
+
+def test_every_scope_names_the_generation_its_entries_carry():
+    assert keys.scope_generation(keys.SCOPE_USER_CONTEXT_GROUPS, "u") == (
+        keys.cache_entry(keys.CONTEXT_GROUP, user_id="u", record_id="r").generations[0]
+    )
+    assert keys.scope_generation(keys.SCOPE_USER_PROFILE, "u") == "cache_gen:user_profile:u"
+    platform = keys.cache_entry(keys.PLATFORM, user_id="u", platform="p", data_source_id="d")
+    assert keys.scope_generation(keys.SCOPE_USER_PLATFORM_DATA, "u") in platform.generations
+    assert keys.scope_generation(keys.SCOPE_DATA_SOURCE, "u", "d") in platform.generations
+
+
+@pytest.mark.parametrize("bad", ["", "a:b", "a b", "x\n", "é" * 300])
+def test_parts_that_could_forge_or_break_keys_are_refused(bad):
+    with pytest.raises(keys.BadKey):
+        keys.user_profile_key(bad)
+
+
+def test_colon_in_ids_cannot_make_two_tenants_share_a_key():
+    with pytest.raises(keys.BadKey):
+        keys.context_group_key("a:b", "c", 1)
+
+
+def test_negative_depth_and_unknown_namespace_or_scope_are_refused():
+    with pytest.raises(keys.BadKey):
+        keys.context_group_key("u", "r", -1)
+    with pytest.raises(keys.BadKey):
+        keys.cache_entry(keys.RATE_LIMIT, user_id="u")
+    with pytest.raises(keys.BadKey):
+        keys.scope_generation("everything", "u")
+    with pytest.raises(keys.BadKey):
+        keys.scope_generation(keys.SCOPE_DATA_SOURCE, "u", "")
+
+
+@pytest.mark.parametrize("bad", ["", "has space", "x" * 600, "tab\there"])
+def test_bad_resources_are_refused(bad):
+    with pytest.raises(keys.BadKey):
+        keys.lock_key(bad)
