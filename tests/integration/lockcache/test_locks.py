@@ -112,7 +112,7 @@ async def test_extend_by_a_non_holder_is_lost(lockcache):
     resource = unique("r:")
     await lockcache.locks.Acquire(acquire([resource]), timeout=DEADLINE)
     answer = await lockcache.locks.Extend(
-        pb.ExtendLockRequest(resources=[resource], token="not-the-token", ttl_ms=1000),
+        pb.ExtendLockRequest(resources=[resource], token=unique("wrong"), ttl_ms=1000),
         timeout=DEADLINE,
     )
     assert answer.outcome == pb.LOST
@@ -122,7 +122,7 @@ async def test_release_by_a_non_holder_is_refused(lockcache, lock_masters):
     resource = unique("r:")
     held = await lockcache.locks.Acquire(acquire([resource]), timeout=DEADLINE)
     refused = await lockcache.locks.Release(
-        pb.ReleaseLockRequest(resources=[resource], token="someone-else"), timeout=DEADLINE
+        pb.ReleaseLockRequest(resources=[resource], token=unique("wrong")), timeout=DEADLINE
     )
     assert refused.outcome == pb.NOT_OWNED
     for master in lock_masters:
@@ -131,7 +131,7 @@ async def test_release_by_a_non_holder_is_refused(lockcache, lock_masters):
 
 async def test_release_of_a_lock_nobody_holds_is_not_owned(lockcache):
     answer = await lockcache.locks.Release(
-        pb.ReleaseLockRequest(resources=[unique("r:")], token="t"), timeout=DEADLINE
+        pb.ReleaseLockRequest(resources=[unique("r:")], token=unique("t")), timeout=DEADLINE
     )
     assert answer.outcome == pb.NOT_OWNED
 
@@ -187,11 +187,11 @@ async def test_bad_acquire_requests_are_invalid(lockcache, request_):
 
 async def test_bad_release_and_extend_requests_are_invalid_argument(lockcache):
     with pytest.raises(grpc.aio.AioRpcError) as release:
-        await lockcache.locks.Release(pb.ReleaseLockRequest(token="t"), timeout=DEADLINE)
+        await lockcache.locks.Release(pb.ReleaseLockRequest(token=unique("t")), timeout=DEADLINE)
     assert release.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.aio.AioRpcError) as extend:
         await lockcache.locks.Extend(
-            pb.ExtendLockRequest(resources=["r"], token="t", ttl_ms=1), timeout=DEADLINE
+            pb.ExtendLockRequest(resources=["r"], token=unique("t"), ttl_ms=1), timeout=DEADLINE
         )
     assert extend.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
@@ -200,8 +200,9 @@ async def test_cancelled_acquire_leaves_no_lock_behind(lockcache, lock_masters):
     resource = unique("r:")
     blocker = await lockcache.locks.Acquire(acquire([resource], ttl_ms=300), timeout=DEADLINE)
     # Waits (retrying) for the blocker to expire; cancelled mid-way.
-    call = lockcache.locks.Acquire(acquire([resource], ttl_ms=30_000, retry_count=40,
-                                           retry_delay_ms=50))
+    call = lockcache.locks.Acquire(
+        acquire([resource], ttl_ms=30_000, retry_count=40, retry_delay_ms=50)
+    )
     await asyncio.sleep(0.2)
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
