@@ -47,21 +47,31 @@ return string.sub(v, nl + 1)
 # KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
 # ARGV[1]: payload, ARGV[2]: ttl in ms, ARGV[3]: a fresh generation token used
 # for any generation key that does not exist yet.
-# Stores the value under the current generations (creating missing ones and
-# keeping each alive at least as long as the value). Returns 1.
+# Stores the value under the current generations, then creates missing
+# generation keys and keeps each alive for at least the value's ttl. The value
+# is the first write, so a Redis out of memory refuses the script before it
+# changed anything (Redis checks OOM only up to a script's first write).
+# Returns 1.
 SET_SCRIPT = """
 local current = {}
+local missing = {}
 for i = 2, #KEYS do
   local g = redis.call('GET', KEYS[i])
   if not g then
     g = ARGV[3]
-    redis.call('SET', KEYS[i], g, 'PX', ARGV[2])
-  elseif redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
-    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    missing[i] = true
   end
   current[#current + 1] = g
 end
 redis.call('SET', KEYS[1], table.concat(current, ',') .. '\\n' .. ARGV[1], 'PX', ARGV[2])
+local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  if missing[i] then
+    redis.call('SET', KEYS[i], ARGV[3], 'PX', 2 * ttl)
+  elseif redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
+  end
+end
 return 1
 """
 

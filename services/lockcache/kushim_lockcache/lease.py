@@ -23,23 +23,25 @@ from kushim_lockcache.connection import Unavailable
 # KEYS[1]: value key, KEYS[2]: lease key, KEYS[3..]: generation keys.
 # ARGV[1]: lease id, ARGV[2]: lease ttl in ms, ARGV[3]: a fresh generation
 # token for generation keys that do not exist, ARGV[4]: their ttl in ms.
-# Returns {1, payload} on a current hit; {2} while another caller holds the
-# lease; {3, generations} when this caller is granted the lease.
+# Returns {1, payload} on a current hit (a stale value is deleted); {2} while
+# another caller holds the lease; {3, generations} when this caller is granted
+# the lease (missing generation keys are created so the lease can name them).
 LEASE_SCRIPT = """
+local current = {}
+local missing = {}
+for i = 3, #KEYS do
+  local g = redis.call('GET', KEYS[i])
+  if not g then
+    g = ARGV[3]
+    missing[i] = true
+  end
+  current[#current + 1] = g
+end
+local generations = table.concat(current, ',')
 local v = redis.call('GET', KEYS[1])
 if v then
-  local current = {}
-  local complete = true
-  for i = 3, #KEYS do
-    local g = redis.call('GET', KEYS[i])
-    if not g then
-      complete = false
-      break
-    end
-    current[#current + 1] = g
-  end
   local nl = string.find(v, '\\n', 1, true)
-  if complete and nl and string.sub(v, 1, nl - 1) == table.concat(current, ',') then
+  if next(missing) == nil and nl and string.sub(v, 1, nl - 1) == generations then
     return {1, string.sub(v, nl + 1)}
   end
   redis.call('DEL', KEYS[1])
@@ -47,47 +49,51 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {2}
 end
-local current = {}
-for i = 3, #KEYS do
-  local g = redis.call('GET', KEYS[i])
-  if not g then
-    g = ARGV[3]
-    redis.call('SET', KEYS[i], g, 'PX', ARGV[4])
-  elseif redis.call('PTTL', KEYS[i]) < tonumber(ARGV[4]) then
-    redis.call('PEXPIRE', KEYS[i], ARGV[4])
-  end
-  current[#current + 1] = g
-end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return {3, table.concat(current, ',')}
+local ttl = tonumber(ARGV[4])
+for i = 3, #KEYS do
+  if missing[i] then
+    redis.call('SET', KEYS[i], ARGV[3], 'PX', 2 * ttl)
+  elseif redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
+  end
+end
+return {3, generations}
 """
 
 # KEYS[1]: value key, KEYS[2]: lease key, KEYS[3..]: generation keys.
 # ARGV[1]: lease id, ARGV[2]: generations recorded with the lease,
 # ARGV[3]: payload, ARGV[4]: ttl in ms.
-# Ends the lease if it is ours; stores the value only if the generations are
-# unchanged since the lease was granted. Returns 1 if stored, else 0.
+# Stores the value only if the generations are unchanged since the lease was
+# granted (the value is the first write, so out of memory refuses it cleanly),
+# and ends the lease if it is ours. Returns 1 if stored, else 0.
 FILL_SCRIPT = """
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('DEL', KEYS[2])
-end
 local current = {}
 for i = 3, #KEYS do
   local g = redis.call('GET', KEYS[i])
   if not g then
-    return 0
+    current = nil
+    break
   end
   current[#current + 1] = g
 end
-if table.concat(current, ',') ~= ARGV[2] then
+local ours = redis.call('GET', KEYS[2]) == ARGV[1]
+if current == nil or table.concat(current, ',') ~= ARGV[2] then
+  if ours then
+    redis.call('DEL', KEYS[2])
+  end
   return 0
 end
+redis.call('SET', KEYS[1], ARGV[2] .. '\\n' .. ARGV[3], 'PX', ARGV[4])
+if ours then
+  redis.call('DEL', KEYS[2])
+end
+local ttl = tonumber(ARGV[4])
 for i = 3, #KEYS do
-  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[4]) then
-    redis.call('PEXPIRE', KEYS[i], ARGV[4])
+  if redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
   end
 end
-redis.call('SET', KEYS[1], ARGV[2] .. '\\n' .. ARGV[3], 'PX', ARGV[4])
 return 1
 """
 

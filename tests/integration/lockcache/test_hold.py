@@ -1,0 +1,108 @@
+"""Hold: keep-alive streams."""
+
+import asyncio
+
+from kushim.lockcache.v1 import lockcache_pb2 as pb
+
+from tests.integration.lockcache.support import eventually, unique
+
+DEADLINE = 10
+State = pb.HoldLockResponse
+
+
+def hold_request(resources, ttl_ms=300, max_hold_ms=0):
+    return pb.HoldLockRequest(
+        acquire=pb.AcquireLockRequest(resources=resources, ttl_ms=ttl_ms), max_hold_ms=max_hold_ms
+    )
+
+
+class Stream:
+    """A Hold call whose request side the test closes when it wants."""
+
+    def __init__(self, lockcache, first):
+        self.closed = asyncio.Event()
+
+        async def requests():
+            yield first
+            await self.closed.wait()
+
+        self.call = lockcache.locks.Hold(requests(), timeout=DEADLINE)
+
+    async def next(self):
+        return await self.call.read()
+
+
+async def test_hold_keeps_the_lock_past_its_ttl_then_releases_on_close(lockcache):
+    resource = unique("r:")
+    stream = Stream(lockcache, hold_request([resource], ttl_ms=200))
+    first = await stream.next()
+    assert first.state == State.HOLDING
+    assert first.acquire.outcome == pb.ACQUIRED
+    # Several extensions: the lock outlives its 200 ms ttl many times over.
+    for _ in range(6):
+        message = await stream.next()
+        assert message.state == State.HOLDING
+        assert message.valid_until.ToNanoseconds() > 0
+    blocked = await lockcache.locks.Acquire(
+        pb.AcquireLockRequest(resources=[resource], ttl_ms=1000), timeout=DEADLINE
+    )
+    assert blocked.outcome == pb.HELD
+    stream.closed.set()
+
+    async def free():
+        answer = await lockcache.locks.Acquire(
+            pb.AcquireLockRequest(resources=[resource], ttl_ms=1000), timeout=DEADLINE
+        )
+        return answer.outcome == pb.ACQUIRED
+
+    await eventually(free, within=5)
+
+
+async def test_hold_expires_at_max_hold(lockcache):
+    stream = Stream(lockcache, hold_request([unique("r:")], ttl_ms=150, max_hold_ms=400))
+    states = []
+    while True:
+        message = await stream.next()
+        states.append(message.state)
+        if message.state != State.HOLDING:
+            break
+    assert states[-1] == State.EXPIRED
+    stream.closed.set()
+
+
+async def test_hold_reports_a_lost_lock_at_once(lockcache, lock_masters):
+    resource = unique("r:")
+    stream = Stream(lockcache, hold_request([resource], ttl_ms=300))
+    assert (await stream.next()).state == State.HOLDING
+    for master in lock_masters:  # someone deletes the lock behind our back
+        await master.delete(f"locks:{resource}")
+    message = await stream.next()
+    while message.state == State.HOLDING:
+        message = await stream.next()
+    assert message.state == State.LOST
+    stream.closed.set()
+
+
+async def test_hold_of_a_held_lock_is_not_acquired(lockcache):
+    resource = unique("r:")
+    await lockcache.locks.Acquire(pb.AcquireLockRequest(resources=[resource]), timeout=DEADLINE)
+    stream = Stream(lockcache, hold_request([resource]))
+    message = await stream.next()
+    assert message.state == State.NOT_ACQUIRED
+    assert message.acquire.outcome == pb.HELD
+    stream.closed.set()
+
+
+async def test_cancelled_hold_releases(lockcache):
+    resource = unique("r:")
+    stream = Stream(lockcache, hold_request([resource], ttl_ms=20_000))
+    assert (await stream.next()).state == State.HOLDING
+    stream.call.cancel()
+
+    async def free():
+        answer = await lockcache.locks.Acquire(
+            pb.AcquireLockRequest(resources=[resource], ttl_ms=1000), timeout=DEADLINE
+        )
+        return answer.outcome == pb.ACQUIRED
+
+    await eventually(free, within=5)
