@@ -1,0 +1,1 @@
+"""The Kushim HTTP gateway: a stateless aiohttp app in front of lockcache and graph."""

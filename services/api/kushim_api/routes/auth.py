@@ -1,0 +1,92 @@
+"""POST /auth/register and /auth/login."""
+
+import re
+
+import grpc
+from aiohttp import web
+from kushim.graph.v1 import graph_pb2
+
+from kushim_api import keys, serialize, validate
+from kushim_api.errors import Conflict, Unauthorized, ValidationError
+from kushim_api.ratelimit import Limit, login_limits
+
+routes = web.RouteTableDef()
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+REGISTER_PER_IP = 20
+
+
+def _email(body: dict) -> str:
+    email = validate.string(body, "email", max_len=254, min_len=3)
+    if not EMAIL_RE.match(email):
+        raise ValidationError("email must be an email address", field="email")
+    return email.strip().lower()
+
+
+def _password(body: dict) -> str:
+    return validate.string(body, "password", max_len=PASSWORD_MAX, min_len=PASSWORD_MIN)
+
+
+def client_ip(request: web.Request) -> str:
+    if request.app[keys.CONFIG].trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.remote or "unknown"
+
+
+@routes.post("/auth/register")
+async def register(request: web.Request) -> web.Response:
+    body = await validate.json_object(request, ("email", "password", "displayName"))
+    email, password = _email(body), _password(body)
+    display_name = validate.string(body, "displayName", max_len=200, required=False,
+                                   nullable=True)
+    config = request.app[keys.CONFIG]
+    await request.app[keys.RATE_LIMITER].check(Limit(
+        "register_ip", f"register:ip:{client_ip(request)}", REGISTER_PER_IP,
+        config.login_rate_limit_window_seconds,
+    ))
+    password_hash = await request.app[keys.PASSWORDS].hash(password)
+    try:
+        answer = await request.app[keys.UPSTREAM].users.CreateUser(graph_pb2.CreateUserRequest(
+            email=email, password_hash=password_hash, display_name=display_name
+        ))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.ALREADY_EXISTS:
+            raise Conflict("an account with this email already exists") from None
+        raise
+    token = request.app[keys.TOKENS].issue(answer.user.id)
+    return web.json_response({"user": serialize.user(answer.user), "token": token}, status=201)
+
+
+@routes.post("/auth/login")
+async def login(request: web.Request) -> web.Response:
+    body = await validate.json_object(request, ("email", "password"))
+    email = validate.string(body, "email", max_len=254, min_len=1).strip().lower()
+    password = validate.string(body, "password", max_len=PASSWORD_MAX, min_len=1)
+    config = request.app[keys.CONFIG]
+    limiter = request.app[keys.RATE_LIMITER]
+    account, ip = login_limits(
+        email, client_ip(request), per_account=config.login_rate_limit_per_account,
+        per_ip=config.login_rate_limit_per_ip,
+        window_seconds=config.login_rate_limit_window_seconds,
+    )
+    await limiter.check(ip)
+    await limiter.check(account)
+    stored_hash, user_id = None, ""
+    try:
+        answer = await request.app[keys.UPSTREAM].users.GetUserCredentials(
+            graph_pb2.GetUserCredentialsRequest(email=email)
+        )
+        stored_hash, user_id = answer.password_hash, answer.user.id
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+    if not await request.app[keys.PASSWORDS].verify(stored_hash, password) or not user_id:
+        raise Unauthorized("invalid email or password")
+    await limiter.reset(account)
+    tokens = request.app[keys.TOKENS]
+    return web.json_response(
+        {"token": tokens.issue(user_id), "expiresIn": tokens.ttl_seconds, "userId": user_id}
+    )

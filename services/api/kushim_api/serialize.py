@@ -1,0 +1,167 @@
+"""Protobuf messages to the JSON shapes of the HTTP contract (camelCase)."""
+
+import json
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from kushim.graph.v1 import graph_pb2
+
+STRONG_THRESHOLD = 0.85
+
+
+def timestamp(value: Timestamp) -> str | None:
+    if not value.seconds and not value.nanos:
+        return None
+    return value.ToDatetime().isoformat(timespec="milliseconds") + "Z"
+
+
+def _object(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def record(r: graph_pb2.Record) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "externalId": r.external_id,
+        "sourcePlatform": r.source_platform,
+        "artifactType": r.artifact_type,
+        "title": r.title,
+        "body": r.body,
+        "url": r.url or None,
+        "author": r.author,
+        "timestamp": timestamp(r.timestamp),
+        "participants": list(r.participants),
+        "metadata": _object(r.metadata_json),
+        "dataSourceId": r.data_source_id or None,
+        "checksum": r.checksum,
+        "createdAt": timestamp(r.created_at),
+        "updatedAt": timestamp(r.updated_at),
+        "discoveryState": r.discovery_state or None,
+    }
+
+
+def signal(s: graph_pb2.Signal) -> dict[str, Any]:
+    return {"name": s.name, "weight": s.weight, "detail": s.detail}
+
+
+def link_type(link: graph_pb2.Link) -> str:
+    if link.link_type:
+        return link.link_type
+    return "strong_contextual" if link.confidence >= STRONG_THRESHOLD else "weak_contextual"
+
+
+def link(item: graph_pb2.Link) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "sourceRecordId": item.source_record_id,
+        "targetRecordId": item.target_record_id,
+        "confidence": item.confidence,
+        "linkType": link_type(item),
+        "method": item.method,
+        "signals": [signal(s) for s in item.signals],
+        "feedback": item.feedback or None,
+        "feedbackComment": item.feedback_comment or None,
+        "createdAt": timestamp(item.created_at),
+    }
+
+
+def explanation(item: graph_pb2.Link) -> dict[str, Any]:
+    return {
+        "linkId": item.id,
+        "sourceRecordId": item.source_record_id,
+        "targetRecordId": item.target_record_id,
+        "score": item.confidence,
+        "type": link_type(item),
+        "method": item.method,
+        "signals": [signal(s) for s in item.signals],
+    }
+
+
+def link_stats(stats: graph_pb2.GetLinkStatsResponse) -> dict[str, Any]:
+    return {
+        "total": stats.total,
+        "byMethod": dict(stats.by_method),
+        "byFeedback": dict(stats.by_feedback),
+        "byType": dict(stats.by_type),
+    }
+
+
+def group(g: graph_pb2.ContextGroup) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "name": g.name,
+        "memberCount": g.member_count,
+        "topics": list(g.topics),
+        "coherence": g.coherence,
+        "createdAt": timestamp(g.created_at),
+        "updatedAt": timestamp(g.updated_at),
+    }
+
+
+def group_with_members(answer: graph_pb2.GroupResponse) -> dict[str, Any]:
+    return {**group(answer.group), "members": [record(m) for m in answer.members]}
+
+
+def graph(nodes: Any, links: Any) -> dict[str, Any]:
+    return {"nodes": [record(n) for n in nodes], "links": [link(x) for x in links]}
+
+
+def subgraph(sub: graph_pb2.Subgraph) -> dict[str, Any]:
+    return {**graph(sub.nodes, sub.links), "groups": [group(g) for g in sub.groups]}
+
+
+def user(u: graph_pb2.User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "email": u.email,
+        "displayName": u.display_name or None,
+        "settings": _object(u.settings_json),
+        "createdAt": timestamp(u.created_at),
+        "updatedAt": timestamp(u.updated_at),
+    }
+
+
+def data_source(ds: graph_pb2.DataSource) -> dict[str, Any]:
+    return {
+        "id": ds.id,
+        "platform": ds.platform,
+        "name": ds.name,
+        "config": _object(ds.config_json),
+        "hasWebhookSecret": ds.has_webhook_secret,
+        "webhookPath": f"/webhooks/{ds.platform}/{ds.id}"
+        if ds.platform in ("github", "slack", "jira") else None,
+        "createdAt": timestamp(ds.created_at),
+        "updatedAt": timestamp(ds.updated_at),
+    }
+
+
+def outcome(result: graph_pb2.IngestResult) -> str:
+    if result.HasField("error"):
+        return "rejected"
+    if result.created:
+        return "created"
+    return "updated" if result.changed else "unchanged"
+
+
+def ingest_result(result: graph_pb2.IngestResult) -> dict[str, Any]:
+    status = outcome(result)
+    if status == "rejected":
+        return {
+            "index": result.index,
+            "status": status,
+            "error": {"field": result.error.field or None, "message": result.error.message},
+        }
+    return {
+        "index": result.index,
+        "status": status,
+        "created": result.created,
+        "changed": result.changed,
+        "record": record(result.record),
+        "links": [link(x) for x in result.links],
+    }

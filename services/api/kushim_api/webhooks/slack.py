@@ -1,0 +1,92 @@
+"""Slack Events API: url_verification, and message events to records."""
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from kushim_api.webhooks import BODY_MAX, PayloadError, clip, first_line, people
+
+# <https://x|label>, <https://x>, <@U123>, <@U123|name>, <#C123|general>, <!here>
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!([a-z]+)(?:\|[^>]*)?>")
+IGNORED_SUBTYPES = {
+    "message_deleted", "channel_join", "channel_leave", "channel_topic", "channel_purpose",
+    "channel_name", "channel_archive", "channel_unarchive", "group_join", "group_leave",
+    "pinned_item", "unpinned_item", "ekm_access_denied",
+}
+
+
+def plain_text(text: str) -> str:
+    """Slack markup to readable text that keeps every URL and mention verbatim."""
+    def link(match: re.Match) -> str:
+        url, label = match.group(1), match.group(2)
+        return f"{label} ({url})" if label and label != url else url
+
+    text = _LINK.sub(link, text)
+    text = _USER.sub(lambda m: f"@{m.group(1)}", text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
+    text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _ts_to_iso(ts: Any) -> str:
+    try:
+        seconds = float(ts)
+    except (TypeError, ValueError):
+        raise PayloadError("event ts is not a Slack timestamp") from None
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def challenge(payload: dict) -> str | None:
+    """The url_verification challenge to echo, or None for other payloads."""
+    if payload.get("type") == "url_verification":
+        value = payload.get("challenge")
+        if not isinstance(value, str) or not value:
+            raise PayloadError("url_verification without a challenge")
+        return value
+    return None
+
+
+def delivery_id(payload: dict) -> str:
+    event_id = payload.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        raise PayloadError("event_callback without event_id")
+    return event_id
+
+
+def normalize(payload: dict) -> list[dict]:
+    if payload.get("type") != "event_callback":
+        return []
+    event = payload["event"]
+    if event.get("type") not in ("message", "app_mention"):
+        return []
+    subtype = event.get("subtype")
+    if subtype in IGNORED_SUBTYPES:
+        return []
+    message = event.get("message") if subtype == "message_changed" else event
+    if not isinstance(message, dict):
+        raise PayloadError("message_changed without message")
+    channel, team = event["channel"], payload.get("team_id") or event.get("team") or ""
+    ts = message["ts"]
+    raw = message.get("text") or ""
+    text = plain_text(raw)
+    author = message.get("user") or message.get("username") or message.get("bot_id") or ""
+    mentioned = _USER.findall(raw)
+    thread_ts = message.get("thread_ts")
+    return [{
+        "externalId": f"{team}/{channel}/{ts}",
+        "sourcePlatform": "slack",
+        "artifactType": "message",
+        "title": first_line(text) or f"Message in {channel}",
+        "body": clip(text, BODY_MAX),
+        "author": author,
+        "timestamp": _ts_to_iso(ts),
+        "participants": people(author, *mentioned),
+        "metadata": {
+            "team": team, "channel": channel, "channelType": event.get("channel_type"),
+            "ts": ts, "threadTs": thread_ts if thread_ts != ts else None,
+            "eventId": payload.get("event_id"), "subtype": subtype,
+        },
+    }]

@@ -1,0 +1,127 @@
+import time
+
+import jwt
+
+from tests.unit.api.conftest import SECRET, register
+
+
+async def test_register_then_login_gives_a_token_for_the_same_user(client):
+    user_id, headers = await register(client, "Carol@Example.com")
+    response = await client.post("/auth/login", json={"email": "carol@example.com",
+                                                      "password": "correct horse"})
+    assert response.status == 200
+    token = (await response.json())["token"]
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["sub"] == user_id and claims["exp"] > claims["iat"]
+    me = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert (await me.json())["email"] == "carol@example.com"
+
+
+async def test_password_is_stored_as_argon2id_never_plain(client, backends):
+    user_id, _ = await register(client)
+    stored = backends.graph.users[user_id][1]
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored
+
+
+async def test_register_twice_is_409(client):
+    await register(client)
+    response = await client.post("/auth/register", json={"email": "ADA@example.com",
+                                                         "password": "another one"})
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == "conflict"
+
+
+async def test_register_validates_email_and_password(client):
+    for body in ({"email": "not-an-email", "password": "long enough"},
+                 {"email": "a@b.io", "password": "short"},
+                 {"email": "a@b.io"},
+                 {"email": "a@b.io", "password": "long enough", "admin": True}):
+        response = await client.post("/auth/register", json=body)
+        assert response.status == 400, body
+        assert (await response.json())["error"]["code"] == "validation_error"
+
+
+async def test_login_with_a_wrong_password_or_unknown_email_is_401(client):
+    await register(client)
+    for email, password in (("ada@example.com", "wrong password"),
+                            ("nobody@example.com", "correct horse")):
+        response = await client.post("/auth/login", json={"email": email, "password": password})
+        assert response.status == 401
+        body = await response.json()
+        assert body == {"error": {"code": "unauthorized", "message": "invalid email or password"}}
+
+
+async def test_protected_routes_need_a_valid_unexpired_token(client, alice):
+    user_id, _ = alice
+    now = int(time.time())
+    expired = jwt.encode({"sub": user_id, "iat": now - 100, "exp": now - 10, "iss": "kushim"},
+                         SECRET, algorithm="HS256")
+    forged = jwt.encode({"sub": user_id, "iat": now, "exp": now + 60, "iss": "kushim"},
+                        "another-secret-another-secret-0123", algorithm="HS256")
+    none_alg = jwt.encode({"sub": user_id, "iat": now, "exp": now + 60, "iss": "kushim"},
+                          None, algorithm="none")
+    for header in (None, "Bearer", "Basic abc", f"Bearer {expired}", f"Bearer {forged}",
+                   f"Bearer {none_alg}", "Bearer not.a.jwt"):
+        headers = {"Authorization": header} if header else {}
+        response = await client.get("/records", headers=headers)
+        assert response.status == 401, header
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_login_is_rate_limited_per_account(make_client, backends):
+    client = await make_client(login_rate_limit_per_account=3)
+    await register(client)
+    statuses = []
+    for _ in range(5):
+        response = await client.post("/auth/login", json={"email": "ada@example.com",
+                                                          "password": "wrong password"})
+        statuses.append(response.status)
+    assert statuses == [401, 401, 401, 429, 429]
+    assert int(response.headers["Retry-After"]) >= 1
+    assert (await response.json())["error"]["code"] == "rate_limited"
+    subjects = {c[1].key.subject for c in backends.cache.calls if c[0] == "Increment"}
+    assert any(s.startswith("login:account:") for s in subjects)
+    assert "login:ip:127.0.0.1" in subjects
+
+
+async def test_login_is_rate_limited_per_ip(make_client):
+    client = await make_client(login_rate_limit_per_ip=2)
+    statuses = []
+    for n in range(3):
+        response = await client.post("/auth/login", json={"email": f"u{n}@example.com",
+                                                          "password": "whatever pw"})
+        statuses.append(response.status)
+    assert statuses == [401, 401, 429]
+
+
+async def test_successful_login_resets_the_account_counter(make_client):
+    client = await make_client(login_rate_limit_per_account=2)
+    await register(client)
+    good = {"email": "ada@example.com", "password": "correct horse"}
+    bad = {"email": "ada@example.com", "password": "wrong password"}
+    assert (await client.post("/auth/login", json=bad)).status == 401
+    assert (await client.post("/auth/login", json=good)).status == 200
+    assert (await client.post("/auth/login", json=bad)).status == 401
+    assert (await client.post("/auth/login", json=bad)).status == 401
+    assert (await client.post("/auth/login", json=bad)).status == 429
+
+
+async def test_rate_limit_falls_back_to_the_process_when_lockcache_is_down(make_client, backends):
+    client = await make_client(login_rate_limit_per_account=2)
+    await register(client)
+    backends.cache.down = True
+    bad = {"email": "ada@example.com", "password": "wrong password"}
+    statuses = [(await client.post("/auth/login", json=bad)).status for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    metrics = await (await client.get("/metrics")).text()
+    assert "kushim_rate_limit_local_fallback_total 6.0" in metrics
+
+
+async def test_rate_limit_falls_back_when_redis_is_down(make_client, backends):
+    client = await make_client(login_rate_limit_per_account=1)
+    await register(client)
+    backends.cache.redis_up = False
+    bad = {"email": "ada@example.com", "password": "wrong password"}
+    statuses = [(await client.post("/auth/login", json=bad)).status for _ in range(2)]
+    assert statuses == [401, 429]
