@@ -1,0 +1,60 @@
+"""Outbox: names of entities whose Neo4j projection must be brought up to date."""
+
+import asyncpg
+
+ADD = """
+insert into outbox (user_id, entity, entity_id)
+select $1, $2, entity_id from unnest($3::uuid[]) as entity_id
+"""
+PENDING = """
+select id, user_id, entity, entity_id from outbox order by id limit $1
+"""
+DONE = "delete from outbox where id = any($1::bigint[])"
+COUNT = "select count(*) from outbox"
+MAX_ID_FOR_USER = "select coalesce(max(id), 0) from outbox where user_id = $1"
+MAX_ID = "select coalesce(max(id), 0) from outbox"
+DONE_UP_TO_FOR_USER = "delete from outbox where user_id = $1 and id <= $2"
+DONE_UP_TO = "delete from outbox where id <= $1"
+# Only one worker (of any replica) applies the outbox at a time, so Neo4j sees one writer.
+LOCK_KEY = 7_305_421_002
+TRY_LOCK = "select pg_try_advisory_xact_lock($1)"
+LOCK = "select pg_advisory_xact_lock($1)"
+
+
+async def add(conn: asyncpg.Connection, user_id, entity: str, entity_ids) -> None:
+    ids = list(entity_ids)
+    if ids:
+        await conn.execute(ADD, user_id, entity, ids)
+
+
+async def pending(conn: asyncpg.Connection, limit: int):
+    return await conn.fetch(PENDING, limit)
+
+
+async def done(conn: asyncpg.Connection, ids) -> None:
+    await conn.execute(DONE, list(ids))
+
+
+async def count(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval(COUNT)
+
+
+async def try_lock(conn: asyncpg.Connection) -> bool:
+    return await conn.fetchval(TRY_LOCK, LOCK_KEY)
+
+
+async def lock(conn: asyncpg.Connection) -> None:
+    await conn.execute(LOCK, LOCK_KEY)
+
+
+async def max_id(conn: asyncpg.Connection, user_id=None) -> int:
+    if user_id is None:
+        return await conn.fetchval(MAX_ID)
+    return await conn.fetchval(MAX_ID_FOR_USER, user_id)
+
+
+async def done_up_to(conn: asyncpg.Connection, up_to: int, user_id=None) -> None:
+    if user_id is None:
+        await conn.execute(DONE_UP_TO, up_to)
+    else:
+        await conn.execute(DONE_UP_TO_FOR_USER, user_id, up_to)

@@ -1,0 +1,163 @@
+"""Records and their derived index rows (reference keys, people/keyword features, term DFs)."""
+
+import asyncpg
+
+# A record with a thousand participants indexes this many of them for candidate search.
+MAX_PEOPLE_FEATURES = 50
+
+_BASE = (
+    "id, user_id, external_id, source_platform, artifact_type, title, url, author, occurred_at, "
+    "participants, metadata, data_source_id, checksum, created_at, updated_at, discovery_state"
+)
+# A record as answered by GetRecord.
+COLUMNS = _BASE + ", body"
+# Lists and graphs carry at most 64 KiB of each body; GetRecord has it whole.
+BRIEF_COLUMNS = _BASE + ", left(body, 65536) as body"
+
+LOCK_BY_IDENTITY = """
+select id, checksum, term_freqs from records
+ where user_id = $1 and source_platform = $2 and external_id = $3
+   for update
+"""
+INSERT = f"""
+insert into records (user_id, data_source_id, source_platform, external_id, artifact_type,
+                     title, body, url, author, occurred_at, participants, metadata, checksum,
+                     refs, identity_keys, metadata_keys, term_freqs)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+on conflict on constraint records_identity do nothing
+returning {COLUMNS}
+"""
+UPDATE = f"""
+update records
+   set data_source_id = $3, artifact_type = $4, title = $5, body = $6, url = $7, author = $8,
+       occurred_at = $9, participants = $10, metadata = $11, checksum = $12, refs = $13,
+       identity_keys = $14, metadata_keys = $15, term_freqs = $16, discovery_state = 'pending',
+       discovery_requested_at = now(), updated_at = now()
+ where user_id = $1 and id = $2
+returning {COLUMNS}
+"""
+GET = f"select {COLUMNS} from records where user_id = $1 and id = $2"
+GET_MANY = f"select {BRIEF_COLUMNS} from records where user_id = $1 and id = any($2::uuid[])"
+EXISTING = "select id from records where user_id = $1 and id = any($2::uuid[])"
+DELETE = "delete from records where user_id = $1 and id = $2 returning id, data_source_id"
+
+_FILTERS = """
+ where user_id = $1
+   and ($2 = '' or search @@ websearch_to_tsquery('english'::regconfig, $2))
+   and ($3 = '' or source_platform = $3)
+   and ($4 = '' or artifact_type = $4)
+   and ($5::uuid is null or data_source_id = $5)
+"""
+LIST = f"""
+select {BRIEF_COLUMNS} from records {_FILTERS}
+ order by case when $2 = '' then 0
+               else ts_rank(search, websearch_to_tsquery('english'::regconfig, $2)) end desc,
+          occurred_at desc, id
+ limit $6 offset $7
+"""
+COUNT = f"select count(*) from records {_FILTERS}"
+
+DELETE_KEYS = "delete from record_keys where user_id = $1 and record_id = $2"
+INSERT_KEYS = """
+insert into record_keys (user_id, kind, key, record_id)
+select $1, $2, key, $3 from unnest($4::text[]) as key
+on conflict do nothing
+"""
+DELETE_FEATURES = "delete from record_features where user_id = $1 and record_id = $2"
+INSERT_FEATURES = """
+insert into record_features (user_id, feature, occurred_at, record_id)
+select $1, feature, $2, $3 from unnest($4::text[]) as feature
+on conflict do nothing
+"""
+# One statement with the terms sorted, so concurrent ingestions lock DF rows in one order.
+APPLY_DF_DELTA = """
+insert into term_df (user_id, term, df)
+select $1, term, delta from unnest($2::text[], $3::int[]) as d(term, delta)
+ order by term
+on conflict (user_id, term) do update set df = term_df.df + excluded.df
+"""
+GET_DF = """
+select term, df from term_df where user_id = $1 and term = any($2::text[])
+"""
+
+
+async def lock_by_identity(conn: asyncpg.Connection, user_id: str, platform: str, external_id):
+    return await conn.fetchrow(LOCK_BY_IDENTITY, user_id, platform, external_id)
+
+
+async def insert(conn: asyncpg.Connection, user_id: str, clean, derived):
+    return await conn.fetchrow(
+        INSERT, user_id, clean.data_source_id, clean.source_platform, clean.external_id,
+        clean.artifact_type, clean.title, clean.body, clean.url, clean.author,
+        clean.occurred_at, list(clean.participants), clean.metadata, clean.checksum,
+        derived.refs_json, sorted(derived.identity), sorted(derived.metadata_keys),
+        derived.term_freqs,
+    )
+
+
+async def update(conn: asyncpg.Connection, user_id: str, record_id, clean, derived):
+    return await conn.fetchrow(
+        UPDATE, user_id, record_id, clean.data_source_id, clean.artifact_type, clean.title,
+        clean.body, clean.url, clean.author, clean.occurred_at, list(clean.participants),
+        clean.metadata, clean.checksum, derived.refs_json, sorted(derived.identity),
+        sorted(derived.metadata_keys), derived.term_freqs,
+    )
+
+
+async def replace_index_rows(conn: asyncpg.Connection, user_id: str, record_id, occurred_at,
+                             derived, keywords) -> None:
+    """Rewrites the record's reference keys and its people/keyword features."""
+    await conn.execute(DELETE_KEYS, user_id, record_id)
+    await conn.execute(INSERT_KEYS, user_id, "identity", record_id, sorted(derived.identity))
+    await conn.execute(INSERT_KEYS, user_id, "mention", record_id, sorted(derived.mentions))
+    await conn.execute(DELETE_FEATURES, user_id, record_id)
+    people = sorted(derived.people)[:MAX_PEOPLE_FEATURES]
+    features = sorted({f"p:{person}" for person in people} | {f"t:{k}" for k in keywords})
+    await conn.execute(INSERT_FEATURES, user_id, occurred_at, record_id, features)
+
+
+async def apply_df_delta(conn: asyncpg.Connection, user_id: str, delta: dict[str, int]) -> None:
+    changed = sorted((term, n) for term, n in delta.items() if n)
+    if changed:
+        await conn.execute(
+            APPLY_DF_DELTA, user_id, [t for t, _ in changed], [n for _, n in changed]
+        )
+
+
+async def document_frequencies(conn: asyncpg.Connection, user_id: str, terms) -> tuple[dict, int]:
+    """(df per term, number of the user's documents)."""
+    rows = await conn.fetch(GET_DF, user_id, ["", *terms])
+    df = {row["term"]: row["df"] for row in rows}
+    return df, max(df.pop("", 0), 0)
+
+
+async def get(conn: asyncpg.Connection, user_id: str, record_id: str):
+    return await conn.fetchrow(GET, user_id, record_id)
+
+
+async def get_many(conn: asyncpg.Connection, user_id: str, record_ids):
+    return await conn.fetch(GET_MANY, user_id, list(record_ids))
+
+
+async def existing(conn: asyncpg.Connection, user_id: str, record_ids) -> set:
+    return {row["id"] for row in await conn.fetch(EXISTING, user_id, list(record_ids))}
+
+
+async def list_page(conn: asyncpg.Connection, user_id: str, search: str, platform: str,
+                    artifact_type: str, data_source_id, limit: int, offset: int):
+    args = (user_id, search, platform, artifact_type, data_source_id)
+    rows = await conn.fetch(LIST, *args, limit, offset)
+    return rows, await conn.fetchval(COUNT, *args)
+
+
+async def delete(conn: asyncpg.Connection, user_id: str, record_id: str):
+    return await conn.fetchrow(DELETE, user_id, record_id)
+
+
+OF_USER = f"""
+select {BRIEF_COLUMNS} from records where user_id = $1 order by occurred_at, id limit $2
+"""
+
+
+async def of_user(conn: asyncpg.Connection, user_id: str, limit: int):
+    return await conn.fetch(OF_USER, user_id, limit)

@@ -1,0 +1,153 @@
+"""Relationship discovery for one record, under the lockcache lock and a fencing token.
+
+Acquire `relationship_discovery:{recordId}`. HELD: another instance is doing it; the record
+stays pending (the sweeper retries it later). UNAVAILABLE (Redis down or lockcache
+unreachable): proceed under a PostgreSQL advisory transaction lock on the record. Then, in one
+transaction: find candidates, score them, check the fencing token, write links, group changes
+and outbox rows, and mark the record done.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from kushim_graph import groups as group_changes
+from kushim_graph.db import groups, links, outbox, records
+from kushim_graph.discovery import candidates
+from kushim_graph.discovery.derive import features
+from kushim_graph.discovery.scoring import link_type, score
+from kushim_graph.discovery.tfidf import cosine
+from kushim_graph.errors import StaleFencingToken
+from kushim_graph.lockcache import ACQUIRED, HELD, LockCacheClient
+
+log = logging.getLogger(__name__)
+
+LOAD_RECORD = """
+select id, user_id, occurred_at, author, participants, refs, identity_keys, metadata_keys,
+       term_freqs, title, checksum, fencing_token, data_source_id
+  from records where user_id = $1 and id = $2
+"""
+LOCK_RECORD = "select pg_advisory_xact_lock(hashtextextended('discovery:' || $1::uuid::text, 0))"
+# Accepts the token only if it is newer than every token that wrote this record before.
+FENCE = """
+update records set fencing_token = $3
+ where user_id = $1 and id = $2 and fencing_token < $3
+returning id
+"""
+STORED_TOKEN = "select fencing_token from records where user_id = $1 and id = $2"  # noqa: S105
+MARK_DONE = """
+update records set discovery_state = 'done'
+ where user_id = $1 and id = $2 and checksum = $3
+"""
+
+DONE = "done"
+SKIPPED = "skipped"  # lock held elsewhere
+STALE = "stale"  # fenced out
+GONE = "gone"  # deleted meanwhile
+
+
+@dataclass
+class Outcome:
+    state: str
+    links: list = field(default_factory=list)
+    data_source_id: object = None
+
+
+class Discovery:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        lockcache: LockCacheClient,
+        *,
+        threshold: float,
+        max_candidates: int,
+        lock_ttl_ms: int,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.pool = pool
+        self.lockcache = lockcache
+        self.threshold = threshold
+        self.max_candidates = max_candidates
+        self.lock_ttl_ms = lock_ttl_ms
+        self.on_commit = on_commit
+
+    async def run(self, user_id: str, record_id) -> Outcome:
+        resource = f"relationship_discovery:{record_id}"
+        lock = await self.lockcache.acquire(resource, self.lock_ttl_ms)
+        if lock.outcome == HELD:
+            return Outcome(SKIPPED)
+        token = lock.fencing_token if lock.outcome == ACQUIRED else None
+        try:
+            async with self.pool.acquire() as conn:
+                return await self.discover(conn, user_id, record_id, token)
+        except StaleFencingToken as exc:
+            log.warning("Discovery result discarded: %s", exc)
+            return Outcome(STALE)
+        finally:
+            if lock.outcome == ACQUIRED:
+                await self.lockcache.release(resource, lock.token)
+
+    async def discover(self, conn, user_id: str, record_id, token: int | None) -> Outcome:
+        """One transaction; `token` None means no lockcache lock (serialize in PostgreSQL)."""
+        started = time.monotonic()
+        async with conn.transaction():
+            if token is None:
+                await conn.execute(LOCK_RECORD, record_id)
+            row = await conn.fetchrow(LOAD_RECORD, user_id, record_id)
+            if row is None:
+                return Outcome(GONE)
+            found = await candidates.find(
+                conn, user_id, record_id, row["occurred_at"], self.max_candidates
+            )
+            rows = await candidates.load(conn, user_id, found)
+            linked, below = await self._score(conn, user_id, row, rows)
+            await groups.lock_user(conn, user_id)
+            if token is not None:
+                await self._fence(conn, user_id, record_id, token)
+            link_ids = await links.upsert_deterministic(conn, user_id, linked)
+            removed = await links.delete_unsupported(conn, user_id, record_id, below)
+            pairs = [(s, t) for s, t, *_ in linked]
+            touched = await group_changes.apply_links(conn, user_id, pairs)
+            await outbox.add(conn, user_id, "link", [*link_ids, *removed])
+            await outbox.add(conn, user_id, "group", touched)
+            await conn.execute(MARK_DONE, user_id, record_id, row["checksum"])
+            made = await links.get_many(conn, user_id, link_ids)
+        self.on_commit()
+        log.debug(
+            "Discovery for %s: %d candidates, %d links, %.1f ms",
+            record_id, len(rows), len(made), (time.monotonic() - started) * 1000,
+        )
+        made = sorted(made, key=lambda r: (-r["confidence"], str(r["id"])))
+        return Outcome(DONE, made, row["data_source_id"])
+
+    async def _score(self, conn, user_id: str, row, rows):
+        terms = set(row["term_freqs"])
+        for other in rows:
+            terms.update(other["term_freqs"])
+        df, n_docs = await records.document_frequencies(conn, user_id, sorted(terms))
+        mine = features(row)
+        linked, below = [], []
+        for other in rows:
+            similarity = cosine(row["term_freqs"], other["term_freqs"], df, n_docs)
+            confidence, signals = score(mine, features(other), keyword_cosine=similarity)
+            if confidence < self.threshold:
+                below.append(other["id"])
+                continue
+            first, second = sorted(
+                (row, other), key=lambda r: (r["occurred_at"], str(r["id"]))
+            )
+            explanation = [
+                {"name": s.name, "weight": s.weight, "detail": s.detail} for s in signals
+            ]
+            linked.append(
+                (first["id"], second["id"], confidence, link_type(confidence), explanation)
+            )
+        return linked, below
+
+    async def _fence(self, conn, user_id: str, record_id, token: int) -> None:
+        if await conn.fetchval(FENCE, user_id, record_id, token) is None:
+            stored = await conn.fetchval(STORED_TOKEN, user_id, record_id)
+            raise StaleFencingToken(record_id, token, stored or 0)

@@ -1,0 +1,88 @@
+"""Applies the numbered SQL files of migrations/ in order, once each, under an advisory lock.
+
+Run as a separate step (`make migrate`, a Kubernetes Job), never at every replica's start.
+"""
+
+import asyncio
+import logging
+import os
+import re
+import sys
+from importlib import resources
+
+import asyncpg
+from kushim_common.logs import setup_logging
+
+from kushim_graph.config import Config, ConfigError
+
+log = logging.getLogger(__name__)
+
+# Any fixed number works; it only has to differ from other advisory locks of this database.
+MIGRATION_LOCK_KEY = 7_305_421_001
+_FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+CREATE_TABLE = """
+create table if not exists schema_migrations (
+    version    integer primary key,
+    name       text not null,
+    applied_at timestamptz not null default now()
+)
+"""
+APPLIED = "select version from schema_migrations"
+RECORD = "insert into schema_migrations (version, name) values ($1, $2)"
+
+
+def available() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration file, in order."""
+    found = []
+    for entry in resources.files("kushim_graph.migrations").iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration numbers in {versions}")
+    return found
+
+
+async def migrate(conn: asyncpg.Connection) -> list[int]:
+    """Applies what is missing; answers the versions applied now. Safe to run concurrently."""
+    await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await conn.execute(CREATE_TABLE)
+        done = {row["version"] for row in await conn.fetch(APPLIED)}
+        applied = []
+        for version, name, sql in available():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute(RECORD, version, name)
+            log.info("Applied migration %03d_%s", version, name)
+            applied.append(version)
+        return applied
+    finally:
+        await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+async def run(database_url: str) -> list[int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    try:
+        config = Config.from_env(os.environ)
+    except ConfigError as exc:
+        sys.exit(f"graph migrate: {exc}")
+    setup_logging(config.log_level)
+    applied = asyncio.run(run(config.database_url))
+    log.info("Schema up to date (%d migration(s) applied now)", len(applied))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Context subgraphs: traversal in Neo4j, content from PostgreSQL, cached through lockcache."""
+
+import logging
+
+import asyncpg
+from kushim.graph.v1 import graph_pb2
+
+from kushim_graph import messages
+from kushim_graph.db import groups, links, records
+from kushim_graph.errors import NotFound
+from kushim_graph.lockcache import LockCacheClient, context_key
+from kushim_graph.projection.neo4j_store import Neo4jStore
+
+log = logging.getLogger(__name__)
+
+MAX_CONTEXT_NODES = 500
+
+
+class ContextReader:
+    def __init__(
+        self, pool: asyncpg.Pool, store: Neo4jStore, lockcache: LockCacheClient, *, ttl_s: int
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.lockcache = lockcache
+        self.ttl_s = ttl_s
+
+    async def get(self, user_id: str, record_id: str, depth: int):
+        """(subgraph, cached). NotFound for another user's or a missing record."""
+        key = context_key(user_id, record_id, depth)
+        lease = await self.lockcache.get_or_lease(key)
+        if lease.value is not None:
+            log.info("Cache hit for context group: %s:%d", record_id, depth)
+            return graph_pb2.Subgraph.FromString(lease.value), True
+        subgraph = await self.compute(user_id, record_id, depth)
+        if lease.lease_token:
+            await self.lockcache.fill(
+                key, lease.lease_token, subgraph.SerializeToString(), self.ttl_s
+            )
+        return subgraph, False
+
+    async def compute(self, user_id: str, record_id: str, depth: int) -> graph_pb2.Subgraph:
+        async with self.pool.acquire() as conn:
+            if await records.get_many(conn, user_id, [record_id]) == []:
+                raise NotFound(f"record {record_id} not found")
+        found = await self.store.subgraph(user_id, record_id, depth, MAX_CONTEXT_NODES)
+        node_ids, link_ids, group_ids = found or ([record_id], [], [])
+        async with self.pool.acquire() as conn:
+            node_rows = await records.get_many(conn, user_id, node_ids)
+            link_rows = await links.get_many(conn, user_id, link_ids)
+            group_rows = await groups.get_many(conn, user_id, group_ids)
+        present = {row["id"] for row in node_rows}
+        node_rows = sorted(
+            node_rows, key=lambda r: (str(r["id"]) != record_id, r["occurred_at"], str(r["id"]))
+        )
+        link_rows = sorted(
+            (r for r in link_rows
+             if r["source_record_id"] in present and r["target_record_id"] in present),
+            key=lambda r: (-r["confidence"], str(r["id"])),
+        )
+        return graph_pb2.Subgraph(
+            nodes=[messages.record(r) for r in node_rows],
+            links=[messages.link(r) for r in link_rows],
+            groups=[messages.group(r) for r in sorted(group_rows, key=lambda r: str(r["id"]))],
+        )

@@ -1,0 +1,166 @@
+"""Applies the outbox to Neo4j in the background, with backoff while Neo4j is down.
+
+A batch is read in one REPEATABLE READ snapshot: the outbox rows and the current state of the
+entities they name. Neo4j is brought in line with that state (MERGE, so applying twice changes
+nothing) and the rows are deleted in the same transaction. One worker of all replicas applies
+at a time (an advisory transaction lock), so Neo4j sees a single writer.
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from kushim_graph.db import outbox
+from kushim_graph.projection.neo4j_store import NEO4J_DOWN, Neo4jStore
+
+log = logging.getLogger(__name__)
+
+_PAIRS = "select * from unnest($1::uuid[], $2::uuid[]) as p(user_id, id)"
+RECORDS = f"""
+select id, user_id, title, source_platform, artifact_type, external_id, url, occurred_at
+  from records where (user_id, id) in ({_PAIRS})
+"""
+LINKS = f"""
+select id, user_id, source_record_id, target_record_id, confidence, link_type, method
+  from links where (user_id, id) in ({_PAIRS})
+"""
+GROUPS = f"""
+select g.id, g.user_id, g.name, g.coherence, g.topics,
+       coalesce(array_agg(m.record_id) filter (where m.record_id is not null), '{{}}') as members
+  from context_groups g left join group_members m on m.group_id = g.id and m.user_id = g.user_id
+ where (g.user_id, g.id) in ({_PAIRS})
+ group by g.id
+"""
+
+
+@dataclass
+class Changes:
+    records: list = field(default_factory=list)
+    deleted_records: list = field(default_factory=list)
+    links: list = field(default_factory=list)
+    deleted_links: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    deleted_groups: list = field(default_factory=list)
+
+
+def _record(row) -> dict:
+    return {
+        "id": str(row["id"]), "user_id": str(row["user_id"]), "title": row["title"],
+        "source_platform": row["source_platform"], "artifact_type": row["artifact_type"],
+        "external_id": row["external_id"], "url": row["url"], "timestamp": row["occurred_at"],
+    }
+
+
+def _link(row) -> dict:
+    return {
+        "id": str(row["id"]), "user_id": str(row["user_id"]),
+        "source": str(row["source_record_id"]), "target": str(row["target_record_id"]),
+        "confidence": row["confidence"], "link_type": row["link_type"], "method": row["method"],
+    }
+
+
+def _group(row) -> dict:
+    return {
+        "id": str(row["id"]), "user_id": str(row["user_id"]), "name": row["name"],
+        "coherence": row["coherence"], "topics": list(row["topics"]),
+        "members": sorted(str(m) for m in row["members"]),
+    }
+
+
+async def read_changes(conn: asyncpg.Connection, named: dict[str, set]) -> Changes:
+    """Current state of the named (user_id, id) pairs per entity; absent ones are deletions."""
+    changes = Changes()
+    for entity, query, convert, present, deleted in (
+        ("record", RECORDS, _record, changes.records, changes.deleted_records),
+        ("link", LINKS, _link, changes.links, changes.deleted_links),
+        ("group", GROUPS, _group, changes.groups, changes.deleted_groups),
+    ):
+        pairs = named.get(entity, set())
+        if not pairs:
+            continue
+        rows = await conn.fetch(query, [u for u, _ in pairs], [i for _, i in pairs])
+        found = {row["id"] for row in rows}
+        present.extend(convert(row) for row in rows)
+        deleted.extend(str(i) for _, i in pairs if i not in found)
+    return changes
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: Neo4jStore,
+        *,
+        batch: int,
+        on_applied=None,
+        idle_poll_s: float = 1.0,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.batch = batch
+        self.on_applied = on_applied
+        self.idle_poll_s = idle_poll_s
+        self.max_backoff_s = max_backoff_s
+        self._wake = asyncio.Event()
+        self.neo4j_up: bool | None = None
+        self.applied_total = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _neo4j_state(self, up: bool, error: Exception | None = None) -> None:
+        if up == self.neo4j_up:
+            return
+        self.neo4j_up = up
+        if up:
+            log.info("Neo4j projection connected; applying the outbox")
+        else:
+            log.warning("Neo4j unavailable (%s); the outbox keeps changes until it returns", error)
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                applied = await self.apply_once()
+            except NEO4J_DOWN as exc:
+                self._neo4j_state(False, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("Outbox worker: PostgreSQL error: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            backoff = 0.1
+            if applied >= self.batch:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+
+    async def apply_once(self) -> int:
+        """Applies one batch; answers how many outbox rows it applied."""
+        users: set = set()
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            if not await outbox.try_lock(conn):
+                return 0
+            rows = await outbox.pending(conn, self.batch)
+            if not rows:
+                return 0
+            named: dict[str, set] = {}
+            for row in rows:
+                named.setdefault(row["entity"], set()).add((row["user_id"], row["entity_id"]))
+                users.add(str(row["user_id"]))
+            changes = await read_changes(conn, named)
+            await self.store.apply(changes)
+            await outbox.done(conn, [row["id"] for row in rows])
+        self._neo4j_state(True)
+        self.applied_total += len(rows)
+        if self.on_applied is not None:
+            await self.on_applied(users)
+        return len(rows)

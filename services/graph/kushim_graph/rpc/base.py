@@ -1,0 +1,102 @@
+"""What every servicer shares: the service's dependencies and error-to-status mapping."""
+
+import functools
+import logging
+import time
+from dataclasses import dataclass
+
+import asyncpg
+import grpc
+
+from kushim_graph.config import Config
+from kushim_graph.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
+from kushim_graph.metrics import RPC_LATENCY
+from kushim_graph.validation import parse_uuid
+
+log = logging.getLogger(__name__)
+
+_STATUS = (
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+)
+_DB_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+@dataclass
+class Deps:
+    """The service's resources, opened once in server.py and shared by all servicers."""
+
+    config: Config
+    pool: asyncpg.Pool
+    lockcache: object  # kushim_graph.lockcache.LockCacheClient
+    discovery: object  # kushim_graph.discovery.run.Discovery
+    projection: object  # kushim_graph.projection.worker.OutboxWorker
+    context: object  # kushim_graph.projection.context.ContextReader
+
+
+def user_id_of(request) -> str:
+    if not request.user_id:
+        raise InvalidInput("user_id", "user_id is required")
+    return parse_uuid("user_id", request.user_id)
+
+
+def id_of(field: str, value: str) -> str:
+    if not value:
+        raise InvalidInput(field, f"{field} is required")
+    return parse_uuid(field, value)
+
+
+def page(limit: int, offset: int, *, default: int = 20, maximum: int = 100) -> tuple[int, int]:
+    if limit < 0 or offset < 0:
+        raise InvalidInput("limit", "limit and offset must not be negative")
+    return (min(limit, maximum) if limit else default), offset
+
+
+def rpc(method):
+    """Runs a servicer method, answering GraphErrors and database outages with status codes."""
+
+    @functools.wraps(method)
+    async def wrapper(self, request, context):
+        started = time.perf_counter()
+        try:
+            answer = await method(self, request, context)
+        except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
+            code, message = _status_of(exc, method.__name__)
+        else:
+            RPC_LATENCY.labels(method.__name__, "OK").observe(time.perf_counter() - started)
+            return answer
+        RPC_LATENCY.labels(method.__name__, code.name).observe(time.perf_counter() - started)
+        await context.abort(code, message)
+
+    return wrapper
+
+
+def _status_of(exc: Exception, name: str) -> tuple[grpc.StatusCode, str]:
+    for kind, code in _STATUS:
+        if isinstance(exc, kind):
+            if isinstance(exc, InvalidInput):
+                return code, f"{exc.field}: {exc.message}"
+            return code, str(exc)
+    if isinstance(exc, _DB_DOWN):
+        log.warning("%s: PostgreSQL unavailable: %s", name, exc)
+        return grpc.StatusCode.UNAVAILABLE, "PostgreSQL unavailable"
+    if isinstance(exc, asyncpg.DataError):
+        return grpc.StatusCode.INVALID_ARGUMENT, f"invalid value: {exc}"
+    log.exception("%s failed", name)
+    return grpc.StatusCode.INTERNAL, "internal error"

@@ -1,0 +1,110 @@
+"""DataSourceService: a user's connected platforms. Webhook secrets are write-only."""
+
+from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
+
+from kushim_graph import messages
+from kushim_graph.db import datasources, users
+from kushim_graph.errors import InvalidInput, NotFound
+from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
+from kushim_graph.validation import PLATFORMS, clean_text, parse_json_object
+
+MAX_NAME = 200
+MAX_SECRET = 1024
+
+
+def _name(value: str) -> str:
+    name = " ".join(clean_text(value).split())
+    if not name:
+        raise InvalidInput("name", "name is required")
+    if len(name) > MAX_NAME:
+        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
+    return name
+
+
+def _secret(value: str) -> str:
+    if len(value) > MAX_SECRET or "\x00" in value:
+        raise InvalidInput("webhook_secret", f"webhook_secret must be at most {MAX_SECRET} chars")
+    return value
+
+
+class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @rpc
+    async def ListDataSources(self, request, context):
+        user_id = user_id_of(request)
+        limit, offset = page(request.limit, request.offset)
+        async with self.deps.pool.acquire() as conn:
+            rows, total = await datasources.list_page(conn, user_id, limit, offset)
+        return graph_pb2.ListDataSourcesResponse(
+            data_sources=[messages.data_source(row) for row in rows], total=total
+        )
+
+    @rpc
+    async def CreateDataSource(self, request, context):
+        user_id = user_id_of(request)
+        platform = request.platform.strip().lower()
+        if platform not in PLATFORMS:
+            allowed = ", ".join(sorted(PLATFORMS))
+            raise InvalidInput("platform", f"platform must be one of {allowed}")
+        name = _name(request.name)
+        config = parse_json_object("config_json", request.config_json)
+        async with self.deps.pool.acquire() as conn:
+            if not await users.exists(conn, user_id):
+                raise NotFound(f"user {user_id} not found")
+            row = await datasources.create(
+                conn, user_id, platform, name, config, _secret(request.webhook_secret)
+            )
+        return graph_pb2.DataSourceResponse(data_source=messages.data_source(row))
+
+    @rpc
+    async def GetDataSource(self, request, context):
+        user_id = user_id_of(request)
+        source_id = id_of("data_source_id", request.data_source_id)
+        async with self.deps.pool.acquire() as conn:
+            row = await datasources.get(conn, user_id, source_id)
+        if row is None:
+            raise NotFound(f"data source {source_id} not found")
+        return graph_pb2.DataSourceResponse(data_source=messages.data_source(row))
+
+    @rpc
+    async def UpdateDataSource(self, request, context):
+        user_id = user_id_of(request)
+        source_id = id_of("data_source_id", request.data_source_id)
+        name = _name(request.name) if request.HasField("name") else None
+        secret = _secret(request.webhook_secret) if request.HasField("webhook_secret") else None
+        config = (
+            parse_json_object("config_json", request.config_json)
+            if request.HasField("config_json")
+            else None
+        )
+        async with self.deps.pool.acquire() as conn:
+            row = await datasources.update(conn, user_id, source_id, name, secret, config)
+        if row is None:
+            raise NotFound(f"data source {source_id} not found")
+        await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+        return graph_pb2.DataSourceResponse(data_source=messages.data_source(row))
+
+    @rpc
+    async def DeleteDataSource(self, request, context):
+        user_id = user_id_of(request)
+        source_id = id_of("data_source_id", request.data_source_id)
+        async with self.deps.pool.acquire() as conn:
+            deleted = await datasources.delete(conn, user_id, source_id)
+        if not deleted:
+            raise NotFound(f"data source {source_id} not found")
+        await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+        return graph_pb2.DeleteDataSourceResponse()
+
+    @rpc
+    async def GetWebhookSecret(self, request, context):
+        source_id = id_of("data_source_id", request.data_source_id)
+        async with self.deps.pool.acquire() as conn:
+            row = await datasources.get_secret(conn, source_id)
+        if row is None:
+            raise NotFound(f"data source {source_id} not found")
+        return graph_pb2.GetWebhookSecretResponse(
+            user_id=str(row["user_id"]), platform=row["platform"],
+            webhook_secret=row["webhook_secret"],
+        )

@@ -1,0 +1,217 @@
+"""GroupService: context groups, their members and graphs, merge and split."""
+
+from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
+
+from kushim_graph import groups as group_changes
+from kushim_graph import messages
+from kushim_graph.db import groups, links, outbox, records
+from kushim_graph.errors import FailedPrecondition, InvalidInput, NotFound
+from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
+from kushim_graph.validation import clean_text
+
+MAX_NAME = 200
+MAX_INITIAL_MEMBERS = 500
+# GetUserGraph answers at most this much of a very large store.
+MAX_USER_GRAPH_NODES = 10_000
+MAX_USER_GRAPH_LINKS = 50_000
+
+
+def _name(value: str) -> str:
+    name = " ".join(clean_text(value).split())
+    if not name:
+        raise InvalidInput("name", "name is required")
+    if len(name) > MAX_NAME:
+        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
+    return name
+
+
+def _by_time(rows):
+    return sorted(rows, key=lambda r: (r["occurred_at"], str(r["id"])))
+
+
+class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _changed(self, user_id: str) -> None:
+        self.deps.projection.wake()
+        await self.deps.lockcache.invalidate_context_groups(user_id)
+
+    async def _answer(self, conn, user_id: str, group_id) -> graph_pb2.GroupResponse:
+        row = await groups.get(conn, user_id, group_id)
+        if row is None:
+            raise NotFound(f"context group {group_id} not found")
+        member_rows = await records.get_many(
+            conn, user_id, await groups.members(conn, user_id, group_id)
+        )
+        return graph_pb2.GroupResponse(
+            group=messages.group(row), members=[messages.record(r) for r in _by_time(member_rows)]
+        )
+
+    async def _locked_group(self, conn, user_id: str, group_id) -> None:
+        await groups.lock_user(conn, user_id)
+        if not await groups.exists_for_update(conn, user_id, group_id):
+            raise NotFound(f"context group {group_id} not found")
+
+    async def _free_records(self, conn, user_id: str, record_ids, *, into=None) -> list:
+        """The records that may join a group: present, and in no other group."""
+        found = await records.existing(conn, user_id, record_ids)
+        for record_id in record_ids:
+            if record_id not in {str(f) for f in found}:
+                raise NotFound(f"record {record_id} not found")
+        grouped = await groups.groups_of(conn, user_id, record_ids)
+        for record_id, (group_id, _) in grouped.items():
+            if str(group_id) != str(into):
+                raise FailedPrecondition(f"record {record_id} is already in group {group_id}")
+        return [r for r in record_ids if r not in {str(k) for k in grouped}]
+
+    @rpc
+    async def ListGroups(self, request, context):
+        user_id = user_id_of(request)
+        limit, offset = page(request.limit, request.offset)
+        async with self.deps.pool.acquire() as conn:
+            rows, total = await groups.list_page(conn, user_id, limit, offset)
+        return graph_pb2.ListGroupsResponse(
+            groups=[messages.group(r) for r in rows], total=total
+        )
+
+    @rpc
+    async def CreateGroup(self, request, context):
+        user_id = user_id_of(request)
+        name = _name(request.name)
+        if len(request.record_ids) > MAX_INITIAL_MEMBERS:
+            raise InvalidInput("record_ids", f"at most {MAX_INITIAL_MEMBERS} records")
+        record_ids = sorted({id_of("record_ids", r) for r in request.record_ids})
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await groups.lock_user(conn, user_id)
+            free = await self._free_records(conn, user_id, record_ids)
+            group_id = await groups.insert(conn, user_id, name)
+            await groups.add_members(conn, user_id, group_id, free)
+            await group_changes.refresh(conn, user_id, group_id, split=False)
+            await outbox.add(conn, user_id, "group", [group_id])
+            answer = await self._answer(conn, user_id, group_id)
+        await self._changed(user_id)
+        return answer
+
+    @rpc
+    async def GetGroup(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        async with self.deps.pool.acquire() as conn:
+            return await self._answer(conn, user_id, group_id)
+
+    @rpc
+    async def GetGroupGraph(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        async with self.deps.pool.acquire() as conn:
+            if await groups.get(conn, user_id, group_id) is None:
+                raise NotFound(f"context group {group_id} not found")
+            member_ids = await groups.members(conn, user_id, group_id)
+            nodes = await records.get_many(conn, user_id, member_ids)
+            edges = await links.among(conn, user_id, member_ids)
+        return graph_pb2.GraphResponse(
+            nodes=[messages.record(r) for r in _by_time(nodes)],
+            links=[messages.link(r) for r in sorted(edges, key=lambda r: str(r["id"]))],
+        )
+
+    @rpc
+    async def RenameGroup(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        name = _name(request.name)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await self._locked_group(conn, user_id, group_id)
+            await groups.rename(conn, user_id, group_id, name)
+            await outbox.add(conn, user_id, "group", [group_id])
+            answer = await self._answer(conn, user_id, group_id)
+        await self._changed(user_id)
+        return answer
+
+    @rpc
+    async def DeleteGroup(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await groups.lock_user(conn, user_id)
+            if not await groups.delete(conn, user_id, group_id):
+                raise NotFound(f"context group {group_id} not found")
+            await outbox.add(conn, user_id, "group", [group_id])
+        await self._changed(user_id)
+        return graph_pb2.DeleteGroupResponse()
+
+    @rpc
+    async def AddGroupMember(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        record_id = id_of("record_id", request.record_id)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await self._locked_group(conn, user_id, group_id)
+            free = await self._free_records(conn, user_id, [record_id], into=group_id)
+            await groups.add_members(conn, user_id, group_id, free)
+            await group_changes.refresh(conn, user_id, group_id, split=False)
+            await outbox.add(conn, user_id, "group", [group_id])
+            answer = await self._answer(conn, user_id, group_id)
+        await self._changed(user_id)
+        return answer
+
+    @rpc
+    async def RemoveGroupMember(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        record_id = id_of("record_id", request.record_id)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await self._locked_group(conn, user_id, group_id)
+            if not await groups.remove_members(conn, user_id, group_id, [record_id]):
+                raise NotFound(f"record {record_id} is not in context group {group_id}")
+            await group_changes.refresh(conn, user_id, group_id, split=False)
+            await outbox.add(conn, user_id, "group", [group_id])
+            answer = await self._answer(conn, user_id, group_id)
+        await self._changed(user_id)
+        return answer
+
+    @rpc
+    async def MergeGroups(self, request, context):
+        user_id = user_id_of(request)
+        target = id_of("target_group_id", request.target_group_id)
+        source = id_of("source_group_id", request.source_group_id)
+        if target == source:
+            raise InvalidInput("source_group_id", "a group cannot merge into itself")
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await self._locked_group(conn, user_id, target)
+            await self._locked_group(conn, user_id, source)
+            await groups.move_members(conn, user_id, source, target)
+            await groups.delete(conn, user_id, source)
+            await group_changes.refresh(conn, user_id, target, split=False)
+            await outbox.add(conn, user_id, "group", [target, source])
+            answer = await self._answer(conn, user_id, target)
+        await self._changed(user_id)
+        return answer
+
+    @rpc
+    async def SplitGroup(self, request, context):
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            await self._locked_group(conn, user_id, group_id)
+            changed = await group_changes.split(conn, user_id, group_id)
+            await outbox.add(conn, user_id, "group", changed)
+            rows = await groups.get_many(conn, user_id, changed)
+        await self._changed(user_id)
+        rows = sorted(rows, key=lambda r: (str(r["id"]) != group_id, -r["member_count"]))
+        return graph_pb2.SplitGroupResponse(groups=[messages.group(r) for r in rows])
+
+    @rpc
+    async def GetUserGraph(self, request, context):
+        user_id = user_id_of(request)
+        async with self.deps.pool.acquire() as conn:
+            nodes = await records.of_user(conn, user_id, MAX_USER_GRAPH_NODES)
+            edges = await links.of_user(conn, user_id, MAX_USER_GRAPH_LINKS)
+        present = {r["id"] for r in nodes}
+        return graph_pb2.GraphResponse(
+            nodes=[messages.record(r) for r in nodes],
+            links=[
+                messages.link(r) for r in edges
+                if r["source_record_id"] in present and r["target_record_id"] in present
+            ],
+        )

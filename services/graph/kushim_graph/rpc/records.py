@@ -1,0 +1,151 @@
+"""RecordService: ingestion with discovery, reads, search, context subgraphs, delivery claims."""
+
+import logging
+
+from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
+
+from kushim_graph import ingest, messages
+from kushim_graph.db import deliveries, links, records, users
+from kushim_graph.errors import InvalidInput, NotFound
+from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
+from kushim_graph.validation import PLATFORMS, clean_record, clean_text
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+MAX_SEARCH = 1000
+MAX_DELIVERY_ID = 256
+
+
+class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @rpc
+    async def IngestRecords(self, request, context):
+        user_id = user_id_of(request)
+        if len(request.records) > MAX_BATCH:
+            raise InvalidInput(
+                "records", f"{len(request.records)} records; at most {MAX_BATCH} per request"
+            )
+        results: list[graph_pb2.IngestResult] = []
+        to_discover = []
+        async with self.deps.pool.acquire() as conn:
+            if not await users.exists(conn, user_id):
+                raise NotFound(f"user {user_id} not found")
+            for index, item in enumerate(request.records):
+                try:
+                    stored = await ingest.store(conn, user_id, clean_record(item))
+                except InvalidInput as exc:
+                    error = graph_pb2.IngestError(field=exc.field, message=exc.message)
+                    results.append(graph_pb2.IngestResult(index=index, error=error))
+                    continue
+                result = graph_pb2.IngestResult(
+                    index=index,
+                    record=messages.record(stored.row),
+                    created=stored.created,
+                    changed=stored.changed,
+                )
+                results.append(result)
+                if stored.changed:
+                    to_discover.append((result, stored.row["id"]))
+        if not to_discover:
+            return graph_pb2.IngestRecordsResponse(results=results)
+        self.deps.projection.wake()
+        for result, record_id in to_discover:
+            outcome = await self.deps.discovery.run(user_id, record_id)
+            result.links.extend(messages.link(row) for row in outcome.links)
+        sources = set()
+        async with self.deps.pool.acquire() as conn:
+            for result, record_id in to_discover:
+                row = await records.get(conn, user_id, record_id)
+                if row is not None:
+                    result.record.CopyFrom(messages.record(row))
+                    if row["data_source_id"] is not None:
+                        sources.add(str(row["data_source_id"]))
+        await self.deps.lockcache.invalidate_context_groups(user_id)
+        for source_id in sorted(sources):
+            await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+        return graph_pb2.IngestRecordsResponse(results=results)
+
+    @rpc
+    async def GetRecord(self, request, context):
+        user_id = user_id_of(request)
+        record_id = id_of("record_id", request.record_id)
+        async with self.deps.pool.acquire() as conn:
+            row = await records.get(conn, user_id, record_id)
+        if row is None:
+            raise NotFound(f"record {record_id} not found")
+        return graph_pb2.GetRecordResponse(record=messages.record(row))
+
+    @rpc
+    async def ListRecords(self, request, context):
+        user_id = user_id_of(request)
+        limit, offset = page(request.limit, request.offset)
+        search = " ".join(clean_text(request.search).split())
+        if len(search) > MAX_SEARCH:
+            raise InvalidInput("search", f"search is longer than {MAX_SEARCH} characters")
+        platform = request.source_platform.strip().lower()
+        if platform and platform not in PLATFORMS:
+            raise InvalidInput("source_platform", f"unknown source_platform {platform!r}")
+        source = (
+            id_of("data_source_id", request.data_source_id) if request.data_source_id else None
+        )
+        async with self.deps.pool.acquire() as conn:
+            rows, total = await records.list_page(
+                conn, user_id, search, platform, request.artifact_type.strip().lower(),
+                source, limit, offset,
+            )
+        return graph_pb2.ListRecordsResponse(
+            records=[messages.record(row) for row in rows], total=total
+        )
+
+    @rpc
+    async def DeleteRecord(self, request, context):
+        user_id = user_id_of(request)
+        record_id = id_of("record_id", request.record_id)
+        async with self.deps.pool.acquire() as conn:
+            source_id = await ingest.delete(conn, user_id, record_id)
+        self.deps.projection.wake()
+        await self.deps.lockcache.invalidate_context_groups(user_id)
+        if source_id is not None:
+            await self.deps.lockcache.invalidate_data_source(user_id, str(source_id))
+        return graph_pb2.DeleteRecordResponse()
+
+    @rpc
+    async def ListRecordLinks(self, request, context):
+        user_id = user_id_of(request)
+        record_id = id_of("record_id", request.record_id)
+        limit, offset = page(request.limit, request.offset)
+        async with self.deps.pool.acquire() as conn:
+            if await records.get(conn, user_id, record_id) is None:
+                raise NotFound(f"record {record_id} not found")
+            rows, total = await links.for_record(conn, user_id, record_id, limit, offset)
+        return graph_pb2.ListRecordLinksResponse(
+            links=[messages.link(row) for row in rows], total=total
+        )
+
+    @rpc
+    async def GetRecordContext(self, request, context):
+        user_id = user_id_of(request)
+        record_id = id_of("record_id", request.record_id)
+        depth = request.depth or 2
+        if not 1 <= depth <= 3:
+            raise InvalidInput("depth", "depth must be between 1 and 3")
+        subgraph, cached = await self.deps.context.get(user_id, record_id, depth)
+        return graph_pb2.GetRecordContextResponse(subgraph=subgraph, cached=cached)
+
+    @rpc
+    async def ClaimDelivery(self, request, context):
+        user_id = user_id_of(request)
+        source_id = id_of("data_source_id", request.data_source_id)
+        delivery_id = request.delivery_id.strip()
+        if not delivery_id or len(delivery_id) > MAX_DELIVERY_ID or "\x00" in delivery_id:
+            raise InvalidInput(
+                "delivery_id", f"delivery_id must be 1 to {MAX_DELIVERY_ID} characters"
+            )
+        async with self.deps.pool.acquire() as conn:
+            first = await deliveries.claim(conn, user_id, source_id, delivery_id)
+        if first is None:
+            raise NotFound(f"data source {source_id} not found")
+        return graph_pb2.ClaimDeliveryResponse(first=first)

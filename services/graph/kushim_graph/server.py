@@ -1,0 +1,131 @@
+"""Wires the graph service: pool, lockcache client, Neo4j, servicers, background tasks."""
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
+from kushim_common.grpcserve import GrpcServer, run_until_signalled
+
+from kushim_graph.config import Config
+from kushim_graph.db.pool import create_pool
+from kushim_graph.discovery.run import Discovery
+from kushim_graph.discovery.sweeper import Sweeper
+from kushim_graph.lockcache import LockCacheClient
+from kushim_graph.projection.context import ContextReader
+from kushim_graph.projection.neo4j_store import Neo4jStore
+from kushim_graph.projection.worker import OutboxWorker
+from kushim_graph.rpc.admin import AdminServicer
+from kushim_graph.rpc.base import Deps
+from kushim_graph.rpc.datasources import DataSourceServicer
+from kushim_graph.rpc.groups import GroupServicer
+from kushim_graph.rpc.links import LinkServicer
+from kushim_graph.rpc.records import RecordServicer
+from kushim_graph.rpc.users import UserServicer
+
+log = logging.getLogger(__name__)
+
+SERVICES = [
+    graph_pb2.DESCRIPTOR.services_by_name[name].full_name
+    for name in (
+        "RecordService", "LinkService", "GroupService", "UserService", "DataSourceService",
+        "AdminService",
+    )
+]
+
+
+class GraphServer:
+    """The running service. start() binds and serves; health turns SERVING once PostgreSQL
+    answers (Neo4j and lockcache may be down)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.grpc = GrpcServer(SERVICES)
+        self.pool: asyncpg.Pool | None = None
+        self.lockcache = LockCacheClient(config.lockcache_addr)
+        self.store = Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password)
+        self.tasks: list[asyncio.Task] = []
+        self.port = 0
+
+    async def start(self) -> int:
+        config = self.config
+        # min_size=0: the pool opens connections on demand, so serving starts before the
+        # database answers and readiness reflects it.
+        self.pool = await create_pool(config.database_url, max_size=config.db_pool_size)
+        self.worker = OutboxWorker(
+            self.pool, self.store, batch=config.outbox_batch, on_applied=self._projected
+        )
+        self.discovery = Discovery(
+            self.pool, self.lockcache,
+            threshold=config.deterministic_threshold,
+            max_candidates=config.max_linking_candidates,
+            lock_ttl_ms=config.discovery_lock_ttl_ms,
+            on_commit=self.worker.wake,
+        )
+        context = ContextReader(
+            self.pool, self.store, self.lockcache, ttl_s=config.context_group_cache_ttl
+        )
+        deps = Deps(config, self.pool, self.lockcache, self.discovery, self.worker, context)
+        server = self.grpc.server
+        graph_pb2_grpc.add_RecordServiceServicer_to_server(RecordServicer(deps), server)
+        graph_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(deps), server)
+        graph_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(deps), server)
+        graph_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(deps), server)
+        graph_pb2_grpc.add_DataSourceServiceServicer_to_server(DataSourceServicer(deps), server)
+        graph_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(deps, self.store), server)
+        self.port = self.grpc.bind(f"{config.bind_host}:{config.port}")
+        await self.grpc.start()
+        log.info("graph listening on %s:%d", config.bind_host, self.port)
+        self.tasks.append(asyncio.create_task(self._become_ready(), name="ready"))
+        return self.port
+
+    async def _become_ready(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("select 1 from schema_migrations limit 1")
+                break
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("Waiting for PostgreSQL (migrated schema): %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        log.info("PostgreSQL connected")
+        await self.grpc.mark_serving()
+        sweeper = Sweeper(
+            self.pool, self.discovery, self.lockcache,
+            interval_s=self.config.sweep_interval_s,
+            stale_after_s=self.config.discovery_lock_ttl_ms / 1000,
+        )
+        self.tasks.append(asyncio.create_task(self.worker.run(), name="outbox"))
+        self.tasks.append(asyncio.create_task(sweeper.run(), name="sweeper"))
+
+    async def _projected(self, users: set) -> None:
+        """After Neo4j changed, cached context subgraphs of those users are stale."""
+        for user_id in sorted(users):
+            await self.lockcache.invalidate_context_groups(user_id)
+
+    async def stop(self, grace_seconds: float = 0.0) -> None:
+        await self.grpc.stop(grace_seconds)
+        await self.close()
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+        if self.pool is not None:
+            await self.pool.close()
+        await self.store.close()
+        await self.lockcache.close()
+
+
+async def serve(config: Config) -> None:
+    server = GraphServer(config)
+    await server.start()
+    await run_until_signalled(
+        server.grpc, grace_seconds=config.grace_seconds, on_stop=server.close
+    )
