@@ -1,0 +1,24 @@
+#!/bin/sh
+# Starts a cache Redis as the replica of whatever master Sentinel reports;
+# with no Sentinel answering yet (first start), redis-cache-0 is the master.
+set -eu
+ns="$POD_NAMESPACE"
+self="$(hostname).redis-cache.$ns.svc"
+master=""
+for i in 0 1 2; do
+  master=$(timeout 3 redis-cli -h "redis-sentinel-$i.redis-sentinel.$ns.svc" -p 26379 --raw \
+    sentinel get-master-addr-by-name mymaster 2>/dev/null | head -n 1 || true)
+  [ -n "$master" ] && break
+done
+if [ -z "$master" ] && [ "$(hostname)" != redis-cache-0 ]; then
+  master="redis-cache-0.redis-cache.$ns.svc"
+fi
+{
+  printf 'requirepass %s\nmasterauth %s\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD"
+  printf 'rename-command CONFIG %s\n' "$REDIS_CONFIG_COMMAND"
+  printf 'replica-announce-ip %s\n' "$self"
+  if [ -n "$master" ] && [ "$master" != "$self" ]; then
+    printf 'replicaof %s 6379\n' "$master"
+  fi
+} >/run/redis/runtime.conf
+exec redis-server /etc/redis/cache.conf

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Starts a Sentinel watching the cache master. Sentinel rewrites its own config
+# file, so it lives on an emptyDir; a restarted Sentinel asks its peers for the
+# current master instead of assuming redis-cache-0.
+set -eu
+ns="$POD_NAMESPACE"
+self="$(hostname).redis-sentinel.$ns.svc"
+master="redis-cache-0.redis-cache.$ns.svc"
+for i in 0 1 2; do
+  peer="redis-sentinel-$i.redis-sentinel.$ns.svc"
+  [ "$peer" = "$self" ] && continue
+  found=$(timeout 3 redis-cli -h "$peer" -p 26379 --raw \
+    sentinel get-master-addr-by-name mymaster 2>/dev/null | head -n 1 || true)
+  if [ -n "$found" ]; then master="$found"; break; fi
+done
+cat >/run/sentinel/sentinel.conf <<CONF
+port 26379
+# No password on the Sentinels themselves (the clients reach them without
+# one); the NetworkPolicies admit only lockcache and the Redis pods.
+protected-mode no
+dir /tmp
+sentinel resolve-hostnames yes
+sentinel announce-hostnames yes
+sentinel announce-ip $self
+sentinel monitor mymaster $master 6379 2
+sentinel down-after-milliseconds mymaster 5000
+sentinel failover-timeout mymaster 60000
+sentinel parallel-syncs mymaster 1
+sentinel auth-pass mymaster $REDIS_PASSWORD
+sentinel rename-command mymaster CONFIG $REDIS_CONFIG_COMMAND
+CONF
+exec redis-server /run/sentinel/sentinel.conf --sentinel
