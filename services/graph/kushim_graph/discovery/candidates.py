@@ -1,5 +1,6 @@
 """Candidate records for discovery, found through indexes only (never a scan of the user).
 
+0. Records it is already linked to by discovery, so a link that no longer holds is dropped.
 1. References, both directions: what this record mentions that others are (their identity
    keys) or also mention, and who mentions this record's identity keys.
 2. Records within ±30 days of this record's own timestamp sharing a person or a keyword,
@@ -11,6 +12,15 @@ import asyncpg
 WINDOW = "30 days"
 # How many records one key or feature may contribute: a hot key cannot flood the candidates.
 PER_KEY = 50
+
+LINKED = """
+select case when source_record_id = $2 then target_record_id else source_record_id end
+       as record_id
+  from links
+ where user_id = $1 and method = 'deterministic'
+   and (source_record_id = $2 or target_record_id = $2)
+ limit $3
+"""
 
 BY_REFERENCE = """
 select distinct c.record_id
@@ -54,18 +64,20 @@ select id, occurred_at, author, participants, refs, identity_keys, metadata_keys
 
 
 async def find(conn: asyncpg.Connection, user_id: str, record_id, occurred_at, limit: int) -> list:
-    """At most `limit` candidate ids: referenced ones first, then close in time."""
-    referenced = [
-        row["record_id"]
-        for row in await conn.fetch(BY_REFERENCE, user_id, record_id, limit, PER_KEY)
-    ]
-    room = limit - len(referenced)
-    if room <= 0:
-        return referenced
-    seen = set(referenced)
-    nearby = await conn.fetch(BY_TIME, user_id, record_id, occurred_at, limit, PER_KEY)
-    extra = [row["record_id"] for row in nearby if row["record_id"] not in seen]
-    return referenced + extra[:room]
+    """Already linked ones (not counted against `limit`), then at most `limit` more:
+    referenced ones first, then close in time."""
+    linked = [row["record_id"] for row in await conn.fetch(LINKED, user_id, record_id, limit)]
+    found = dict.fromkeys(linked)
+    referenced = await conn.fetch(BY_REFERENCE, user_id, record_id, limit, PER_KEY)
+    for row in referenced:
+        found.setdefault(row["record_id"])
+    if len(found) - len(linked) < limit:
+        nearby = await conn.fetch(BY_TIME, user_id, record_id, occurred_at, limit, PER_KEY)
+        for row in nearby:
+            if len(found) - len(linked) >= limit:
+                break
+            found.setdefault(row["record_id"])
+    return list(found)
 
 
 async def load(conn: asyncpg.Connection, user_id: str, record_ids) -> list:

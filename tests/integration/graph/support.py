@@ -1,0 +1,133 @@
+"""Helpers for the graph integration tests: clients, record builders, polling."""
+
+import asyncio
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from kushim.graph.v1 import graph_pb2 as pb
+from kushim.graph.v1 import graph_pb2_grpc as pb_grpc
+
+PORT_BASE = int(os.environ.get("KUSHIM_TEST_PORT_BASE", "55200"))
+OWN_PORTS = range(PORT_BASE + 40, PORT_BASE + 100)
+_next_port = [0]
+
+
+def required_env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        pytest.fail(
+            f"{name} is not set: run the suite with `python -m devstack test` "
+            "(or export the variables printed by `python -m devstack env --profile test`)"
+        )
+    return value
+
+
+def free_port() -> int:
+    """The next port of this suite's own range that nothing listens on."""
+    for _ in range(len(OWN_PORTS)):
+        port = OWN_PORTS[_next_port[0] % len(OWN_PORTS)]
+        _next_port[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {OWN_PORTS}")
+
+
+async def eventually(check: Callable, *, within: float = 15.0, interval: float = 0.05):
+    """Polls `check` (sync or async) until it returns a truthy value or time runs out."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(interval)
+
+
+def ts(value: str) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.fromisoformat(value).astimezone(UTC))
+    return stamp
+
+
+def record(external_id: str, *, platform: str = "jira", kind: str = "task", title: str = "",
+           body: str = "", when: str = "2024-03-01T10:00:00+00:00", author: str = "",
+           participants=(), metadata=None, url: str = "", data_source_id: str = ""):
+    return pb.RecordInput(
+        external_id=external_id, source_platform=platform, artifact_type=kind, title=title,
+        body=body, url=url, author=author, timestamp=ts(when), participants=list(participants),
+        metadata_json=json.dumps(metadata) if metadata is not None else "",
+        data_source_id=data_source_id,
+    )
+
+
+@dataclass
+class Graph:
+    """gRPC stubs of one graph server, plus the server object for white-box checks."""
+
+    server: object
+    channel: grpc.aio.Channel
+    records: pb_grpc.RecordServiceStub
+    links: pb_grpc.LinkServiceStub
+    groups: pb_grpc.GroupServiceStub
+    users: pb_grpc.UserServiceStub
+    sources: pb_grpc.DataSourceServiceStub
+    admin: pb_grpc.AdminServiceStub
+
+    @classmethod
+    def connect(cls, server, port: int) -> "Graph":
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        return cls(
+            server, channel,
+            pb_grpc.RecordServiceStub(channel), pb_grpc.LinkServiceStub(channel),
+            pb_grpc.GroupServiceStub(channel), pb_grpc.UserServiceStub(channel),
+            pb_grpc.DataSourceServiceStub(channel), pb_grpc.AdminServiceStub(channel),
+        )
+
+    async def new_user(self) -> str:
+        answer = await self.users.CreateUser(
+            pb.CreateUserRequest(email=f"u{uuid.uuid4().hex}@example.com", password_hash="x")
+        )
+        return answer.user.id
+
+    async def ingest(self, user_id: str, *records):
+        answer = await self.records.IngestRecords(
+            pb.IngestRecordsRequest(user_id=user_id, records=list(records)), timeout=60
+        )
+        return list(answer.results)
+
+    async def links_of(self, user_id: str, record_id: str):
+        answer = await self.records.ListRecordLinks(
+            pb.ListRecordLinksRequest(user_id=user_id, record_id=record_id, limit=100)
+        )
+        return list(answer.links)
+
+    async def groups_of(self, user_id: str):
+        answer = await self.groups.ListGroups(pb.ListGroupsRequest(user_id=user_id, limit=100))
+        return list(answer.groups)
+
+    async def outbox_drained(self) -> bool:
+        answer = await self.admin.CheckDependencies(pb.CheckDependenciesRequest())
+        return answer.outbox_pending == 0
+
+
+async def rpc_error(call) -> grpc.aio.AioRpcError:
+    """The error an awaited call raised (fails the test if it succeeded)."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value
