@@ -21,7 +21,7 @@ def main() -> int:
         return 2
     setup_logging(config.log_level)
     if config.auth_token_secret == DEV_TOKEN_SECRET:
-        log.warning("AUTH_TOKEN_SECRET not set: using the development default (never in production)")
+        log.warning("AUTH_TOKEN_SECRET not set: using the development default")
     log.info("Starting gateway on %s:%d with %r", config.bind_host, config.port, config)
     web.run_app(
         create_app(config),

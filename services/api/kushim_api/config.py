@@ -74,7 +74,7 @@ class Config:
     login_rate_limit_per_ip: int = 50
     login_rate_limit_window_seconds: int = 300
     trust_forwarded_for: bool = False
-    password_hash_profile: str = "rfc9106_low_memory"
+    password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
     shutdown_grace_seconds: float = 20.0
     log_level: str = "INFO"
 
@@ -84,7 +84,7 @@ class Config:
             for name in self.__dataclass_fields__
             if name != "auth_token_secret"
         }
-        shown["auth_token_secret"] = "***"
+        shown["auth_token_secret"] = "***"  # noqa: S105 - the mask
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
@@ -104,12 +104,13 @@ class Config:
         if not secret:
             if environment != "development":
                 raise ConfigError("AUTH_TOKEN_SECRET is required outside KUSHIM_ENV=development")
-            secret = DEV_TOKEN_SECRET
+            secret = DEV_TOKEN_SECRET  # noqa: S105 - development only, logged at start
         elif len(secret.encode()) < MIN_SECRET_BYTES and environment != "development":
             raise ConfigError(f"AUTH_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         profile = env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or cls.password_hash_profile
         if profile not in PASSWORD_PROFILES:
-            raise ConfigError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_PROFILES)}")
+            choices = ", ".join(PASSWORD_PROFILES)
+            raise ConfigError(f"PASSWORD_HASH_PROFILE must be one of {choices}")
         if profile == "cheapest" and environment != "development":
             raise ConfigError("PASSWORD_HASH_PROFILE=cheapest is only allowed in development")
         try:

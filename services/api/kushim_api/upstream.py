@@ -35,12 +35,10 @@ class Client:
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         method = getattr(self._stub, name)
 
-        async def call(request: Any, *, timeout: float | None = None) -> Any:
+        async def call(request: Any) -> Any:
             metadata = ((REQUEST_ID_HEADER, request_id_var.get() or "-"),)
             try:
-                return await method(
-                    request, timeout=timeout or self._timeout, metadata=metadata
-                )
+                return await method(request, timeout=self._timeout, metadata=metadata)
             except grpc.aio.AioRpcError as exc:
                 self._metrics.upstream_errors.labels(
                     self._upstream, f"{self._service}/{name}", exc.code().name

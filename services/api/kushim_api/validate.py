@@ -11,7 +11,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from kushim_api.errors import UnsupportedMediaType, ValidationError
 
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_OFFSET = 1_000_000

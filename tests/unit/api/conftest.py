@@ -1,12 +1,12 @@
 import dataclasses
 
 import pytest
-
 from kushim_api.app import create_app
 from kushim_api.config import Config
+
 from tests.unit.api.fakes_lockcache import FakeBackends
 
-SECRET = "unit-test-token-secret-0123456789abcdef"
+SECRET = "unit-test-token-secret-0123456789abcdef"  # noqa: S105
 
 
 class Clock:
@@ -32,7 +32,7 @@ def config(backends) -> Config:
         lockcache_addr=f"127.0.0.1:{backends.lockcache_port}",
         auth_token_secret=SECRET,
         environment="development",
-        password_hash_profile="cheapest",
+        password_hash_profile="cheapest",  # noqa: S106
         upstream_timeout_ms=2_000,
         max_body_bytes=256 * 1024,
     )
@@ -58,7 +58,8 @@ async def client(make_client):
     return await make_client()
 
 
-async def register(client, email: str = "ada@example.com", password: str = "correct horse"):
+async def register(client, email: str = "ada@example.com",
+                   password: str = "correct horse"):  # noqa: S107
     response = await client.post("/auth/register", json={"email": email, "password": password})
     assert response.status == 201, await response.text()
     body = await response.json()

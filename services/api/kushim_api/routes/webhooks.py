@@ -53,7 +53,9 @@ def _normalized(platform: str, build: Any) -> list[graph_pb2.RecordInput]:
     try:
         items = build()
     except (PayloadError, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
-        raise ValidationError(f"payload does not match the {platform} event: {exc!s:.200}") from None
+        raise ValidationError(
+            f"payload does not match the {platform} event: {exc!s:.200}"
+        ) from None
     return [record_input.parse(item) for item in items]
 
 

@@ -1,0 +1,52 @@
+import pytest
+from kushim_api.config import Config, ConfigError
+
+GOOD = {"AUTH_TOKEN_SECRET": "x" * 32}
+
+
+def test_defaults():
+    config = Config.from_env(GOOD)
+    assert (config.port, config.lockcache_addr, config.graph_addr) == (
+        3001, "127.0.0.1:50051", "127.0.0.1:50052")
+    assert config.environment == "production" and config.auth_token_ttl_seconds == 86_400
+
+
+def test_secret_is_masked_in_repr():
+    config = Config.from_env({"AUTH_TOKEN_SECRET": "s3cr3t" * 8})
+    assert "s3cr3t" not in repr(config) and "***" in repr(config)
+
+
+@pytest.mark.parametrize("env, variable", [
+    ({}, "AUTH_TOKEN_SECRET"),
+    ({"AUTH_TOKEN_SECRET": "short"}, "AUTH_TOKEN_SECRET"),
+    ({**GOOD, "PORT": "http"}, "PORT"),
+    ({**GOOD, "PORT": "70000"}, "PORT"),
+    ({**GOOD, "GRAPH_ADDR": "nohost"}, "GRAPH_ADDR"),
+    ({**GOOD, "LOCKCACHE_ADDR": "h:0"}, "LOCKCACHE_ADDR"),
+    ({**GOOD, "UPSTREAM_TIMEOUT_MS": "1"}, "UPSTREAM_TIMEOUT_MS"),
+    ({**GOOD, "MAX_BODY_BYTES": "-5"}, "MAX_BODY_BYTES"),
+    ({**GOOD, "KUSHIM_ENV": "staging"}, "KUSHIM_ENV"),
+    ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ({**GOOD, "TRUST_FORWARDED_FOR": "maybe"}, "TRUST_FORWARDED_FOR"),
+    ({**GOOD, "PASSWORD_HASH_PROFILE": "cheapest"}, "PASSWORD_HASH_PROFILE"),
+    ({**GOOD, "SHUTDOWN_GRACE_SECONDS": "soon"}, "SHUTDOWN_GRACE_SECONDS"),
+    ({**GOOD, "LOGIN_RATE_LIMIT_PER_ACCOUNT": "0"}, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
+])
+def test_bad_values_name_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Config.from_env(env)
+
+
+def test_development_allows_the_default_secret_and_cheap_hashing():
+    config = Config.from_env({"KUSHIM_ENV": "development", "PASSWORD_HASH_PROFILE": "cheapest"})
+    assert config.development and config.auth_token_secret
+
+
+def test_main_refuses_to_start_without_a_secret(monkeypatch, capsys):
+    from kushim_api.__main__ import main
+
+    monkeypatch.delenv("AUTH_TOKEN_SECRET", raising=False)
+    monkeypatch.delenv("KUSHIM_ENV", raising=False)
+    assert main() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "AUTH_TOKEN_SECRET" in err

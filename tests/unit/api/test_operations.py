@@ -1,0 +1,173 @@
+import asyncio
+
+import pytest
+
+from tests.unit.api.records_data import record
+
+
+async def test_liveness(client):
+    response = await client.get("/health")
+    assert response.status == 200 and (await response.json()) == {"status": "ok"}
+
+
+async def test_ready_ok(client):
+    response = await client.get("/health/ready")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok"
+    assert body["dependencies"] == {"graph": "up", "lockcache": "up", "postgres": "up",
+                                    "neo4j": "up", "redis": "up"}
+
+
+@pytest.mark.parametrize("change, status, state", [
+    (lambda b: setattr(b.cache, "redis_up", False), 200, "degraded"),
+    (lambda b: setattr(b.graph, "neo4j", "down"), 200, "degraded"),
+    (lambda b: setattr(b.cache, "enabled", False), 200, "ok"),
+    (lambda b: setattr(b.graph, "postgres", "down"), 503, "down"),
+    (lambda b: setattr(b.graph, "down", True), 503, "down"),
+    (lambda b: setattr(b.cache, "down", True), 503, "down"),
+])
+async def test_ready_states(client, backends, change, status, state):
+    change(backends)
+    response = await client.get("/health/ready")
+    assert response.status == status
+    assert (await response.json())["status"] == state
+
+
+async def test_ready_when_a_backend_is_not_even_listening(make_client):
+    client = await make_client(graph_addr="127.0.0.1:1", upstream_timeout_ms=500)
+    response = await client.get("/health/ready")
+    assert response.status == 503
+    assert (await response.json())["dependencies"]["graph"] == "down"
+
+
+async def test_health_redis_shapes(client, backends, alice):
+    _, headers = alice
+    await client.get("/users/me", headers=headers)
+    await client.get("/users/me", headers=headers)
+    body = await (await client.get("/health/redis")).json()
+    assert body["enabled"] is True
+    assert set(body["info"]) == {"total_commands_processed", "instantaneous_ops_per_sec",
+                                 "used_memory_human", "connected_clients"}
+    assert body["cache"]["user_profile"] == {"hits": 1, "misses": 1, "hit_rate": 0.5}
+    backends.cache.enabled = False
+    assert (await (await client.get("/health/redis")).json()) == {"enabled": False}
+    backends.cache.down = True
+    response = await client.get("/health/redis")
+    assert response.status == 503 and response.headers["Retry-After"] == "1"
+
+
+async def test_metrics_have_route_templates_and_upstream_errors(client, alice, backends):
+    _, headers = alice
+    await client.get("/records/00000000-0000-4000-8000-000000000001", headers=headers)
+    backends.graph.down = True
+    await client.get("/records", headers=headers)
+    text = await (await client.get("/metrics")).text()
+    assert 'route="/records/{id}"' in text and 'status="404"' in text
+    assert 'kushim_upstream_errors_total{code="UNAVAILABLE",method="RecordService/ListRecords"' \
+           in text
+    assert "kushim_http_requests_in_flight" in text
+    assert 'kushim_lockcache_locks{outcome="acquired"} 5.0' in text
+
+
+async def test_graph_down_is_503_with_retry_after(client, alice, backends):
+    _, headers = alice
+    backends.graph.down = True
+    for method, path in (("get", "/records"), ("get", "/context-groups"),
+                         ("post", "/auth/login")):
+        kwargs = {"json": {"email": "a@b.co", "password": "x" * 8}} if method == "post" else {}
+        response = await client.request(method, path, headers=headers, **kwargs)
+        assert response.status == 503, path
+        assert response.headers["Retry-After"] == "1"
+        assert (await response.json())["error"]["code"] == "unavailable"
+
+
+async def test_unreachable_graph_answers_503_fast(make_client, alice):
+    _, headers = alice
+    client = await make_client(graph_addr="127.0.0.1:1", upstream_timeout_ms=300)
+    response = await client.get("/records", headers=headers)
+    assert response.status == 503
+
+
+async def test_hanging_graph_hits_the_deadline(make_client, alice, backends):
+    _, headers = alice
+    client = await make_client(upstream_timeout_ms=200)
+    backends.graph.gate = asyncio.Event()
+    response = await client.get("/records", headers=headers)
+    backends.graph.gate.set()
+    assert response.status == 503
+
+
+async def test_unexpected_errors_are_a_generic_500(client, alice, monkeypatch, caplog):
+    _, headers = alice
+    from kushim_api import serialize
+
+    def explode(_):
+        raise RuntimeError("secret internals")
+
+    await client.post("/records", json=record(), headers=headers)
+    monkeypatch.setattr(serialize, "record", explode)
+    response = await client.get("/records", headers=headers)
+    assert response.status == 500
+    body = await response.json()
+    assert body == {"error": {"code": "internal", "message": "internal error"}}
+    assert "secret internals" not in await response.text()
+    assert sum("Unexpected error" in r.message for r in caplog.records) == 1
+
+
+async def test_unknown_route_and_method(client, alice):
+    _, headers = alice
+    response = await client.get("/nope", headers=headers)
+    assert response.status == 404
+    assert (await response.json())["error"]["code"] == "not_found"
+    response = await client.put("/records", headers=headers)
+    assert response.status == 405
+    assert (await response.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_body_over_the_limit_is_413_before_reading(client, alice, backends):
+    _, headers = alice
+    big = b'{"records": [' + b" " * (300 * 1024) + b"]}"
+    response = await client.post("/records", data=big,
+                                 headers={**headers, "Content-Type": "application/json"})
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == "payload_too_large"
+
+
+async def test_chunked_body_over_the_limit_is_413(client, alice):
+    _, headers = alice
+
+    async def chunks():
+        for _ in range(40):
+            yield b" " * 8192
+
+    response = await client.post("/records", data=chunks(),
+                                 headers={**headers, "Content-Type": "application/json"})
+    assert response.status == 413
+
+
+async def test_bad_json_and_media_type(client, alice):
+    _, headers = alice
+    response = await client.post("/records", data=b"{oops",
+                                 headers={**headers, "Content-Type": "application/json"})
+    assert response.status == 400
+    response = await client.post("/records", data=b"",
+                                 headers={**headers, "Content-Type": "application/json"})
+    assert response.status == 400
+    response = await client.post("/records", data=b"a=b", headers={
+        **headers, "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 415
+    response = await client.post("/records", json=[1, 2], headers=headers)
+    assert response.status == 400
+
+
+async def test_request_id_is_echoed_and_sent_to_graph(client, alice, backends):
+    _, headers = alice
+    response = await client.get("/records", headers={**headers, "X-Request-Id": "req-123"})
+    assert response.headers["X-Request-Id"] == "req-123"
+    call = [c for c in backends.graph.calls if c[0] == "ListRecords"][-1]
+    assert call[2]["x-request-id"] == "req-123"
+    generated = await client.get("/records", headers={**headers, "X-Request-Id": "bad id\t!"})
+    assert len(generated.headers["X-Request-Id"]) == 32
+    error = await client.get("/nope")
+    assert error.headers["X-Request-Id"]
