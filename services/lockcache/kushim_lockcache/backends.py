@@ -51,7 +51,7 @@ class Backends:
                 await node.connect()
             except AuthenticationError as exc:
                 raise StartupError(
-                    f"Redis authentication failed for {node.name}: {describe(exc)} "
+                    f"Redis authentication failed for {node.name}: {auth_cause(exc)} "
                     "(check the password in REDIS_URL / REDLOCK_URLS)"
                 ) from exc
             except EvictingLockMaster as exc:
@@ -64,6 +64,16 @@ class Backends:
             await self._watcher
         for node in self.nodes:
             await node.client.aclose()
+
+
+def auth_cause(exc: AuthenticationError) -> str:
+    """The server's answer with the error code redis-py strips from it."""
+    text = describe(exc)
+    if "username-password pair" in text or "invalid password" in text:
+        return f"WRONGPASS {text}"
+    if "Authentication required" in text or "already authenticated" in text:
+        return f"NOAUTH {text}"
+    return text
 
 
 def open_backends(config: Config, stats: Stats) -> Backends:

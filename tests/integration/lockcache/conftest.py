@@ -8,6 +8,7 @@ KUSHIM_TEST_PORT_BASE+40..99.
 
 import grpc
 import pytest
+import redis
 import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 from kushim_lockcache.config import Config, split_url_list
@@ -23,8 +24,24 @@ def redis_servers(tmp_path):
 
     started: list[RedisServer] = []
 
+    class Server(RedisServer):
+        def _ready(self) -> bool:
+            if self.tls is None:
+                return super()._ready()
+            # A probe that closes its TLS socket (warnings are errors here).
+            probe = redis.Redis(
+                host="127.0.0.1", port=self.port, password=self.password, ssl=True,
+                ssl_ca_certs=str(self.tls.ca_file), socket_timeout=1,
+            )  # fmt: skip
+            try:
+                return bool(probe.ping())
+            except redis.RedisError:
+                return False
+            finally:
+                probe.close()
+
     def start(**options) -> RedisServer:
-        server = RedisServer(tmp_path / f"redis{len(started)}", free_port(), **options)
+        server = Server(tmp_path / f"redis{len(started)}", free_port(), **options)
         server.start()
         started.append(server)
         return server
