@@ -5,7 +5,7 @@
 """
 
 import neo4j
-from neo4j.exceptions import DriverError, Neo4jError
+from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
 from kushim_graph.errors import Unavailable
 
@@ -122,7 +122,12 @@ class Neo4jStore:
         if self._schema_ready:
             return
         for statement in SCHEMA:
-            await self.driver.execute_query(statement)
+            try:
+                await self.driver.execute_query(statement)
+            except ClientError as exc:
+                # Another replica created it at the same moment: IF NOT EXISTS races.
+                if "AlreadyExists" not in (exc.code or ""):
+                    raise
         self._schema_ready = True
 
     async def apply(self, changes) -> None:

@@ -1,0 +1,143 @@
+"""Users, data sources, webhook delivery claims and dependency checks."""
+
+import json
+import uuid
+
+import grpc
+from kushim.graph.v1 import graph_pb2 as pb
+
+from tests.integration.graph.support import free_port, rpc_error
+
+
+async def test_user_lifecycle(graph):
+    email = f"Mixed.{uuid.uuid4().hex}@Example.com"
+    created = await graph.users.CreateUser(
+        pb.CreateUserRequest(email=email, password_hash="$argon2id$x", display_name=" Ann\x00 ")
+    )
+    user = created.user
+    assert user.email == email and user.display_name == "Ann"
+    error = await rpc_error(graph.users.CreateUser(
+        pb.CreateUserRequest(email=email.upper(), password_hash="y")
+    ))
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
+    creds = await graph.users.GetUserCredentials(
+        pb.GetUserCredentialsRequest(email=email.lower())
+    )
+    assert creds.password_hash == "$argon2id$x" and creds.user.id == user.id
+    updated = await graph.users.UpdateUser(pb.UpdateUserRequest(
+        user_id=user.id, settings_json=json.dumps({"theme": "dark"})
+    ))
+    assert updated.user.display_name == "Ann"
+    assert json.loads(updated.user.settings_json) == {"theme": "dark"}
+    renamed = await graph.users.UpdateUser(pb.UpdateUserRequest(user_id=user.id, display_name="B"))
+    assert renamed.user.display_name == "B" and json.loads(renamed.user.settings_json)
+    fetched = await graph.users.GetUser(pb.GetUserRequest(user_id=user.id))
+    assert fetched.user.display_name == "B"
+
+
+async def test_user_errors(graph):
+    missing = str(uuid.uuid4())
+    for call in (
+        graph.users.GetUser(pb.GetUserRequest(user_id=missing)),
+        graph.users.UpdateUser(pb.UpdateUserRequest(user_id=missing, display_name="x")),
+        graph.users.GetUserCredentials(pb.GetUserCredentialsRequest(email="no@such.org")),
+    ):
+        assert (await rpc_error(call)).code() == grpc.StatusCode.NOT_FOUND
+    for request in (
+        pb.CreateUserRequest(email="not-an-email", password_hash="x"),
+        pb.CreateUserRequest(email="a@b.co", password_hash=""),
+    ):
+        error = await rpc_error(graph.users.CreateUser(request))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    user = await graph.new_user()
+    error = await rpc_error(graph.users.UpdateUser(
+        pb.UpdateUserRequest(user_id=user, settings_json="[1]")
+    ))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "settings_json" in error.details()
+
+
+async def test_data_source_lifecycle_never_returns_secret(graph):
+    user = await graph.new_user()
+    created = await graph.sources.CreateDataSource(pb.CreateDataSourceRequest(
+        user_id=user, platform="GitHub", name="acme", webhook_secret="s3cret",
+        config_json=json.dumps({"org": "acme"}),
+    ))
+    source = created.data_source
+    assert source.platform == "github" and source.has_webhook_secret
+    assert "s3cret" not in str(created)
+    secret = await graph.sources.GetWebhookSecret(
+        pb.GetWebhookSecretRequest(data_source_id=source.id)
+    )
+    assert (secret.user_id, secret.platform, secret.webhook_secret) == (user, "github", "s3cret")
+    updated = await graph.sources.UpdateDataSource(pb.UpdateDataSourceRequest(
+        user_id=user, data_source_id=source.id, name="acme-2", webhook_secret=""
+    ))
+    assert updated.data_source.name == "acme-2" and not updated.data_source.has_webhook_secret
+    assert json.loads(updated.data_source.config_json) == {"org": "acme"}
+    listed = await graph.sources.ListDataSources(pb.ListDataSourcesRequest(user_id=user))
+    assert listed.total == 1 and listed.data_sources[0].id == source.id
+    await graph.sources.DeleteDataSource(
+        pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)
+    )
+    for call in (
+        graph.sources.GetDataSource(pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)),
+        graph.sources.DeleteDataSource(
+            pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)
+        ),
+        graph.sources.UpdateDataSource(
+            pb.UpdateDataSourceRequest(user_id=user, data_source_id=source.id, name="x")
+        ),
+        graph.sources.GetWebhookSecret(pb.GetWebhookSecretRequest(data_source_id=source.id)),
+    ):
+        assert (await rpc_error(call)).code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_data_source_validation(graph):
+    user = await graph.new_user()
+    for request, field in (
+        (pb.CreateDataSourceRequest(user_id=user, platform="myspace", name="x"), "platform"),
+        (pb.CreateDataSourceRequest(user_id=user, platform="jira", name=" "), "name"),
+        (pb.CreateDataSourceRequest(user_id=user, platform="jira", name="j", config_json="{"),
+         "config_json"),
+    ):
+        error = await rpc_error(graph.sources.CreateDataSource(request))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and field in error.details()
+    error = await rpc_error(graph.sources.CreateDataSource(
+        pb.CreateDataSourceRequest(user_id=str(uuid.uuid4()), platform="jira", name="j")
+    ))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_claim_delivery_once(graph):
+    user = await graph.new_user()
+    source = (await graph.sources.CreateDataSource(
+        pb.CreateDataSourceRequest(user_id=user, platform="slack", name="team")
+    )).data_source
+    claim = pb.ClaimDeliveryRequest(user_id=user, data_source_id=source.id, delivery_id="d-1")
+    assert (await graph.records.ClaimDelivery(claim)).first
+    assert not (await graph.records.ClaimDelivery(claim)).first
+    other = pb.ClaimDeliveryRequest(user_id=user, data_source_id=source.id, delivery_id="d-2")
+    assert (await graph.records.ClaimDelivery(other)).first
+    stranger = await graph.new_user()
+    error = await rpc_error(graph.records.ClaimDelivery(
+        pb.ClaimDeliveryRequest(user_id=stranger, data_source_id=source.id, delivery_id="d-3")
+    ))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    error = await rpc_error(graph.records.ClaimDelivery(
+        pb.ClaimDeliveryRequest(user_id=user, data_source_id=source.id, delivery_id="")
+    ))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_check_dependencies_all_up(graph):
+    answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
+    assert dict(answer.dependencies) == {"postgres": "up", "neo4j": "up", "lockcache": "up"}
+    assert answer.outbox_pending >= 0
+
+
+async def test_check_dependencies_reports_lockcache_down(graph_factory):
+    graph = await graph_factory(LOCKCACHE_ADDR=f"127.0.0.1:{free_port()}")
+    answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
+    assert answer.dependencies["lockcache"] == "down"
+    assert answer.dependencies["postgres"] == "up"
