@@ -1,0 +1,1 @@
+"""`kushim`: the command line for the Kushim HTTP API."""
