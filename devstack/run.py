@@ -1,0 +1,220 @@
+"""`python -m devstack run`: the whole system on loopback, in the foreground, until Ctrl-C."""
+
+# ruff: noqa: S603 -- starting processes from fixed argv lists (no shell) is the job here
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from devstack.foreground import Shutdown
+from devstack.install import InstallError, ensure_installed
+from devstack.paths import REPO_ROOT
+from devstack.probes import HOST, http_ok, tcp_accepts
+from devstack.process import StartAborted, StartError
+from devstack.profilelock import AlreadyRunning
+from devstack.services import ServiceProcess, relay_line
+from devstack.stack import Stack
+
+log = logging.getLogger(__name__)
+
+LOCKCACHE_PORT, GRAPH_PORT, API_PORT = 50051, 50052, 3001
+MIGRATE_MODULE = "kushim_graph.migrate"
+WATCH_INTERVAL = 0.5
+
+
+def service_env(stack: Stack) -> dict[str, str]:
+    return {
+        **os.environ,
+        **stack.env(),
+        "LOG_LEVEL": "DEBUG",
+        "PYTHONUNBUFFERED": "1",  # lines reach the console as they are written
+        "LOCKCACHE_PORT": str(LOCKCACHE_PORT),
+        "GRAPH_PORT": str(GRAPH_PORT),
+        "PORT": str(API_PORT),
+        "LOCKCACHE_ADDR": f"{HOST}:{LOCKCACHE_PORT}",
+        "GRAPH_ADDR": f"{HOST}:{GRAPH_PORT}",
+    }
+
+
+def _module_exists(module: str, env: dict[str, str]) -> bool:
+    probe = (
+        "import importlib.util, sys\n"
+        "try:\n"
+        f"    found = importlib.util.find_spec({module!r}) is not None\n"
+        "except ImportError:\n"
+        "    found = False\n"
+        "sys.exit(0 if found else 3)\n"
+    )
+    return (
+        subprocess.run(
+            [sys.executable, "-c", probe], env=env, cwd=REPO_ROOT, check=False
+        ).returncode
+        == 0
+    )
+
+
+def run_migrations(env: dict[str, str]) -> None:
+    if not _module_exists(MIGRATE_MODULE, env):
+        log.warning("migrations skipped: %s does not exist yet", MIGRATE_MODULE)
+        return
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", MIGRATE_MODULE],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    with proc.stdout:
+        for line in proc.stdout:
+            relay_line("migrate", line, sys.stdout)
+    if proc.wait() != 0:
+        log.error(
+            "*** migrations FAILED (exit code %s); starting the services anyway ***",
+            proc.returncode,
+        )
+    else:
+        log.info("migrations applied in %.1f s", time.monotonic() - started)
+
+
+def make_services(env: dict[str, str]) -> list[list[ServiceProcess]]:
+    """Stages: lockcache and graph start together, then the api that calls both."""
+    python = sys.executable
+    lockcache = ServiceProcess(
+        "lockcache", [python, "-m", "kushim_lockcache"], env, lambda: tcp_accepts(LOCKCACHE_PORT)
+    )
+    graph = ServiceProcess(
+        "graph", [python, "-m", "kushim_graph"], env, lambda: tcp_accepts(GRAPH_PORT)
+    )
+    api = ServiceProcess(
+        "api",
+        [python, "-m", "kushim_api"],
+        env,
+        lambda: tcp_accepts(API_PORT) and http_ok(f"http://{HOST}:{API_PORT}/health"),
+    )
+    return [[lockcache, graph], [api]]
+
+
+def start_services(stages: list[list[ServiceProcess]], shutdown: Shutdown) -> None:
+    """Start stage after stage; a service that fails is reported loudly and the rest go on.
+    A stop request makes the services still starting give up."""
+    for stage in stages:
+        if shutdown.requested.is_set():
+            return
+        threads = [
+            threading.Thread(
+                target=_start_loudly, args=(service, shutdown), name=f"start-{service.name}"
+            )
+            for service in stage
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def _start_loudly(service: ServiceProcess, shutdown: Shutdown) -> None:
+    try:
+        service.start(abort=shutdown.requested)
+    except StartAborted:
+        pass
+    except StartError as error:
+        log.error("*** %s FAILED to start: %s ***", service.name, error)
+
+
+def print_table(stack: Stack, services: list[ServiceProcess]) -> None:
+    rows = [
+        ("api", f"http://{HOST}:{API_PORT}  (GET /health)", services[-1].running()),
+        ("lockcache", f"{HOST}:{LOCKCACHE_PORT}  (gRPC)", services[0].running()),
+        ("graph", f"{HOST}:{GRAPH_PORT}  (gRPC)", services[1].running()),
+        ("postgres", stack.postgres.url, stack.postgres.running()),
+        (
+            "redis-cache",
+            f"{stack.cache_redis.url}  (allkeys-lru, 256mb)",
+            stack.cache_redis.running(),
+        ),
+        *[(r.name, f"{r.url}  (noeviction, Redlock)", r.running()) for r in stack.lock_redis],
+        (
+            "neo4j",
+            f"{stack.neo4j.url}  (user neo4j, password {stack.neo4j.password})",
+            stack.neo4j.running(),
+        ),
+    ]
+    lines = ["", f"  {'':<12} {'status':<7} listens on"]
+    lines += [f"  {name:<12} {'up' if up else 'DOWN':<7} {where}" for name, where, up in rows]
+    lines += [f"  data and logs: {stack.dir}/ (<server>.log)", ""]
+    print("\n".join(lines), flush=True)
+
+
+def watch(stack: Stack, services: list[ServiceProcess], shutdown: Shutdown) -> None:
+    """Report, loudly and once, every child that dies; return when a stop is requested."""
+    reported = {s.name for s in services if not s.running()}
+    while not shutdown.wait(WATCH_INTERVAL):
+        for service in services:
+            if service.name not in reported and not service.running():
+                reported.add(service.name)
+                log.error(
+                    "*** %s DIED (exit code %s); the rest keeps running ***",
+                    service.name,
+                    service.returncode,
+                )
+        for server in stack.servers:
+            if server.name not in reported and not server.running():
+                reported.add(server.name)
+                log.error(
+                    "*** %s DIED: %s; the rest keeps running ***", server.name, server.log_tail()
+                )
+
+
+def run() -> int:
+    shutdown = Shutdown().install()
+    stack = Stack.for_profile("run")
+    services: list[ServiceProcess] = []
+    infra_up = False
+    code = 0
+    started = time.monotonic()
+    try:
+        stack.lock.check_free()  # before the port checks, to name the real cause
+        ensure_installed()
+        for port in (LOCKCACHE_PORT, GRAPH_PORT, API_PORT):
+            if tcp_accepts(port):
+                raise StartError(
+                    f"port {HOST}:{port} is already in use; is another kushim running?"
+                )
+        stack.start(mode="run")
+        infra_up = True
+        # From here a signal only sets shutdown.requested: each step checks it, so no
+        # half-launched service escapes the stop below.
+        shutdown.phase = Shutdown.RUNNING
+        env = service_env(stack)
+        if not shutdown.requested.is_set():
+            run_migrations(env)
+        stages = make_services(env)
+        services = [service for stage in stages for service in stage]
+        start_services(stages, shutdown)
+        stack.lock.update(children={s.name: s.pid for s in services if s.pid})
+        if not shutdown.requested.is_set():
+            print_table(stack, services)
+            log.info("ready in %.1f s; Ctrl-C stops everything", time.monotonic() - started)
+            watch(stack, services, shutdown)
+    except KeyboardInterrupt:
+        pass
+    except (StartError, AlreadyRunning, InstallError) as error:
+        log.error("%s", error)
+        code = 1
+    finally:
+        shutdown.phase = Shutdown.STOPPING
+        stopping = time.monotonic()
+        for service in reversed(services):
+            service.stop()
+        if infra_up:
+            stack.stop()
+        if infra_up or services:
+            log.info("everything stopped in %.1f s", time.monotonic() - stopping)
+    return code
