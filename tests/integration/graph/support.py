@@ -131,3 +131,24 @@ async def rpc_error(call) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
     return caught.value
+
+
+async def postgres_ids(db, user_id: str) -> dict:
+    """The ids the Neo4j projection of one user must hold, read from PostgreSQL."""
+    user = uuid.UUID(user_id)
+    records = await db.fetch("select id from records where user_id = $1", user)
+    links = await db.fetch("select id from links where user_id = $1", user)
+    groups = await db.fetch("select id from context_groups where user_id = $1", user)
+    members = await db.fetch(
+        "select record_id, group_id from group_members where user_id = $1", user
+    )
+    return {
+        "artifacts": {str(r["id"]) for r in records},
+        "links": {str(r["id"]) for r in links},
+        "groups": {str(r["id"]) for r in groups},
+        "memberships": {(str(r["record_id"]), str(r["group_id"])) for r in members},
+    }
+
+
+async def projection_matches(graph, db, user_id: str) -> bool:
+    return await graph.server.store.user_ids(user_id) == await postgres_ids(db, user_id)
