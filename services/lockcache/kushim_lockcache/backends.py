@@ -14,7 +14,7 @@ from kushim_lockcache.connection import (
     describe,
     watch,
 )
-from kushim_lockcache.redis_url import connect, mask_url, parse_redis_url
+from kushim_lockcache.redis_url import close, connect, mask_url, parse_redis_url
 from kushim_lockcache.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Backends:
         if self._watcher is not None:
             await self._watcher
         for node in self.nodes:
-            await node.client.aclose()
+            await close(node.client)
 
 
 def auth_cause(exc: AuthenticationError) -> str:

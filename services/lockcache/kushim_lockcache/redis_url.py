@@ -120,3 +120,11 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
         return sentinel.master_for(target.sentinel_master, **auth)
     host, port = target.hosts[0]
     return Redis(host=host, port=port, **auth, **common)
+
+
+async def close(client: Redis) -> None:
+    """Closes the client and, for Sentinel, its connections to the sentinels."""
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()

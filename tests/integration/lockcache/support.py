@@ -34,6 +34,8 @@ def free_port() -> int:
         port = OWN_PORTS[_next_port[0] % len(OWN_PORTS)]
         _next_port[0] += 1
         with socket.socket() as s:
+            # Servers bind with SO_REUSEADDR too: TIME_WAIT leftovers don't count.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
