@@ -13,7 +13,9 @@ import pytest
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 from kushim_lockcache.server import LockcacheServer
 
-PORT_BASE = int(os.environ.get("KUSHIM_TEST_PORT_BASE", "55000"))
+from devstack.ports import test_port_base
+
+PORT_BASE = test_port_base(os.environ)
 OWN_PORTS = range(PORT_BASE + 40, PORT_BASE + 100)
 _next_port = [0]
 
