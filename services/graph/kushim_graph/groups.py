@@ -13,10 +13,19 @@ TOPIC_SAMPLE = 50
 
 
 async def apply_links(conn, user_id: str, pairs) -> set:
-    """Group changes for newly linked record pairs: create, join or merge."""
+    """Group changes for newly linked record pairs: create, join or merge.
+
+    Pairs touching the largest groups go first, so a record linked into several groups joins
+    the biggest one and the others merge into it.
+    """
     touched: set = set()
     created: set = set()
-    for a, b in pairs:
+    sizes = await groups.groups_of(conn, user_id, {r for pair in pairs for r in pair})
+
+    def biggest(pair) -> tuple:
+        return (-max(sizes.get(r, (None, 0))[1] for r in pair), str(pair[0]), str(pair[1]))
+
+    for a, b in sorted(pairs, key=biggest):
         grouped = await groups.groups_of(conn, user_id, [a, b])
         group_a, size_a = grouped.get(a, (None, 0))
         group_b, size_b = grouped.get(b, (None, 0))

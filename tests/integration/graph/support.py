@@ -19,6 +19,7 @@ from kushim.graph.v1 import graph_pb2_grpc as pb_grpc
 PORT_BASE = int(os.environ.get("KUSHIM_TEST_PORT_BASE", "55200"))
 OWN_PORTS = range(PORT_BASE + 40, PORT_BASE + 100)
 _next_port = [0]
+HASHED = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
 
 
 def required_env(name: str) -> str:
@@ -101,7 +102,7 @@ class Graph:
 
     async def new_user(self) -> str:
         answer = await self.users.CreateUser(
-            pb.CreateUserRequest(email=f"u{uuid.uuid4().hex}@example.com", password_hash="x")
+            pb.CreateUserRequest(email=f"u{uuid.uuid4().hex}@example.com", password_hash=HASHED)
         )
         return answer.user.id
 

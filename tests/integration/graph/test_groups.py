@@ -130,7 +130,9 @@ async def test_manual_group_editing(graph):
         pb.MergeGroupsRequest(user_id=user, target_group_id=two.id, source_group_id=one.id)
     )
     assert {m.id for m in merged.members} == {r1.record.id, r2.record.id}
-    error = await rpc_error(graph.groups.GetGroup(pb.GetGroupRequest(user_id=user, group_id=one.id)))
+    error = await rpc_error(
+        graph.groups.GetGroup(pb.GetGroupRequest(user_id=user, group_id=one.id))
+    )
     assert error.code() == grpc.StatusCode.NOT_FOUND
     error = await rpc_error(graph.groups.MergeGroups(
         pb.MergeGroupsRequest(user_id=user, target_group_id=two.id, source_group_id=two.id)

@@ -77,8 +77,10 @@ async def test_every_read_is_scoped_to_its_user(graph, db):
     assert stats.total == 0
     sources = await graph.sources.ListDataSources(pb.ListDataSourcesRequest(user_id=other))
     assert sources.total == 0
-    (other_ticket,) = await graph.ingest(other, record("SEC-1", title="their own"))
+    (other_ticket,) = await graph.ingest(
+        other, record("SEC-1", title="their own", when="2024-02-01T10:00:00+00:00")
+    )
     mirror_links = await graph.links_of(other, mirror.record.id)
-    assert [l.source_record_id for l in mirror_links] == [other_ticket.record.id]
+    assert [link.source_record_id for link in mirror_links] == [other_ticket.record.id]
     projected = await graph.server.store.user_ids(other)
     assert ticket.record.id not in projected["artifacts"]

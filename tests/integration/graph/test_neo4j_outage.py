@@ -6,9 +6,9 @@ import secrets
 
 import grpc
 import pytest
-from devstack.neo4j import Neo4jServer
 from kushim.graph.v1 import graph_pb2 as pb
 
+from devstack.neo4j import Neo4jServer
 from tests.integration.graph.support import (
     eventually,
     free_port,

@@ -77,7 +77,7 @@ async def test_changed_reingest_rediscovers(graph):
     assert first.links == []
     (changed,) = await graph.ingest(user, record("acme/shop#9", body="Closes PAY-5", **pr))
     assert not changed.created and changed.changed
-    assert [l.source_record_id for l in changed.links] == [ticket.record.id]
+    assert [link.source_record_id for link in changed.links] == [ticket.record.id]
     assert changed.links[0].signals[0].name == "explicit_reference"
     # The reference removed again: the link no longer holds and goes.
     (reverted,) = await graph.ingest(user, record("acme/shop#9", body="unrelated now", **pr))
@@ -98,7 +98,9 @@ async def test_historical_import_links_around_its_own_timestamp(graph):
                body="part of legacy/app#3", when="2015-06-02T12:00:00+00:00", **old),
     )
     ticket, pr, commit = (r.record.id for r in results)
-    linked = {(l.source_record_id, l.target_record_id) for l in await graph.links_of(user, pr)}
+    linked = {
+        (link.source_record_id, link.target_record_id) for link in await graph.links_of(user, pr)
+    }
     assert (ticket, pr) in linked
     assert (commit, pr) in linked  # the commit is earlier than the PR: it is the source
 
@@ -115,7 +117,7 @@ async def test_reference_by_sha_both_directions(graph):
         user, record(sha, platform="github", kind="commit", title="Bump dependency",
                      when="2024-01-01T10:00:00+00:00"),
     )
-    assert [l.target_record_id for l in commit.links] == [mention.record.id]
+    assert [link.target_record_id for link in commit.links] == [mention.record.id]
     assert commit.links[0].source_record_id == commit.record.id
 
 
@@ -213,7 +215,9 @@ async def test_search_and_filters(graph):
         pb.ListRecordsRequest(user_id=user, data_source_id=source.data_source.id)
     )
     assert [r.external_id for r in by_source.records] == ["acme/x#1"]
-    by_type = await graph.records.ListRecords(pb.ListRecordsRequest(user_id=user, artifact_type="task"))
+    by_type = await graph.records.ListRecords(
+        pb.ListRecordsRequest(user_id=user, artifact_type="task")
+    )
     assert by_type.total == 2
     paged = await graph.records.ListRecords(pb.ListRecordsRequest(user_id=user, limit=1, offset=1))
     assert paged.total == 3 and len(paged.records) == 1

@@ -8,22 +8,25 @@ from kushim.graph.v1 import graph_pb2 as pb
 
 from tests.integration.graph.support import free_port, rpc_error
 
+HASHED = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
+SHARED = "webhook-signing-value"
+
 
 async def test_user_lifecycle(graph):
     email = f"Mixed.{uuid.uuid4().hex}@Example.com"
     created = await graph.users.CreateUser(
-        pb.CreateUserRequest(email=email, password_hash="$argon2id$x", display_name=" Ann\x00 ")
+        pb.CreateUserRequest(email=email, password_hash=HASHED, display_name=" Ann\x00 ")
     )
     user = created.user
     assert user.email == email and user.display_name == "Ann"
     error = await rpc_error(graph.users.CreateUser(
-        pb.CreateUserRequest(email=email.upper(), password_hash="y")
+        pb.CreateUserRequest(email=email.upper(), password_hash=HASHED)
     ))
     assert error.code() == grpc.StatusCode.ALREADY_EXISTS
     creds = await graph.users.GetUserCredentials(
         pb.GetUserCredentialsRequest(email=email.lower())
     )
-    assert creds.password_hash == "$argon2id$x" and creds.user.id == user.id
+    assert creds.password_hash == HASHED and creds.user.id == user.id
     updated = await graph.users.UpdateUser(pb.UpdateUserRequest(
         user_id=user.id, settings_json=json.dumps({"theme": "dark"})
     ))
@@ -44,7 +47,7 @@ async def test_user_errors(graph):
     ):
         assert (await rpc_error(call)).code() == grpc.StatusCode.NOT_FOUND
     for request in (
-        pb.CreateUserRequest(email="not-an-email", password_hash="x"),
+        pb.CreateUserRequest(email="not-an-email", password_hash=HASHED),
         pb.CreateUserRequest(email="a@b.co", password_hash=""),
     ):
         error = await rpc_error(graph.users.CreateUser(request))
@@ -60,16 +63,16 @@ async def test_user_errors(graph):
 async def test_data_source_lifecycle_never_returns_secret(graph):
     user = await graph.new_user()
     created = await graph.sources.CreateDataSource(pb.CreateDataSourceRequest(
-        user_id=user, platform="GitHub", name="acme", webhook_secret="s3cret",
+        user_id=user, platform="GitHub", name="acme", webhook_secret=SHARED,
         config_json=json.dumps({"org": "acme"}),
     ))
     source = created.data_source
     assert source.platform == "github" and source.has_webhook_secret
-    assert "s3cret" not in str(created)
+    assert SHARED not in str(created)
     secret = await graph.sources.GetWebhookSecret(
         pb.GetWebhookSecretRequest(data_source_id=source.id)
     )
-    assert (secret.user_id, secret.platform, secret.webhook_secret) == (user, "github", "s3cret")
+    assert (secret.user_id, secret.platform, secret.webhook_secret) == (user, "github", SHARED)
     updated = await graph.sources.UpdateDataSource(pb.UpdateDataSourceRequest(
         user_id=user, data_source_id=source.id, name="acme-2", webhook_secret=""
     ))
@@ -81,7 +84,9 @@ async def test_data_source_lifecycle_never_returns_secret(graph):
         pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)
     )
     for call in (
-        graph.sources.GetDataSource(pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)),
+        graph.sources.GetDataSource(
+            pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)
+        ),
         graph.sources.DeleteDataSource(
             pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)
         ),
