@@ -73,6 +73,7 @@ class Config:
     login_rate_limit_per_account: int = 10
     login_rate_limit_per_ip: int = 50
     login_rate_limit_window_seconds: int = 300
+    register_rate_limit_per_ip: int = 20
     trust_forwarded_for: bool = False
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
     shutdown_grace_seconds: float = 20.0
@@ -145,6 +146,10 @@ class Config:
             login_rate_limit_window_seconds=_int(
                 env, "LOGIN_RATE_LIMIT_WINDOW_SECONDS", cls.login_rate_limit_window_seconds,
                 minimum=1, maximum=86_400,
+            ),
+            register_rate_limit_per_ip=_int(
+                env, "REGISTER_RATE_LIMIT_PER_IP", cls.register_rate_limit_per_ip,
+                minimum=1, maximum=1_000_000,
             ),
             trust_forwarded_for=_bool(env, "TRUST_FORWARDED_FOR", cls.trust_forwarded_for),
             password_hash_profile=profile,

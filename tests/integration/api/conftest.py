@@ -2,9 +2,9 @@
 (PostgreSQL, Redis, Neo4j), and the app under test in-process via aiohttp_client."""
 
 import pytest
-
 from kushim_api.app import create_app
 from kushim_api.config import Config
+
 from tests.integration.api.support import (
     TOKEN_SECRET,
     LogBuffer,
@@ -54,6 +54,7 @@ def config(backends) -> Config:
         lockcache_addr=backends.lockcache_addr, auth_token_secret=TOKEN_SECRET,
         environment="development", password_hash_profile="cheapest",  # noqa: S106
         upstream_timeout_ms=20_000, login_rate_limit_per_ip=100_000,
+        register_rate_limit_per_ip=100_000,
     )
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import grpc
 import pytest
-from devstack.services import ServiceProcess
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from devstack.services import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[3]
 PORT_BASE = int(os.environ.get("KUSHIM_TEST_PORT_BASE", "55400"))
@@ -83,7 +84,7 @@ def http_ready(port: int, path: str = "/health") -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            return sock.recv(64).startswith(b"HTTP/1.1 200")
+            return sock.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
     except OSError:
         return False
 
@@ -146,7 +147,8 @@ def gateway_env(graph_addr: str, lockcache_addr: str, port: int,
     return base_env(
         PORT=str(port), GRAPH_ADDR=graph_addr, LOCKCACHE_ADDR=lockcache_addr,
         AUTH_TOKEN_SECRET=TOKEN_SECRET, KUSHIM_ENV="development",
-        PASSWORD_HASH_PROFILE="cheapest", LOGIN_RATE_LIMIT_PER_IP="100000",
+        PASSWORD_HASH_PROFILE="cheapest", LOGIN_RATE_LIMIT_PER_IP="100000",  # noqa: S106
+        REGISTER_RATE_LIMIT_PER_IP="100000",
         UPSTREAM_TIMEOUT_MS="20000", **(extra or {}),
     )
 

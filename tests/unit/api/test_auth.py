@@ -125,3 +125,13 @@ async def test_rate_limit_falls_back_when_redis_is_down(make_client, backends):
     bad = {"email": "ada@example.com", "password": "wrong password"}
     statuses = [(await client.post("/auth/login", json=bad)).status for _ in range(2)]
     assert statuses == [401, 429]
+
+
+async def test_registration_is_rate_limited_per_ip(make_client):
+    client = await make_client(register_rate_limit_per_ip=2)
+    statuses = [
+        (await client.post("/auth/register", json={"email": f"r{n}@example.com",
+                                                   "password": "long enough"})).status
+        for n in range(3)
+    ]
+    assert statuses == [201, 201, 429]

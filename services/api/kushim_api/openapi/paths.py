@@ -47,7 +47,7 @@ def op(summary: str, ok: dict, *, status: str = "200", body: dict | None = None,
        tag: str, errors: tuple[str, ...] = (), headers: list | None = None) -> dict:
     codes = {"400", "413", "415", "503", *errors}
     if not public:
-        codes.add("401")
+        codes.update(("401", "404"))
     if params:
         codes.add("404")
     operation: dict = {
@@ -106,7 +106,7 @@ PATHS = {
     )},
     "/auth/login": {"post": op(
         "Exchange email and password for a bearer token", _json(ref("LoginAnswer")),
-        body=ref("LoginInput"), public=True, tag="auth", errors=("429",),
+        body=ref("LoginInput"), public=True, tag="auth", errors=("401", "429"),
     )},
     "/users/me": {
         "get": op("The caller's profile (cached 10 min)", _json(ref("User")), tag="users",

@@ -14,7 +14,6 @@ routes = web.RouteTableDef()
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
-REGISTER_PER_IP = 20
 
 
 def _email(body: dict) -> str:
@@ -44,7 +43,7 @@ async def register(request: web.Request) -> web.Response:
                                    nullable=True)
     config = request.app[keys.CONFIG]
     await request.app[keys.RATE_LIMITER].check(Limit(
-        "register_ip", f"register:ip:{client_ip(request)}", REGISTER_PER_IP,
+        "register_ip", f"register:ip:{client_ip(request)}", config.register_rate_limit_per_ip,
         config.login_rate_limit_window_seconds,
     ))
     password_hash = await request.app[keys.PASSWORDS].hash(password)
