@@ -8,7 +8,7 @@ import uuid
 import aiohttp
 from kushim_api.auth import Tokens
 
-from tests.integration.api.support import TOKEN_SECRET, LogBuffer, start_gateway
+from tests.integration.api.support import TOKEN_SECRET, LogBuffer, start_gateway, wait_for
 from tests.unit.api.fakes_lockcache import FakeBackends
 
 
@@ -36,8 +36,7 @@ async def test_sigterm_drains_in_flight_requests_then_exits_0():
                 headers={"Authorization": f"Bearer {token}"}))
             await asyncio.wait_for(backends.graph.entered.wait(), 20)
             process._proc.send_signal(signal.SIGTERM)
-            while not await asyncio.to_thread(_refuses, port):
-                await asyncio.sleep(0.05)
+            await asyncio.to_thread(wait_for, lambda: _refuses(port))
             assert process.running(), "the gateway must wait for the request in flight"
             backends.graph.gate.set()
             response = await asyncio.wait_for(in_flight, 20)
