@@ -33,7 +33,7 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Library chatter stays at WARNING unless asked for explicitly.
-    for noisy in ("neo4j", "aiohttp.access", "asyncio"):
+    for noisy in ("neo4j", "aiohttp.access", "asyncio", "grpc", "redis"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
 
 
