@@ -46,6 +46,8 @@ class Backends:
         if not self.nodes:
             log.warning(NOT_CONFIGURED_LINE)
             return
+        if self.cache is None:
+            log.warning("REDIS_URL not set - caching disabled (locks use REDLOCK_URLS)")
         for node in self.nodes:
             try:
                 await node.connect()

@@ -106,3 +106,20 @@ async def test_cancelled_hold_releases(lockcache):
         return answer.outcome == pb.ACQUIRED
 
     await eventually(free, within=5)
+
+
+async def test_hold_with_a_bad_request_is_not_acquired_invalid(lockcache):
+    stream = Stream(lockcache, hold_request([]))
+    message = await stream.next()
+    assert message.state == State.NOT_ACQUIRED
+    assert message.acquire.outcome == pb.INVALID
+    stream.closed.set()
+
+
+async def test_hold_closed_before_any_request_just_ends(lockcache):
+    async def nothing():
+        return
+        yield
+
+    call = lockcache.locks.Hold(nothing(), timeout=DEADLINE)
+    assert [message async for message in call] == []

@@ -46,10 +46,20 @@ async def test_quorum_one_master_down_locks_two_down_does_not(lockcache_factory,
     assert (await client.locks.Acquire(acquire(unique("r:")), timeout=DEADLINE)).outcome == (
         pb.ACQUIRED
     )
+    held = await client.locks.Acquire(acquire(unique("r:")), timeout=DEADLINE)
     three_masters[1].kill()
     refused = await client.locks.Acquire(acquire(unique("r:")), timeout=DEADLINE)
     assert refused.outcome == pb.UNAVAILABLE
     assert "1 of 3" in refused.message
+    extend = await client.locks.Extend(
+        pb.ExtendLockRequest(resources=list(held.resources), token=held.token, ttl_ms=5000),
+        timeout=DEADLINE,
+    )
+    assert extend.outcome == pb.EXTEND_UNAVAILABLE
+    not_held = await client.locks.Release(
+        pb.ReleaseLockRequest(resources=[unique("r:")], token=held.token), timeout=DEADLINE
+    )
+    assert not_held.outcome == pb.RELEASE_UNAVAILABLE
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
     assert stats.locks_unavailable >= 1
     assert not stats.enabled  # no REDIS_URL: caching is off, locks are on
@@ -125,6 +135,24 @@ async def test_outage_answers_promptly_is_logged_once_and_recovers(
         timeout=DEADLINE,
     )
     assert not invalidated.invalidated
+    many = await client.cache.GetMany(pb.GetManyCacheRequest(keys=[key, key]), timeout=DEADLINE)
+    assert [e.status for e in many.entries] == [pb.CACHE_UNAVAILABLE] * 2
+    lease = await client.cache.GetOrLease(pb.GetOrLeaseRequest(key=key), timeout=DEADLINE)
+    assert (lease.status, lease.lease_token) == (pb.CACHE_UNAVAILABLE, "")
+    filled = await client.cache.Fill(
+        pb.FillCacheRequest(key=key, lease_token=unique("lease") + ".gen", value=b"v"),
+        timeout=DEADLINE,
+    )
+    assert not filled.stored and "unavailable" in filled.message
+    deleted = await client.cache.Delete(pb.DeleteCacheRequest(key=key), timeout=DEADLINE)
+    assert not deleted.deleted
+    counter = await client.cache.Increment(
+        pb.IncrementCounterRequest(
+            key=pb.CacheKey(namespace=pb.RATE_LIMIT, subject="login:ip:9"), window_seconds=5
+        ),
+        timeout=DEADLINE,
+    )
+    assert not counter.available
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
     assert stats.enabled and not stats.connected
     outage_lines = [r for r in caplog.records if r.getMessage().startswith("Redis unavailable")]

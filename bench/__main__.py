@@ -1,0 +1,110 @@
+"""python -m bench (make bench): start the infra and a lockcache, run the sections in order,
+write bench/results/<date>.json, print a Markdown table and put it in bench/README.md.
+
+A section is a module bench/<name>.py with `run(ctx: Context) -> dict` answering
+{"title": str, "rows": [dict, ...], "notes": [str, ...]}. Adding one is adding its name
+to SECTIONS. Env: KUSHIM_BENCH_PORT_BASE (56000), BENCH_SECONDS (8 per measurement),
+BENCH_CLIENTS (64), BENCH_SECTIONS (comma-separated subset)."""
+
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.context import Context
+from bench.report import markdown, update_readme
+from devstack.ports import TEST_PORT_BASE_VAR
+from devstack.probes import tcp_accepts
+from devstack.services import ServiceProcess
+from devstack.stack import Stack
+
+SECTIONS = [
+    "locks",
+    "cache",
+]
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_PORT_BASE = 56000
+
+log = logging.getLogger("bench")
+
+
+def start_lockcache(env: dict[str, str], port: int) -> ServiceProcess:
+    service_env = (
+        os.environ
+        | env
+        | {
+            "BIND_HOST": "127.0.0.1",
+            "LOCKCACHE_PORT": str(port),
+            "METRICS_PORT": "0",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    service = ServiceProcess(
+        "lockcache", [sys.executable, "-m", "kushim_lockcache"], service_env,
+        lambda: tcp_accepts(port),
+    )  # fmt: skip
+    service.start()
+    return service
+
+
+def run_sections(ctx: Context, names: list[str]) -> dict[str, dict]:
+    results = {}
+    for name in names:
+        started = time.monotonic()
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)  # noqa: T201
+        try:
+            section = importlib.import_module(f"bench.{name}")
+            result = section.run(ctx)
+        except Exception as exc:  # noqa: BLE001 - one broken section must not lose the others
+            traceback.print_exc()
+            result = {"title": name, "rows": [], "notes": [f"failed: {exc!r}"]}
+        result["seconds"] = round(time.monotonic() - started, 1)
+        results[name] = result
+    return results
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
+    base = int(os.environ.get("KUSHIM_BENCH_PORT_BASE", DEFAULT_PORT_BASE))
+    wanted = [s for s in os.environ.get("BENCH_SECTIONS", "").split(",") if s]
+    names = [n for n in SECTIONS if not wanted or n in wanted]
+    seconds = float(os.environ.get("BENCH_SECONDS", "8"))
+    stack = Stack.for_profile("test", environ={TEST_PORT_BASE_VAR: str(base)})
+    stack.start()
+    service = None
+    try:
+        env = stack.env()
+        ctx = Context(env=env, lockcache_addr="", seconds=seconds, spare_ports=stack.ports.spare)
+        port = ctx.port()
+        service = start_lockcache(env, port)
+        ctx.lockcache_addr = f"127.0.0.1:{port}"
+        results = run_sections(ctx, names)
+    finally:
+        if service is not None:
+            service.stop()
+        stack.stop()
+    now = datetime.now(UTC)
+    document = {
+        "date": now.isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "seconds_per_measurement": seconds,
+        "sections": results,
+    }
+    results_dir = HERE / "results"
+    results_dir.mkdir(exist_ok=True)
+    out = results_dir / f"{now:%Y-%m-%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    table = markdown(document)
+    print(table)  # noqa: T201
+    update_readme(HERE / "README.md", table, out.name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Bench results as Markdown, and bench/README.md's results block."""
+
+from pathlib import Path
+
+BEGIN = "<!-- results:begin -->"
+END = "<!-- results:end -->"
+
+README_HEAD = """# Benchmarks
+
+`make bench` (python -m bench) starts its own infrastructure through devstack (profile test,
+port base `KUSHIM_BENCH_PORT_BASE`, default 56000) and its own lockcache process, runs the
+sections listed in `bench/__main__.py` in order, writes `bench/results/<date>.json` and
+replaces the block below with the latest tables. Same run, same machine: compare ratios,
+not absolute numbers. Knobs: `BENCH_SECONDS` (per measurement, 8), `BENCH_CLIENTS` (64),
+`BENCH_SECTIONS` (subset, comma-separated).
+
+"""
+
+
+def _cell(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(document: dict) -> str:
+    lines = [
+        f"Run {document['date']} on {document['machine']['cpus']} CPUs, "
+        f"Python {document['machine']['python']}.",
+        "",
+    ]
+    for name, section in document["sections"].items():
+        lines.append(f"### {name}: {section['title']}")
+        lines.append("")
+        rows = section.get("rows") or []
+        if rows:
+            columns = list(rows[0])
+            lines.append("| " + " | ".join(columns) + " |")
+            lines.append("|" + "---|" * len(columns))
+            for row in rows:
+                lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+            lines.append("")
+        for note in section.get("notes") or []:
+            lines.append(f"- {note}")
+        if section.get("notes"):
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_readme(path: Path, table: str, results_file: str) -> None:
+    text = path.read_text() if path.exists() else README_HEAD + f"{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    block = f"{BEGIN}\n## Latest results (`results/{results_file}`)\n\n{table}{END}"
+    path.write_text(head + block + tail)
