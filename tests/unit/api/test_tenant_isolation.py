@@ -6,12 +6,19 @@ from tests.unit.api.records_data import record
 
 
 async def _alice_objects(client, headers):
-    a = (await (await client.post("/records", json=record("A-1"), headers=headers)).json())
-    b = (await (await client.post("/records", json=record("B-1", title="mentions A-1"),
+    a = (await (await client.post("/records", json=record("ALPHA-1"), headers=headers)).json())
+    b = (await (await client.post("/records", json=record("BETA-1", title="mentions ALPHA-1"),
                                   headers=headers)).json())
-    link = b["links"][0]
-    group = await (await client.post("/context-groups", headers=headers, json={
-        "name": "g", "recordIds": [a["record"]["id"]]})).json()
+    link = b["links"][0] if b["links"] else await (await client.post("/links", json={
+        "sourceRecordId": a["record"]["id"], "targetRecordId": b["record"]["id"]},
+        headers=headers)).json()
+    lone = (await (await client.post("/records", headers=headers, json=record(
+        "GAMMA-9", title="quarterly offsite menu", body="", metadata={},
+        sourcePlatform="google", artifactType="document"))).json())
+    group_answer = await client.post("/context-groups", headers=headers, json={
+        "name": "g", "recordIds": [lone["record"]["id"]]})
+    group = await group_answer.json()
+    assert group_answer.status == 201, group
     other_group = await (await client.post("/context-groups", headers=headers,
                                            json={"name": "g2"})).json()
     ds = await (await client.post("/data-sources", headers=headers, json={
@@ -77,7 +84,7 @@ async def test_another_users_objects_are_404_like_missing_ones(client, alice, bo
     assert {n["externalId"] for n in graph["nodes"]} == {"BOB-1"}
     stats = await (await client.get("/links/stats", headers=bob_headers)).json()
     assert stats["total"] == 0
-    search = await (await client.get("/records?search=A-1", headers=bob_headers)).json()
+    search = await (await client.get("/records?search=ALPHA", headers=bob_headers)).json()
     assert search["total"] == 0
 
     for method, path, _ in _walk(ids)[:4] + [("get", f"/context-groups/{ids['group']}", None)]:
