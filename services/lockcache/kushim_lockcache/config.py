@@ -1,5 +1,6 @@
 """lockcache settings, read once from the environment in __main__."""
 
+import os.path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -96,6 +97,8 @@ class Config:
         else:
             redlock_urls = (redis_url,) if redis_url else ()
         ca = environ.get("REDIS_TLS_CA_CERT", "").strip() or None
+        if ca is not None and not os.path.isfile(ca):
+            raise ConfigError(f"REDIS_TLS_CA_CERT: no such file {ca!r}")
         try:
             log_level = parse_log_level(environ.get("LOG_LEVEL", "INFO"))
         except ValueError as exc:

@@ -19,6 +19,7 @@ from redis.backoff import NoBackoff
 # step bounded by these socket timeouts.
 SOCKET_TIMEOUT_S = 1.0
 CONNECT_TIMEOUT_S = 1.0
+CLIENT_NAME = "kushim-lockcache"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "retry": Retry(NoBackoff(), 1),
+        "client_name": CLIENT_NAME,  # shows in CLIENT LIST for operators
     }
     if target.tls:
         common["ssl"] = True

@@ -40,9 +40,10 @@ def redis_servers(tmp_path):
             finally:
                 probe.close()
 
-    def start(**options) -> RedisServer:
+    def start(*, started_now: bool = True, **options) -> RedisServer:
         server = Server(tmp_path / f"redis{len(started)}", free_port(), **options)
-        server.start()
+        if started_now:
+            server.start()
         started.append(server)
         return server
 

@@ -6,6 +6,7 @@ import logging
 import signal
 
 import pytest
+import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache.backends import StartupError
 from kushim_lockcache.config import Config
@@ -104,6 +105,42 @@ async def test_an_evicting_lock_master_is_refused_at_start(redis_servers, policy
     with pytest.raises(StartupError, match=f"maxmemory-policy {policy}"):
         await server.start()
     await server.close()
+
+
+async def test_masters_down_at_start_join_once_they_answer(lockcache_factory, redis_servers):
+    up = redis_servers()
+    late = [redis_servers(started_now=False) for _ in range(2)]
+    client = await lockcache_factory(redlock_env([up, *late]))
+    refused = await client.locks.Acquire(acquire(unique("r:")), timeout=DEADLINE)
+    assert refused.outcome == pb.UNAVAILABLE
+    for server in late:
+        server.start()
+
+    async def locks():
+        answer = await client.locks.Acquire(acquire(unique("r:")), timeout=DEADLINE)
+        return answer.outcome == pb.ACQUIRED
+
+    await eventually(locks)
+
+
+async def test_an_evicting_master_found_after_start_is_never_used(
+    lockcache_factory, redis_servers, caplog
+):
+    good = [redis_servers(), redis_servers()]
+    evicting = redis_servers(started_now=False, maxmemory_policy="allkeys-lru")
+    client = await lockcache_factory(redlock_env([*good, evicting]))
+    evicting.start()
+    await eventually(
+        lambda: any("maxmemory-policy allkeys-lru" in r.getMessage() for r in caplog.records)
+    )
+    resource = unique("r:")
+    answer = await client.locks.Acquire(acquire(resource), timeout=DEADLINE)
+    assert answer.outcome == pb.ACQUIRED
+    direct = aioredis.from_url(evicting.url)
+    try:
+        assert await direct.get(f"locks:{resource}") is None
+    finally:
+        await direct.aclose()
 
 
 async def test_the_cache_may_evict(lockcache_factory, redis_servers):

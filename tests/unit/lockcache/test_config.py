@@ -34,7 +34,7 @@ def test_overrides():
             "USER_PROFILE_CACHE_TTL": "60",
             "METRICS_PORT": "0",
             "LOG_LEVEL": "debug",
-            "REDIS_TLS_CA_CERT": "/etc/ca.pem",
+            "REDIS_TLS_CA_CERT": __file__,
         }
     )
     assert config.redlock_urls == (
@@ -45,7 +45,7 @@ def test_overrides():
     assert (config.port, config.bind_host, config.metrics_port) == (6000, "127.0.0.1", 0)
     assert (config.discovery_lock_ttl_ms, config.user_profile_ttl_s) == (5000, 60)
     assert config.log_level == "DEBUG"
-    assert config.tls_ca_cert == "/etc/ca.pem"
+    assert config.tls_ca_cert == __file__
 
 
 @pytest.mark.parametrize(
@@ -60,6 +60,7 @@ def test_overrides():
         ("REDIS_URL", "http://nope"),
         ("REDLOCK_URLS", "redis://a:1,mysql://b"),
         ("LOG_LEVEL", "LOUD"),
+        ("REDIS_TLS_CA_CERT", "/nonexistent/ca.pem"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):

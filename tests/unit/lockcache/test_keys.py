@@ -41,8 +41,9 @@ def test_cache_entry_names_key_and_scopes(namespace, kwargs, key, generations):
 
 
 def test_every_scope_names_the_generation_its_entries_carry():
-    assert keys.scope_generation(keys.SCOPE_USER_CONTEXT_GROUPS, "u") == (
-        keys.cache_entry(keys.CONTEXT_GROUP, user_id="u", record_id="r").generations[0]
+    assert (
+        keys.scope_generation(keys.SCOPE_USER_CONTEXT_GROUPS, "u")
+        == (keys.cache_entry(keys.CONTEXT_GROUP, user_id="u", record_id="r").generations[0])
     )
     assert keys.scope_generation(keys.SCOPE_USER_PROFILE, "u") == "cache_gen:user_profile:u"
     platform = keys.cache_entry(keys.PLATFORM, user_id="u", platform="p", data_source_id="d")
