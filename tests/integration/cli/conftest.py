@@ -1,0 +1,1 @@
+from tests.integration.api.conftest import backends  # noqa: F401 - shared session fixture
