@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from kushim_lockcache import keys
-from kushim_lockcache.cache import HIT, MISS, UNAVAILABLE, Cache, Stored, new_generation
+from kushim_lockcache.cache import (
+    HIT,
+    MISS,
+    UNAVAILABLE,
+    Cache,
+    Stored,
+    is_oom,
+    new_generation,
+)
 from kushim_lockcache.connection import Unavailable
 
 # KEYS[1]: value key, KEYS[2]: lease key, KEYS[3..]: generation keys.
@@ -148,7 +156,9 @@ class Leases:
                         script_keys, [lease_id, lease_ttl_ms, new_generation(), generation_ttl_ms]
                     )
                 )
-            except (Unavailable, RedisError):
+            except (Unavailable, RedisError) as exc:
+                if isinstance(exc, RedisError) and is_oom(exc):
+                    stats.oom()
                 stats.miss(entry.namespace)
                 return LeaseAnswer(UNAVAILABLE)
             kind = int(answer[0])
