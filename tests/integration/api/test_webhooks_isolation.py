@@ -3,6 +3,7 @@
 import uuid
 
 from kushim_api.webhooks.signatures import sign_hub, sign_slack
+
 from tests.integration.api.support import eventually
 from tests.unit.api.payloads import raw
 from tests.unit.api.test_tenant_isolation import _alice_objects, _walk
