@@ -26,6 +26,7 @@ from devstack.stack import Stack
 SECTIONS = [
     "locks",
     "cache",
+    "http",
 ]
 
 HERE = Path(__file__).resolve().parent

@@ -1,0 +1,173 @@
+"""HTTP throughput of the gateway with wrk (Debian): GET /records/{id} and POST /records
+(a new record per request, so every POST runs discovery), for one and for two gateway
+instances on the same graph and lockcache. Two instances are driven by two wrk processes
+at once, each with half of the connections; their rates are added."""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from bench.context import Context
+from devstack.probes import tcp_accepts
+from devstack.services import ServiceProcess
+
+CONNECTIONS = 64
+THREADS = 2
+
+GET_SCRIPT = """
+wrk.headers["Authorization"] = "Bearer {token}"
+"""
+
+POST_SCRIPT = """
+local counter = 0
+local prefix = ""
+function setup(thread)
+  thread:set("prefix", tostring(math.random(1, 1000000000)))
+end
+function init(args)
+  prefix = prefix .. "-" .. tostring(math.random(1, 1000000000))
+end
+request = function()
+  counter = counter + 1
+  local body = string.format([[{template}]], prefix, counter, counter)
+  return wrk.format("POST", "/records", {{
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer {token}"
+  }}, body)
+end
+"""
+
+RECORD_TEMPLATE = (
+    '{"externalId": "BENCH-%s-%d", "sourcePlatform": "jira", "artifactType": "task",'
+    ' "title": "BENCH-%d checkout latency regression", "author": "bench",'
+    ' "body": "p99 went up after the coupon change", "timestamp": "2024-06-01T10:00:00Z"}'
+)
+
+
+def _ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True,  # noqa: S607
+                       capture_output=True, timeout=600)
+        path = shutil.which("wrk")
+    if path is None:
+        raise RuntimeError("wrk is not installed and apt-get could not install it")
+    return path
+
+
+def _env(ctx: Context, **extra: str) -> dict[str, str]:
+    return os.environ | ctx.env | {"BIND_HOST": "127.0.0.1", "METRICS_PORT": "0",
+                                   "LOG_LEVEL": "WARNING"} | extra
+
+
+def _start(name: str, module: str, env: dict[str, str], port: int) -> ServiceProcess:
+    service = ServiceProcess(name, [sys.executable, "-m", module], env,
+                             lambda: tcp_accepts(port), start_timeout=90)
+    service.start()
+    return service
+
+
+def _call(url: str, method: str, path: str, body: dict, token: str = "") -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode(),  # noqa: S310
+                                     method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+        return json.loads(answer.read())
+
+
+def _parse(output: str) -> dict[str, float]:
+    def duration(text: str) -> float:
+        number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+        return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    return {
+        "rate": rate,
+        "p50": duration(p50.group(1)) if p50 else 0.0,
+        "p99": duration(p99.group(1)) if p99 else 0.0,
+        "non2xx": int(failed.group(1)) if failed else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
+
+
+def _wrk(wrk: str, urls: list[str], script: Path, seconds: float, path: str) -> dict:
+    per = max(1, CONNECTIONS // len(urls))
+    runs = [
+        subprocess.Popen(  # noqa: S603
+            [wrk, f"-t{THREADS}", f"-c{per}", f"-d{max(1, int(seconds))}s", "--latency",
+             "-s", str(script), url + path],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for url in urls
+    ]
+    parsed = [_parse(run.communicate(timeout=seconds + 60)[0]) for run in runs]
+    return {
+        "req/s": round(sum(p["rate"] for p in parsed)),
+        "p50 ms": round(max(p["p50"] for p in parsed), 2),
+        "p99 ms": round(max(p["p99"] for p in parsed), 2),
+        "non-2xx": sum(p["non2xx"] for p in parsed),
+    }
+
+
+def run(ctx: Context) -> dict:
+    wrk = _ensure_wrk()
+    subprocess.run([sys.executable, "-m", "kushim_graph.migrate"], env=_env(ctx), check=True,
+                   capture_output=True, timeout=120)
+    services: list[ServiceProcess] = []
+    try:
+        graph_port = ctx.port()
+        services.append(_start("graph", "kushim_graph", _env(
+            ctx, GRAPH_PORT=str(graph_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
+            DB_POOL_SIZE="20"), graph_port))
+        urls = []
+        secret = secrets.token_urlsafe(48)
+        for name in ("api-1", "api-2"):
+            port = ctx.port()
+            services.append(_start(name, "kushim_api", _env(
+                ctx, PORT=str(port), GRAPH_ADDR=f"127.0.0.1:{graph_port}",
+                LOCKCACHE_ADDR=ctx.lockcache_addr, AUTH_TOKEN_SECRET=secret,
+                SHUTDOWN_GRACE_SECONDS="5"), port))
+            urls.append(f"http://127.0.0.1:{port}")
+        account = {"email": f"bench-{secrets.token_hex(6)}@example.com",
+                   "password": secrets.token_urlsafe(16)}
+        token = _call(urls[0], "POST", "/auth/register", account)["token"]
+        record = json.loads(RECORD_TEMPLATE % ("seed", 0, 0))
+        record_id = _call(urls[0], "POST", "/records", record, token)["record"]["id"]
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            get_script = Path(tmp) / "get.lua"
+            get_script.write_text(GET_SCRIPT.format(token=token))
+            post_script = Path(tmp) / "post.lua"
+            post_script.write_text(POST_SCRIPT.format(token=token, template=RECORD_TEMPLATE))
+            for label, script, path in (
+                ("GET /records/{id}", get_script, f"/records/{record_id}"),
+                ("POST /records (new record, discovery)", post_script, "/records"),
+            ):
+                for count in (1, 2):
+                    rows.append({"request": label, "instances": count,
+                                 **_wrk(wrk, urls[:count], script, ctx.seconds, path)})
+        return {
+            "title": f"gateway HTTP throughput (wrk, {CONNECTIONS} connections in total)",
+            "rows": rows,
+            "notes": [
+                "Every process (wrk, gateways, graph, lockcache, PostgreSQL, Redis, Neo4j) "
+                "shares the same CPUs, so a second gateway adds capacity only while the "
+                "gateway itself is the bottleneck.",
+            ],
+        }
+    finally:
+        for service in reversed(services):
+            service.stop()
