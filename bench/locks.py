@@ -67,7 +67,8 @@ async def _aioredlock(ctx: Context, workers: int) -> Result:
 def _pottery(ctx: Context, workers: int) -> Result:
     from pottery import Redlock
 
-    masters = {redis.Redis.from_url(u, max_connections=workers + 8) for u in ctx.redlock_urls}
+    # pottery runs each master call in its own thread pool: no pool limit here.
+    masters = {redis.Redis.from_url(u) for u in ctx.redlock_urls}
     run = secrets.token_hex(4)
     locks = [
         Redlock(key=f"bench:pottery:{run}:{i}", masters=masters, auto_release_time=TTL_MS / 1000)
