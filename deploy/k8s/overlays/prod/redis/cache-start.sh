@@ -6,9 +6,10 @@ ns="$POD_NAMESPACE"
 self="$(hostname).redis-cache.$ns.svc"
 master=""
 for i in 0 1 2; do
-  master=$(timeout 3 redis-cli -h "redis-sentinel-$i.redis-sentinel.$ns.svc" -p 26379 --raw \
+  # Sentinels take no password: REDISCLI_AUTH (for the probes) would fail their AUTH.
+  master=$(timeout 3 env -u REDISCLI_AUTH redis-cli -h "redis-sentinel-$i.redis-sentinel.$ns.svc" -p 26379 --raw \
     sentinel get-master-addr-by-name mymaster 2>/dev/null | head -n 1 || true)
-  [ -n "$master" ] && break
+  case "$master" in "" | *" "*) master="" ;; *) break ;; esac  # an error is no answer
 done
 if [ -z "$master" ] && [ "$(hostname)" != redis-cache-0 ]; then
   master="redis-cache-0.redis-cache.$ns.svc"

@@ -11,7 +11,14 @@ for i in 0 1 2; do
   [ "$peer" = "$self" ] && continue
   found=$(timeout 3 redis-cli -h "$peer" -p 26379 --raw \
     sentinel get-master-addr-by-name mymaster 2>/dev/null | head -n 1 || true)
-  if [ -n "$found" ]; then master="$found"; break; fi
+  case "$found" in "" | *" "*) ;; *) master="$found"; break ;; esac  # an error is no answer
+done
+# Sentinel refuses to start on a master name that does not resolve yet.
+tries=0
+until getent hosts "$master" >/dev/null; do
+  tries=$((tries + 1))
+  [ "$tries" -ge 30 ] && break
+  sleep 1
 done
 cat >/run/sentinel/sentinel.conf <<CONF
 port 26379
