@@ -9,7 +9,7 @@ from kushim_graph.db import groups, links, records
 from kushim_graph.errors import FailedPrecondition
 
 # Topics come from the most recent members; a huge group costs the same as a big one.
-TOPIC_SAMPLE = 50
+TOPIC_SAMPLE = 20
 
 
 async def apply_links(conn, user_id: str, pairs) -> set:
@@ -58,18 +58,20 @@ async def apply_links(conn, user_id: str, pairs) -> set:
 async def refresh(conn, user_id: str, group_id, *, rename: bool = False, split: bool = True):
     """Recomputes coherence and topics; splits an incoherent group into its components."""
     member_ids = await groups.members(conn, user_id, group_id)
+    link_rows = await links.among(conn, user_id, member_ids)
     if split:
-        parts = await _split_if_warranted(conn, user_id, group_id, member_ids)
+        parts = await _split_if_warranted(conn, user_id, group_id, member_ids, link_rows)
         if parts is not None:
             return parts
-    await _update_stats(conn, user_id, group_id, member_ids, rename=rename)
+    await _update_stats(conn, user_id, group_id, member_ids, link_rows, rename=rename)
     return {group_id}
 
 
 async def split(conn, user_id: str, group_id) -> set:
     """SplitGroup: FailedPrecondition when coherence and size do not warrant a split."""
     member_ids = await groups.members(conn, user_id, group_id)
-    parts = await _split_if_warranted(conn, user_id, group_id, member_ids)
+    link_rows = await links.among(conn, user_id, member_ids)
+    parts = await _split_if_warranted(conn, user_id, group_id, member_ids, link_rows)
     if parts is None:
         raise FailedPrecondition(
             "no split warranted: a group splits when coherence < 0.4 and it has >= 5 members"
@@ -77,15 +79,17 @@ async def split(conn, user_id: str, group_id) -> set:
     return parts
 
 
-async def _split_if_warranted(conn, user_id: str, group_id, member_ids):
-    link_rows = await links.among(conn, user_id, member_ids)
-    tuples = [
+def _tuples(link_rows) -> list[grouping.LinkTuple]:
+    return [
         (str(r["source_record_id"]), str(r["target_record_id"]), r["confidence"])
         for r in link_rows
     ]
+
+
+async def _split_if_warranted(conn, user_id: str, group_id, member_ids, link_rows):
+    tuples = _tuples(link_rows)
     ids = [str(m) for m in member_ids]
-    value = grouping.coherence(ids, tuples)
-    if not grouping.should_split(len(ids), value):
+    if not grouping.should_split(len(ids), grouping.coherence(ids, tuples)):
         return None
     components = grouping.connected_components(ids, tuples)
     by_str = {str(m): m for m in member_ids}
@@ -97,19 +101,15 @@ async def _split_if_warranted(conn, user_id: str, group_id, member_ids):
         if len(component) >= 2:
             new_id = await groups.insert(conn, user_id, grouping.FALLBACK_NAME)
             await groups.add_members(conn, user_id, new_id, moved)
-            await _update_stats(conn, user_id, new_id, moved, rename=True)
+            await _update_stats(conn, user_id, new_id, moved, link_rows, rename=True)
             changed.add(new_id)
-    await _update_stats(conn, user_id, group_id, [by_str[m] for m in keep], rename=False)
+    kept = [by_str[m] for m in keep]
+    await _update_stats(conn, user_id, group_id, kept, link_rows, rename=False)
     return changed
 
 
-async def _update_stats(conn, user_id: str, group_id, member_ids, *, rename: bool) -> None:
-    link_rows = await links.among(conn, user_id, member_ids)
-    tuples = [
-        (str(r["source_record_id"]), str(r["target_record_id"]), r["confidence"])
-        for r in link_rows
-    ]
-    value = grouping.coherence([str(m) for m in member_ids], tuples)
+async def _update_stats(conn, user_id: str, group_id, member_ids, link_rows, *, rename: bool):
+    value = grouping.coherence([str(m) for m in member_ids], _tuples(link_rows))
     sample = await groups.member_text(conn, user_id, group_id, TOPIC_SAMPLE)
     tfs = [row["term_freqs"] for row in sample]
     terms = sorted({term for tf in tfs for term in tf})

@@ -63,7 +63,9 @@ async def _store_once(conn, user_id: str, clean: CleanRecord, derived) -> Stored
         row = await records.update(conn, user_id, existing["id"], clean, derived)
         delta = df_delta(existing["term_freqs"], derived.term_freqs)
     chosen = keywords(derived.term_freqs, df, n_docs + (existing is None))
-    await records.replace_index_rows(conn, user_id, row["id"], clean.occurred_at, derived, chosen)
+    await records.replace_index_rows(
+        conn, user_id, row["id"], clean.occurred_at, derived, chosen, new=existing is None
+    )
     await records.apply_df_delta(conn, user_id, delta)
     await outbox.add(conn, user_id, "record", [row["id"]])
     return Stored(row, existing is None, True)
@@ -89,9 +91,9 @@ async def delete(conn: asyncpg.Connection, user_id: str, record_id: str):
         group_id = await conn.fetchval(RECORD_GROUP, user_id, record_id)
         await records.delete(conn, user_id, record_id)
         await records.apply_df_delta(conn, user_id, df_delta(row["term_freqs"], None))
-        await outbox.add(conn, user_id, "record", [record_id])
-        await outbox.add(conn, user_id, "link", link_ids)
+        named = {"record": [record_id], "link": link_ids}
         if group_id is not None:
             await conn.execute(TOUCH_GROUP, user_id, group_id)
-            await outbox.add(conn, user_id, "group", [group_id])
+            named["group"] = [group_id]
+        await outbox.add_many(conn, user_id, named)
         return row["data_source_id"]

@@ -116,7 +116,8 @@ async def test_lockcache_unreachable_still_ingests_and_reads(graph_factory):
     user = await graph.new_user()
     ticket, pr = await graph.ingest(
         user, record("DWN-1", title="lockcache down"),
-        record("x/d#1", platform="github", kind="pull_request", body="DWN-1"),
+        record("x/d#1", platform="github", kind="pull_request", body="DWN-1",
+               when="2024-03-02T10:00:00+00:00"),
     )
     assert pr.record.discovery_state == "done"
     assert [link.source_record_id for link in pr.links] == [ticket.record.id]

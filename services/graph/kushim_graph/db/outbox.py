@@ -4,7 +4,7 @@ import asyncpg
 
 ADD = """
 insert into outbox (user_id, entity, entity_id)
-select $1, $2, entity_id from unnest($3::uuid[]) as entity_id
+select $1, entity, entity_id from unnest($2::text[], $3::uuid[]) as x(entity, entity_id)
 """
 PENDING = """
 select id, user_id, entity, entity_id from outbox order by id limit $1
@@ -22,9 +22,14 @@ LOCK = "select pg_advisory_xact_lock($1)"
 
 
 async def add(conn: asyncpg.Connection, user_id, entity: str, entity_ids) -> None:
-    ids = list(entity_ids)
-    if ids:
-        await conn.execute(ADD, user_id, entity, ids)
+    await add_many(conn, user_id, {entity: entity_ids})
+
+
+async def add_many(conn: asyncpg.Connection, user_id, named: dict) -> None:
+    """named: entity -> ids; one statement for all of them."""
+    pairs = [(entity, i) for entity, ids in named.items() for i in ids]
+    if pairs:
+        await conn.execute(ADD, user_id, [e for e, _ in pairs], [i for _, i in pairs])
 
 
 async def pending(conn: asyncpg.Connection, limit: int):

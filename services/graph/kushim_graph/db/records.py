@@ -60,7 +60,7 @@ COUNT = f"select count(*) from records {_FILTERS}"
 DELETE_KEYS = "delete from record_keys where user_id = $1 and record_id = $2"
 INSERT_KEYS = """
 insert into record_keys (user_id, kind, key, record_id)
-select $1, $2, key, $3 from unnest($4::text[]) as key
+select $1, kind, key, $2 from unnest($3::text[], $4::text[]) as k(kind, key)
 on conflict do nothing
 """
 DELETE_FEATURES = "delete from record_features where user_id = $1 and record_id = $2"
@@ -105,12 +105,17 @@ async def update(conn: asyncpg.Connection, user_id: str, record_id, clean, deriv
 
 
 async def replace_index_rows(conn: asyncpg.Connection, user_id: str, record_id, occurred_at,
-                             derived, keywords) -> None:
-    """Rewrites the record's reference keys and its people/keyword features."""
-    await conn.execute(DELETE_KEYS, user_id, record_id)
-    await conn.execute(INSERT_KEYS, user_id, "identity", record_id, sorted(derived.identity))
-    await conn.execute(INSERT_KEYS, user_id, "mention", record_id, sorted(derived.mentions))
-    await conn.execute(DELETE_FEATURES, user_id, record_id)
+                             derived, keywords, *, new: bool) -> None:
+    """Writes (or rewrites) the record's reference keys and its people/keyword features."""
+    if not new:
+        await conn.execute(DELETE_KEYS, user_id, record_id)
+        await conn.execute(DELETE_FEATURES, user_id, record_id)
+    keys = [("identity", k) for k in sorted(derived.identity)]
+    keys += [("mention", k) for k in sorted(derived.mentions)]
+    if keys:
+        await conn.execute(
+            INSERT_KEYS, user_id, record_id, [k for k, _ in keys], [v for _, v in keys]
+        )
     people = sorted(derived.people)[:MAX_PEOPLE_FEATURES]
     features = sorted({f"p:{person}" for person in people} | {f"t:{k}" for k in keywords})
     await conn.execute(INSERT_FEATURES, user_id, occurred_at, record_id, features)

@@ -15,7 +15,7 @@ from kushim_graph.discovery.tfidf import tokenize, top_terms
 
 # Bounds that keep a 1 MiB body from costing more than a normal record downstream.
 MAX_TOKENIZED_CHARS = 200_000
-MAX_TERMS = 256
+MAX_TERMS = 100
 KEYWORDS_PER_RECORD = 8
 
 

@@ -19,6 +19,7 @@ from kushim_graph.db import groups, links, outbox, records
 from kushim_graph.discovery import candidates
 from kushim_graph.discovery.derive import features
 from kushim_graph.discovery.scoring import link_type, score
+from kushim_graph.discovery.signals import KEYWORD_SIMILARITY_WEIGHT
 from kushim_graph.discovery.tfidf import cosine
 from kushim_graph.errors import StaleFencingToken
 from kushim_graph.lockcache import ACQUIRED, HELD, LockCacheClient
@@ -31,10 +32,13 @@ select id, user_id, occurred_at, author, participants, refs, identity_keys, meta
   from records where user_id = $1 and id = $2
 """
 LOCK_RECORD = "select pg_advisory_xact_lock(hashtextextended('discovery:' || $1::uuid::text, 0))"
-# Accepts the token only if it is newer than every token that wrote this record before.
-FENCE = """
-update records set fencing_token = $3
- where user_id = $1 and id = $2 and fencing_token < $3
+# Accepts the token only if it is newer than every token that wrote this record before; the
+# record is done unless it changed again meanwhile (then its next discovery is still due).
+FENCE_AND_MARK_DONE = """
+update records
+   set fencing_token = $4,
+       discovery_state = case when checksum = $3 then 'done' else discovery_state end
+ where user_id = $1 and id = $2 and fencing_token < $4
 returning id
 """
 STORED_TOKEN = "select fencing_token from records where user_id = $1 and id = $2"  # noqa: S105
@@ -99,22 +103,25 @@ class Discovery:
             row = await conn.fetchrow(LOAD_RECORD, user_id, record_id)
             if row is None:
                 return Outcome(GONE)
-            found = await candidates.find(
+            found, already = await candidates.find(
                 conn, user_id, record_id, row["occurred_at"], self.max_candidates
             )
             rows = await candidates.load(conn, user_id, found)
             linked, below = await self._score(conn, user_id, row, rows)
             await groups.lock_user(conn, user_id)
-            if token is not None:
-                await self._fence(conn, user_id, record_id, token)
+            if token is None:
+                await conn.execute(MARK_DONE, user_id, record_id, row["checksum"])
+            else:
+                await self._fence(conn, user_id, record_id, row["checksum"], token)
             link_ids = await links.upsert_deterministic(conn, user_id, linked)
-            removed = await links.delete_unsupported(conn, user_id, record_id, below)
+            dropped = [other for other in below if other in already]
+            removed = await links.delete_unsupported(conn, user_id, record_id, dropped)
             pairs = [(s, t) for s, t, *_ in linked]
             touched = await group_changes.apply_links(conn, user_id, pairs)
-            await outbox.add(conn, user_id, "link", [*link_ids, *removed])
-            await outbox.add(conn, user_id, "group", touched)
-            await conn.execute(MARK_DONE, user_id, record_id, row["checksum"])
-            made = await links.get_many(conn, user_id, link_ids)
+            await outbox.add_many(
+                conn, user_id, {"link": [*link_ids, *removed], "group": touched}
+            )
+            made = await links.get_many(conn, user_id, link_ids) if link_ids else []
         self.on_commit()
         log.debug(
             "Discovery for %s: %d candidates, %d links, %.1f ms",
@@ -124,15 +131,33 @@ class Discovery:
         return Outcome(DONE, made, row["data_source_id"])
 
     async def _score(self, conn, user_id: str, row, rows):
-        terms = set(row["term_freqs"])
-        for other in rows:
-            terms.update(other["term_freqs"])
-        df, n_docs = await records.document_frequencies(conn, user_id, sorted(terms))
+        """(links to write, ids of candidates below the threshold).
+
+        The TF-IDF cosine is the costly signal; it is computed only for candidates whose
+        other signals leave it able to decide, or to explain, a link.
+        """
         mine = features(row)
-        linked, below = [], []
+        scored = []
         for other in rows:
-            similarity = cosine(row["term_freqs"], other["term_freqs"], df, n_docs)
-            confidence, signals = score(mine, features(other), keyword_cosine=similarity)
+            theirs = features(other)
+            confidence, _ = score(mine, theirs, keyword_cosine=0.0)
+            needs_cosine = confidence + KEYWORD_SIMILARITY_WEIGHT >= self.threshold
+            scored.append((other, theirs, needs_cosine))
+        similarity: dict = {}
+        wanted = [other["id"] for other, _, needs in scored if needs]
+        if wanted:
+            tfs = await candidates.term_freqs(conn, user_id, wanted)
+            terms = set(row["term_freqs"])
+            for tf in tfs.values():
+                terms.update(tf)
+            df, n_docs = await records.document_frequencies(conn, user_id, sorted(terms))
+            for other_id, tf in tfs.items():
+                similarity[other_id] = cosine(row["term_freqs"], tf, df, n_docs)
+        linked, below = [], []
+        for other, theirs, _ in scored:
+            confidence, signals = score(
+                mine, theirs, keyword_cosine=similarity.get(other["id"], 0.0)
+            )
             if confidence < self.threshold:
                 below.append(other["id"])
                 continue
@@ -147,7 +172,7 @@ class Discovery:
             )
         return linked, below
 
-    async def _fence(self, conn, user_id: str, record_id, token: int) -> None:
-        if await conn.fetchval(FENCE, user_id, record_id, token) is None:
+    async def _fence(self, conn, user_id: str, record_id, checksum: str, token: int) -> None:
+        if await conn.fetchval(FENCE_AND_MARK_DONE, user_id, record_id, checksum, token) is None:
             stored = await conn.fetchval(STORED_TOKEN, user_id, record_id)
             raise StaleFencingToken(record_id, token, stored or 0)

@@ -1,11 +1,13 @@
 """RecordService: ingestion with discovery, reads, search, context subgraphs, delivery claims."""
 
+import asyncio
 import logging
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import ingest, messages
 from kushim_graph.db import deliveries, links, records, users
+from kushim_graph.discovery.run import DONE
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
 from kushim_graph.validation import PLATFORMS, clean_record, clean_text
@@ -13,6 +15,7 @@ from kushim_graph.validation import PLATFORMS, clean_record, clean_text
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+DISCOVERY_CONCURRENCY = 4
 MAX_SEARCH = 1000
 MAX_DELIVERY_ID = 256
 
@@ -52,17 +55,19 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         if not to_discover:
             return graph_pb2.IngestRecordsResponse(results=results)
         self.deps.projection.wake()
-        for result, record_id in to_discover:
-            outcome = await self.deps.discovery.run(user_id, record_id)
+        # A few discoveries at once overlap database waits; their writes still serialize
+        # per user in PostgreSQL.
+        gate = asyncio.Semaphore(DISCOVERY_CONCURRENCY)
+
+        async def discover(result, record_id) -> None:
+            async with gate:
+                outcome = await self.deps.discovery.run(user_id, record_id)
             result.links.extend(messages.link(row) for row in outcome.links)
-        sources = set()
-        async with self.deps.pool.acquire() as conn:
-            for result, record_id in to_discover:
-                row = await records.get(conn, user_id, record_id)
-                if row is not None:
-                    result.record.CopyFrom(messages.record(row))
-                    if row["data_source_id"] is not None:
-                        sources.add(str(row["data_source_id"]))
+            if outcome.state == DONE:
+                result.record.discovery_state = "done"
+
+        await asyncio.gather(*(discover(result, rid) for result, rid in to_discover))
+        sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
         await self.deps.lockcache.invalidate_context_groups(user_id)
         for source_id in sorted(sources):
             await self.deps.lockcache.invalidate_data_source(user_id, source_id)
