@@ -94,3 +94,33 @@ async def test_login(client):
     assert good.status == 200
     bad = await client.post("/auth/login", json={"email": email, "password": "wrong password"})
     assert bad.status == 401
+
+
+async def test_login_limits_are_shared_by_replicas(aiohttp_client, config):
+    import dataclasses
+
+    from kushim_api.app import create_app
+
+    limited = dataclasses.replace(config, login_rate_limit_per_account=3)
+    first = await aiohttp_client(create_app(limited))
+    second = await aiohttp_client(create_app(limited))
+    email = f"x{uuid.uuid4().hex[:10]}@example.com"
+    await register(first, email)
+    bad = {"email": email, "password": "wrong password"}
+    statuses = []
+    for replica in (first, second, first, second):
+        statuses.append((await replica.post("/auth/login", json=bad)).status)
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_profile_cache_hits_show_in_health_redis(client, alice):
+    _, headers = alice
+
+    async def hits() -> int:
+        report = await (await client.get("/health/redis")).json()
+        return report["cache"]["user_profile"]["hits"]
+
+    before = await hits()
+    await client.get("/users/me", headers=headers)
+    await client.get("/users/me", headers=headers)
+    assert await hits() >= before + 1
