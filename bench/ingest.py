@@ -1,0 +1,314 @@
+"""graph: ingest throughput with relationship discovery at 10k and 100k stored records.
+
+One user's store is pre-filled with a synthetic corpus by COPY (bypassing discovery, but with
+the same derived index rows ingestion writes), then new records that reference stored ones
+are ingested through a graph process over gRPC, in batches, each running discovery. The cost
+per record should stay nearly flat as the store grows 10x: candidates come from indexes,
+never from a scan of the user's records.
+"""
+
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from bench.context import Context
+from devstack.probes import tcp_accepts
+from devstack.services import ServiceProcess
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = (10_000, 100_000)
+NEW_RECORDS = int(os.environ.get("BENCH_INGEST_RECORDS", "600"))
+BATCH = 50
+SPAN = timedelta(days=730)
+START = datetime(2023, 1, 1, tzinfo=UTC)
+PROJECTS = ["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL"]
+SYLLABLES = ["ka", "lo", "mi", "ren", "tus", "va", "zo", "pel", "dri", "qua", "sen", "bor"]
+
+
+def start_graph(ctx: Context) -> tuple[ServiceProcess, str]:
+    """A graph process on the bench infra (the same binary as production)."""
+    port = ctx.port()
+    env = (
+        os.environ
+        | ctx.env
+        | {
+            "BIND_HOST": "127.0.0.1",
+            "GRAPH_PORT": str(port),
+            "METRICS_PORT": "0",
+            "LOCKCACHE_ADDR": ctx.lockcache_addr,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join(
+                str(REPO / p) for p in ("gen", "services/graph", "services/common")
+            ),
+        }
+    )
+    service = ServiceProcess(
+        "graph", [sys.executable, "-m", "kushim_graph"], env, lambda: tcp_accepts(port)
+    )
+    service.start()
+    return service, f"127.0.0.1:{port}"
+
+
+async def migrate(database_url: str) -> None:
+    from kushim_graph.migrate import run
+
+    await run(database_url)
+
+
+class Corpus:
+    """Deterministic synthetic work records: tickets, PRs that fix them, chat about both."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 - a reproducible corpus, not secrets
+        self.words = sorted(
+            {
+                "".join(self.rng.choice(SYLLABLES) for _ in range(self.rng.randint(2, 4)))
+                for _ in range(4000)
+            }
+        )
+        self.people = [f"person{i}@example.com" for i in range(40)]
+        self.tickets: list[str] = []
+
+    def text(self, n: int) -> str:
+        return " ".join(self.rng.choice(self.words) for _ in range(n))
+
+    def make(self, index: int, total: int) -> dict:
+        when = START + SPAN * (index / total) + timedelta(minutes=self.rng.randint(0, 600))
+        author = self.rng.choice(self.people)
+        kind = self.rng.random()
+        if kind < 0.4 or not self.tickets:
+            key = f"{self.rng.choice(PROJECTS)}-{index + 1}"
+            self.tickets.append(key)
+            return dict(
+                external_id=key,
+                source_platform="jira",
+                artifact_type="task",
+                title=self.text(6),
+                body=self.text(60),
+                author=author,
+                when=when,
+                participants=[self.rng.choice(self.people)],
+            )
+        target = self.tickets[max(0, len(self.tickets) - 1 - int(self.rng.expovariate(0.02)))]
+        if kind < 0.75:
+            return dict(
+                external_id=f"acme/app#{index + 1}",
+                source_platform="github",
+                artifact_type="pull_request",
+                title=f"{self.text(5)} {target}",
+                body=f"Fixes {target}. {self.text(40)}",
+                author=author,
+                when=when,
+                participants=[],
+                url=f"https://github.com/acme/app/pull/{index + 1}",
+            )
+        return dict(
+            external_id=f"C1.{index + 1}",
+            source_platform="slack",
+            artifact_type="message",
+            title="",
+            body=f"{target}: {self.text(25)}",
+            author=author,
+            when=when,
+            participants=self.rng.sample(self.people, 3),
+        )
+
+
+COLUMNS = [
+    "id",
+    "user_id",
+    "source_platform",
+    "external_id",
+    "artifact_type",
+    "title",
+    "body",
+    "url",
+    "author",
+    "occurred_at",
+    "participants",
+    "metadata",
+    "checksum",
+    "refs",
+    "identity_keys",
+    "metadata_keys",
+    "term_freqs",
+    "discovery_state",
+]
+
+
+async def prefill(
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    corpus: Corpus,
+    start: int,
+    stop: int,
+    total: int,
+    df: dict[str, int],
+) -> None:
+    """COPY records start..stop with their derived index rows; `df` is updated in place."""
+    from kushim_graph.discovery.derive import derive, keywords
+    from kushim_graph.validation import CleanRecord
+
+    records, keys, features = [], [], []
+    for index in range(start, stop):
+        item = corpus.make(index, total)
+        clean = CleanRecord(
+            item["external_id"],
+            item["source_platform"],
+            item["artifact_type"],
+            item["title"],
+            item["body"],
+            item.get("url", ""),
+            item["author"],
+            item["when"],
+            tuple(item["participants"]),
+            {},
+            None,
+            uuid.uuid4().hex,
+        )
+        derived = derive(clean)
+        record_id = uuid.uuid4()
+        n_docs = df.get("", 0) + 1
+        chosen = keywords(derived.term_freqs, df, n_docs)
+        for term in derived.term_freqs:
+            df[term] = df.get(term, 0) + 1
+        df[""] = n_docs
+        records.append(
+            (
+                record_id,
+                user_id,
+                clean.source_platform,
+                clean.external_id,
+                clean.artifact_type,
+                clean.title,
+                clean.body,
+                clean.url,
+                clean.author,
+                clean.occurred_at,
+                list(clean.participants),
+                "{}",
+                clean.checksum,
+                json.dumps(derived.refs_json),
+                sorted(derived.identity),
+                sorted(derived.metadata_keys),
+                json.dumps(derived.term_freqs),
+                "done",
+            )
+        )
+        keys += [(user_id, k, "identity", record_id) for k in derived.identity]
+        keys += [(user_id, k, "mention", record_id) for k in derived.mentions]
+        people = sorted(derived.people)[:50]
+        features += [
+            (user_id, f, clean.occurred_at, record_id)
+            for f in sorted({f"p:{p}" for p in people} | {f"t:{k}" for k in chosen})
+        ]
+    await conn.copy_records_to_table("records", records=records, columns=COLUMNS)
+    await conn.copy_records_to_table(
+        "record_keys", records=keys, columns=["user_id", "key", "kind", "record_id"]
+    )
+    await conn.copy_records_to_table(
+        "record_features",
+        records=features,
+        columns=["user_id", "feature", "occurred_at", "record_id"],
+    )
+
+
+async def store_df(conn: asyncpg.Connection, user_id: uuid.UUID, df: dict[str, int]) -> None:
+    await conn.execute("delete from term_df where user_id = $1", user_id)
+    await conn.copy_records_to_table(
+        "term_df",
+        records=[(user_id, t, n) for t, n in df.items()],
+        columns=["user_id", "term", "df"],
+    )
+    await conn.execute("analyze records; analyze record_keys; analyze record_features")
+
+
+async def ingest_new(addr: str, user_id: str, corpus: Corpus, offset: int, total: int) -> dict:
+    from kushim.graph.v1 import graph_pb2 as pb
+    from kushim.graph.v1 import graph_pb2_grpc as pb_grpc
+
+    items = []
+    for i in range(NEW_RECORDS):
+        item = corpus.make(offset + i, total)
+        # New records land across the whole span, among the stored ones.
+        item["when"] = START + SPAN * random.Random(offset + i).random()  # noqa: S311
+        stamp = Timestamp()
+        stamp.FromDatetime(item.pop("when"))
+        items.append(pb.RecordInput(timestamp=stamp, **item))
+    links = 0
+    latencies = []
+    async with grpc.aio.insecure_channel(addr) as channel:
+        stub = pb_grpc.RecordServiceStub(channel)
+        started = time.perf_counter()
+        for first in range(0, len(items), BATCH):
+            t0 = time.perf_counter()
+            answer = await stub.IngestRecords(
+                pb.IngestRecordsRequest(user_id=user_id, records=items[first : first + BATCH]),
+                timeout=300,
+            )
+            latencies.append((time.perf_counter() - t0) * 1000 / BATCH)
+            links += sum(len(r.links) for r in answer.results)
+            assert not any(r.HasField("error") for r in answer.results)
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "records_per_s": round(len(items) / elapsed, 1),
+        "ms_per_record_p50": round(latencies[len(latencies) // 2], 2),
+        "links_made": links,
+    }
+
+
+async def measure(ctx: Context, addr: str) -> list[dict]:
+    url = ctx.env["DATABASE_URL"]
+    await migrate(url)
+    conn = await asyncpg.connect(url)
+    rows = []
+    try:
+        user_id = await conn.fetchval(
+            "insert into users (email, password_hash) values ($1, 'x') returning user_id",
+            f"bench-{uuid.uuid4().hex}@example.com",
+        )
+        corpus = Corpus()
+        df: dict[str, int] = {}
+        stored = 0
+        total = STAGES[-1]
+        for stage in STAGES:
+            started = time.perf_counter()
+            for first in range(stored, stage, 5_000):
+                await prefill(conn, user_id, corpus, first, min(first + 5_000, stage), total, df)
+            stored = stage
+            await store_df(conn, user_id, df)
+            fill_s = time.perf_counter() - started
+            result = await ingest_new(addr, str(user_id), corpus, total + stage, total)
+            stored += NEW_RECORDS
+            rows.append({"stored_records": stage, **result, "prefill_s": round(fill_s, 1)})
+    finally:
+        await conn.close()
+    return rows
+
+
+def run(ctx: Context) -> dict:
+    service, addr = start_graph(ctx)
+    try:
+        rows = asyncio.run(measure(ctx, addr))
+    finally:
+        service.stop()
+    flat = rows[1]["records_per_s"] / rows[0]["records_per_s"] if rows[0]["records_per_s"] else 0
+    return {
+        "title": "graph ingest with discovery (records/s, one user, batches of 50)",
+        "rows": rows,
+        "notes": [
+            f"flatness: throughput at 100k / at 10k stored = {flat:.2f} (1.0 = perfectly flat)",
+            "pre-fill by COPY with the derived index rows; new records reference stored tickets",
+        ],
+    }
