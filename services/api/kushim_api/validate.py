@@ -21,9 +21,13 @@ MAX_OBJECT_BYTES = 32 * 1024
 _MISSING = object()
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_loads(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         raise ValidationError("request body is not valid JSON") from None
 
@@ -145,10 +149,12 @@ def json_object_text(body: Mapping[str, Any], field: str) -> str | None:
     if not isinstance(value, dict):
         raise ValidationError(f"{field} must be a JSON object", field=field)
     try:
-        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         size = len(encoded.encode("utf-8"))
     except (UnicodeEncodeError, ValueError, RecursionError):
-        raise ValidationError(f"{field} must hold valid Unicode text", field=field) from None
+        raise ValidationError(
+            f"{field} must hold finite numbers and valid Unicode text", field=field
+        ) from None
     if "\\u0000" in encoded:
         raise ValidationError(f"{field} must not contain NUL characters", field=field)
     if size > MAX_OBJECT_BYTES:

@@ -171,3 +171,15 @@ async def test_request_id_is_echoed_and_sent_to_graph(client, alice, backends):
     assert len(generated.headers["X-Request-Id"]) == 32
     error = await client.get("/nope")
     assert error.headers["X-Request-Id"]
+
+
+async def test_non_json_constants_and_huge_numbers_are_refused(client, alice):
+    _, headers = alice
+    from tests.unit.api.records_data import record as make
+
+    for raw in (b'{"settings": {"x": NaN}}', b'{"settings": {"x": Infinity}}'):
+        response = await client.patch("/users/me", data=raw,
+                                      headers={**headers, "Content-Type": "application/json"})
+        assert response.status == 400
+    huge = await client.post("/records", json=make(metadata={"x": 1e400}), headers=headers)
+    assert huge.status == 400
