@@ -27,6 +27,8 @@ SECTIONS = [
     "locks",
     "cache",
     "http",
+    "ingest",
+    "graph_context",
 ]
 
 HERE = Path(__file__).resolve().parent
