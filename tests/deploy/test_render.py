@@ -152,3 +152,24 @@ def test_prod_redis_urls_point_at_the_right_redis(rendered):
         (f"redis-lock-{i}.redis-lock", 6379) for i in range(replicas)
     ]
     assert all(t.sentinel_master is None for t in locks)
+
+
+def test_migration_job_applies_alone(rendered):
+    """`kubectl apply -k ... -l app.kubernetes.io/component=migrate` runs the migrations
+    ahead of a release: the selected objects must be all the Job needs but its Secret."""
+    prod = rendered["prod"]
+    selected = {
+        (o["kind"], o["metadata"]["name"])
+        for o in prod.objects
+        if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "migrate"
+    }
+    assert selected == {
+        ("Job", "graph-migrate"),
+        ("ServiceAccount", "graph-migrate"),
+        ("NetworkPolicy", "graph-migrate-egress-postgres"),
+    }
+    job = prod.get("Job", "graph-migrate")
+    for container in containers(job):
+        assert not container.get("envFrom")
+        for var in container.get("env") or []:
+            assert "configMapKeyRef" not in var.get("valueFrom", {}), var["name"]
