@@ -7,12 +7,7 @@ END = "<!-- results:end -->"
 
 README_HEAD = """# Benchmarks
 
-`make bench` (python -m bench) starts its own infrastructure through devstack (profile test,
-port base `KUSHIM_BENCH_PORT_BASE`, default 56000) and its own lockcache process, runs the
-sections listed in `bench/__main__.py` in order, writes `bench/results/<date>.json` and
-replaces the block below with the latest tables. Same run, same machine: compare ratios,
-not absolute numbers. Knobs: `BENCH_SECONDS` (per measurement, 8), `BENCH_CLIENTS` (64),
-`BENCH_SECTIONS` (subset, comma-separated).
+`make bench` (python -m bench) writes its latest tables below.
 
 """
 

@@ -23,6 +23,16 @@ SCOPE_NAMES = {
 }
 STATUS = {HIT: pb.HIT, MISS: pb.MISS}
 MAX_WINDOW_SECONDS = 7 * 24 * 3600
+MAX_TTL_SECONDS = 30 * 24 * 3600
+MAX_WAIT_MS = 30_000
+MAX_LEASE_TTL_MS = 600_000
+
+
+async def _check_ttl(ttl_seconds: int, context) -> None:
+    if not 0 <= ttl_seconds <= MAX_TTL_SECONDS:
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT, f"ttl_seconds must be in [0, {MAX_TTL_SECONDS}]"
+        )
 
 
 def cache_entry(key: pb.CacheKey) -> keys.CacheEntry:
@@ -67,8 +77,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
 
     async def Set(self, request, context):
         entry = await self._entry(request.key, context)
-        if request.ttl_seconds < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "ttl_seconds must be >= 0")
+        await _check_ttl(request.ttl_seconds, context)
         stored = await self.cache.set(entry, request.value, request.ttl_seconds)
         return pb.SetCacheResponse(stored=stored.stored, message=stored.message)
 
@@ -90,8 +99,14 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
 
     async def GetOrLease(self, request, context):
         entry = await self._entry(request.key, context)
-        if request.wait_ms < 0 or request.lease_ttl_ms < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "negative wait_ms/lease_ttl_ms")
+        if not 0 <= request.wait_ms <= MAX_WAIT_MS:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"wait_ms must be in [0, {MAX_WAIT_MS}]"
+            )
+        if not 0 <= request.lease_ttl_ms <= MAX_LEASE_TTL_MS:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"lease_ttl_ms must be in [0, {MAX_LEASE_TTL_MS}]"
+            )
         answer = await self.leases.get_or_lease(entry, request.wait_ms, request.lease_ttl_ms)
         return pb.GetOrLeaseResponse(
             status=STATUS.get(answer.status, pb.CACHE_UNAVAILABLE),
@@ -101,9 +116,10 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
 
     async def Fill(self, request, context):
         entry = await self._entry(request.key, context)
+        await _check_ttl(request.ttl_seconds, context)
         try:
             stored = await self.leases.fill(
-                entry, request.lease_token, request.value, max(request.ttl_seconds, 0)
+                entry, request.lease_token, request.value, request.ttl_seconds
             )
         except BadLease as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))

@@ -245,3 +245,13 @@ async def test_stats_count_hits_and_misses_and_show_redis_info(lockcache):
     assert stats.total_commands_processed > 0
     assert stats.used_memory_human
     assert stats.connected_clients >= 1
+
+
+@pytest.mark.parametrize("ttl", [-1, 10**9])
+async def test_ttl_out_of_range_is_invalid_argument(lockcache, ttl):
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await lockcache.cache.Set(
+            pb.SetCacheRequest(key=profile_key(unique("u")), value=b"v", ttl_seconds=ttl),
+            timeout=DEADLINE,
+        )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT

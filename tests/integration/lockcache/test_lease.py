@@ -126,7 +126,23 @@ async def test_fill_over_the_size_limit_is_refused(lockcache_factory, shared_env
     assert "too large" in answer.message
 
 
-async def test_negative_wait_is_invalid_argument(lockcache):
+@pytest.mark.parametrize(
+    "limits", [{"wait_ms": -1}, {"wait_ms": 10**7}, {"lease_ttl_ms": -5}, {"lease_ttl_ms": 10**9}]
+)
+async def test_waits_and_lease_ttls_out_of_range_are_invalid_argument(lockcache, limits):
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await lease(lockcache, context_key(unique("u")), wait_ms=-1)
+        await lease(lockcache, context_key(unique("u")), **limits)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_fill_with_a_bad_ttl_is_invalid_argument(lockcache):
+    key = context_key(unique("u"))
+    granted = await lease(lockcache, key)
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await lockcache.cache.Fill(
+            pb.FillCacheRequest(
+                key=key, lease_token=granted.lease_token, value=b"v", ttl_seconds=-1
+            ),
+            timeout=DEADLINE,
+        )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
