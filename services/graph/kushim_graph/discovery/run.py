@@ -23,6 +23,7 @@ from kushim_graph.discovery.signals import KEYWORD_SIMILARITY_WEIGHT
 from kushim_graph.discovery.tfidf import cosine
 from kushim_graph.errors import StaleFencingToken
 from kushim_graph.lockcache import ACQUIRED, HELD, LockCacheClient
+from kushim_graph.metrics import DISCOVERY_RUNS, LINKS_WRITTEN
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ DONE = "done"
 SKIPPED = "skipped"  # lock held elsewhere
 STALE = "stale"  # fenced out
 GONE = "gone"  # deleted meanwhile
+FAILED = "failed"  # rolled back by a lock conflict; the sweeper retries
 
 
 @dataclass
@@ -82,17 +84,25 @@ class Discovery:
         resource = f"relationship_discovery:{record_id}"
         lock = await self.lockcache.acquire(resource, self.lock_ttl_ms)
         if lock.outcome == HELD:
+            DISCOVERY_RUNS.labels(SKIPPED).inc()
             return Outcome(SKIPPED)
         token = lock.fencing_token if lock.outcome == ACQUIRED else None
         try:
             async with self.pool.acquire() as conn:
-                return await self.discover(conn, user_id, record_id, token)
+                outcome = await self.discover(conn, user_id, record_id, token)
         except StaleFencingToken as exc:
             log.warning("Discovery result discarded: %s", exc)
-            return Outcome(STALE)
+            outcome = Outcome(STALE)
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+            # The record stays pending; the sweeper runs its discovery again.
+            log.warning("Discovery for %s rolled back, retried later: %s", record_id, exc)
+            outcome = Outcome(FAILED)
         finally:
             if lock.outcome == ACQUIRED:
                 await self.lockcache.release(resource, lock.token)
+        DISCOVERY_RUNS.labels(outcome.state).inc()
+        LINKS_WRITTEN.inc(len(outcome.links))
+        return outcome
 
     async def discover(self, conn, user_id: str, record_id, token: int | None) -> Outcome:
         """One transaction; `token` None means no lockcache lock (serialize in PostgreSQL)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from kushim_graph.db import outbox
+from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
 from kushim_graph.projection.neo4j_store import NEO4J_DOWN, Neo4jStore
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class OutboxWorker:
         if up == self.neo4j_up:
             return
         self.neo4j_up = up
+        NEO4J_UP.set(1 if up else 0)
         if up:
             log.info("Neo4j projection connected; applying the outbox")
         else:
@@ -161,6 +163,7 @@ class OutboxWorker:
             await outbox.done(conn, [row["id"] for row in rows])
         self._neo4j_state(True)
         self.applied_total += len(rows)
+        OUTBOX_APPLIED.inc(len(rows))
         if self.on_applied is not None:
             await self.on_applied(users)
         return len(rows)

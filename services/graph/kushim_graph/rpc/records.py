@@ -9,6 +9,7 @@ from kushim_graph import ingest, messages
 from kushim_graph.db import deliveries, links, records, users
 from kushim_graph.discovery.run import DONE
 from kushim_graph.errors import InvalidInput, NotFound
+from kushim_graph.metrics import RECORDS_INGESTED
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
 from kushim_graph.validation import PLATFORMS, clean_record, clean_text
 
@@ -40,6 +41,7 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
                 try:
                     stored = await ingest.store(conn, user_id, clean_record(item))
                 except InvalidInput as exc:
+                    RECORDS_INGESTED.labels("invalid").inc()
                     error = graph_pb2.IngestError(field=exc.field, message=exc.message)
                     results.append(graph_pb2.IngestResult(index=index, error=error))
                     continue
@@ -50,6 +52,8 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
                     changed=stored.changed,
                 )
                 results.append(result)
+                kind = "created" if stored.created else "changed" if stored.changed else "unchanged"
+                RECORDS_INGESTED.labels(kind).inc()
                 if stored.changed:
                     to_discover.append((result, stored.row["id"]))
         if not to_discover:
