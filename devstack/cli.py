@@ -18,7 +18,7 @@ from devstack.process import StartError, log_tail
 from devstack.profilelock import AlreadyRunning, ProfileLock
 from devstack.run import run, watch
 from devstack.stack import Stack
-from devstack.suite import run_tests, test_env
+from devstack.suite import run_tests, suite_env
 
 log = logging.getLogger("devstack")
 
@@ -148,7 +148,7 @@ def down(profile: str) -> int:
 
 def print_env(profile: str) -> int:
     stack = Stack.for_profile(profile)
-    values = test_env(stack) if profile == "test" else stack.env()
+    values = suite_env(stack) if profile == "test" else stack.env()
     for name, value in values.items():
         print(f"export {name}={shlex.quote(value)}")
     if stack.lock.holder() is None:

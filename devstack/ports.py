@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,9 @@ def test_port_base(environ: Mapping[str, str] = os.environ) -> int:
     return base
 
 
+test_port_base.__test__ = False  # a test-profile helper, not a test: pytest must not collect it
+
+
 def reserve_ports(ranges: list[tuple[int, int]]) -> None:
     """Add ranges to the kernel's ip_local_reserved_ports, when we may (root, writable /proc).
 
@@ -96,3 +100,20 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _format_ranges(ranges: list[tuple[int, int]]) -> str:
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def free_ports(count: int, candidates: range) -> list[int]:
+    """`count` ports of `candidates` that nothing is bound to right now. Probed with
+    SO_REUSEADDR, as servers bind, so TIME_WAIT leftovers don't count as taken."""
+    found: list[int] = []
+    for port in candidates:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError(f"fewer than {count} free ports in {candidates.start}-{candidates.stop - 1}")

@@ -27,10 +27,13 @@ WATCH_INTERVAL = 0.5
 
 def service_env(stack: Stack) -> dict[str, str]:
     return {
+        # Defaults a developer's own environment may override:
+        "KUSHIM_ENV": "development",
+        "LOG_LEVEL": "DEBUG",
         **os.environ,
         **stack.env(),
-        "LOG_LEVEL": "DEBUG",
         "PYTHONUNBUFFERED": "1",  # lines reach the console as they are written
+        "BIND_HOST": HOST,  # the services default to all interfaces, as pods do
         "LOCKCACHE_PORT": str(LOCKCACHE_PORT),
         "GRAPH_PORT": str(GRAPH_PORT),
         "PORT": str(API_PORT),

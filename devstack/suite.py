@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 TEST_PREFIX = "KUSHIM_TEST_"
 
 
-def test_env(stack: Stack) -> dict[str, str]:
+def suite_env(stack: Stack) -> dict[str, str]:
     """The infra variables twice, plain (what the services read) and KUSHIM_TEST_-prefixed
     (what tests read to know they run against devstack), plus where tests may put servers of
     their own: the spare port range and the profile's data dir."""
@@ -54,7 +54,7 @@ def run_tests(pytest_args: list[str]) -> int:
         else:
             stack.start(mode="test")
             started_here = True
-        code = _pytest(pytest_args or ["tests"], {**os.environ, **test_env(stack)})
+        code = _pytest(pytest_args or ["tests"], {**os.environ, **suite_env(stack)})
     except KeyboardInterrupt:
         code = 130
     except AlreadyRunning as error:
