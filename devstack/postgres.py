@@ -2,10 +2,14 @@
 
 # ruff: noqa: S603 -- starting processes from fixed argv lists (no shell) is the job here
 
+import grp
+import hashlib
 import os
+import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +35,25 @@ def _owner_options() -> dict:
     if os.geteuid() != 0:
         return {}
     return {"user": OS_USER, "group": OS_USER, "extra_groups": []}
+
+
+def _reachable_by_owner(path: Path) -> bool:
+    """Whether the postgres OS user may traverse path and every directory above it."""
+    owner = pwd.getpwnam(OS_USER)
+    groups = {owner.pw_gid, *(g.gr_gid for g in grp.getgrall() if OS_USER in g.gr_mem)}
+    for directory in [path, *path.parents]:
+        if not directory.exists():
+            continue  # made later, by us
+        info = directory.stat()
+        if info.st_uid == owner.pw_uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
 
 
 def _chown_to_owner(path: Path) -> None:
@@ -93,12 +116,30 @@ class PostgresServer(ServerProcess):
         return _url(self.user, self.password, self.port, database)
 
     # -- setup -------------------------------------------------------------------------------
+    @property
+    def cluster_dir(self) -> Path:
+        """Where the cluster really lives: the data dir, unless the postgres OS user cannot
+        reach it (a checkout under a private home such as /root/); then a directory under
+        /var/tmp, which the data dir links to."""
+        if os.geteuid() != 0 or _reachable_by_owner(self.datadir.parent):
+            return self.datadir
+        digest = hashlib.sha256(str(self.datadir).encode()).hexdigest()[:12]
+        return Path("/var/tmp") / f"kushim-{digest}" / "postgres"  # noqa: S108 (root-made, 0755)
+
     def _prepare(self) -> None:
-        if (self.datadir / "PG_VERSION").exists():
+        self.datadir.parent.mkdir(parents=True, exist_ok=True)
+        cluster = self.cluster_dir
+        if cluster != self.datadir:
+            cluster.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+            if not self.datadir.is_symlink():
+                shutil.rmtree(self.datadir, ignore_errors=True)
+                self.datadir.parent.mkdir(parents=True, exist_ok=True)
+                self.datadir.symlink_to(cluster)
+        if (cluster / "PG_VERSION").exists():
             return
         # initdb into a scratch dir and rename at the end, so an interrupted first start
         # never leaves a half-made cluster that later starts would trust.
-        scratch = self.datadir.with_name(self.datadir.name + ".initdb")
+        scratch = cluster.with_name(cluster.name + ".initdb")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(mode=0o700, parents=True)
         _chown_to_owner(scratch)
@@ -134,8 +175,9 @@ class PostgresServer(ServerProcess):
             [str(self.bin_dir / "postgres"), "--single", "-D", str(scratch), "postgres"],
             sql,
         )
-        shutil.rmtree(self.datadir, ignore_errors=True)
-        scratch.rename(self.datadir)
+        if cluster == self.datadir:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+        scratch.rename(cluster)
 
     def _run_setup(self, step: str, argv: list[str], stdin: str | None = None) -> None:
         result = subprocess.run(
@@ -161,13 +203,13 @@ class PostgresServer(ServerProcess):
         }
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        argv = [str(self.bin_dir / "postgres"), "-D", str(self.datadir), "-p", str(self.port)]
+        argv = [str(self.bin_dir / "postgres"), "-D", str(self.cluster_dir), "-p", str(self.port)]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
         return argv
 
     def _popen_options(self) -> dict:
-        return _owner_options()
+        return {**_owner_options(), "cwd": self.cluster_dir}
 
     def _ready(self) -> bool:
         result = subprocess.run(

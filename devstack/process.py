@@ -56,7 +56,9 @@ class ServerProcess:
 
     def __init__(self, name: str, datadir: Path | str, port: int) -> None:
         self.name = name
-        self.datadir = Path(datadir).resolve()
+        self.datadir = Path(
+            datadir
+        ).absolute()  # not resolve(): keep a symlinked data dir's own path
         self.log_path = self.datadir.with_name(self.datadir.name + ".log")
         self._port = port
         self._proc: subprocess.Popen[bytes] | None = None
@@ -113,9 +115,8 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                cwd=self.datadir,
                 start_new_session=True,
-                **self._popen_options(),
+                **{"cwd": self.datadir, **self._popen_options()},
             )
         self._wait_ready(abort)
         log.debug(
