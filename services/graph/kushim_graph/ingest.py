@@ -31,6 +31,10 @@ class _Raced(Exception):
 
 
 async def store(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> Stored:
+    # An unchanged record (a redelivered webhook, a re-run import) costs one read, no write.
+    current = await records.by_identity(conn, user_id, clean.source_platform, clean.external_id)
+    if current is not None and current["checksum"] == clean.checksum:
+        return Stored(current, False, False)
     derived = derive(clean)
     for attempt in range(1, _RETRIES + 2):
         try:

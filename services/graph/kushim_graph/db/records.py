@@ -14,6 +14,10 @@ COLUMNS = _BASE + ", body"
 # Lists and graphs carry at most 64 KiB of each body; GetRecord has it whole.
 BRIEF_COLUMNS = _BASE + ", left(body, 65536) as body"
 
+BY_IDENTITY = f"""
+select {COLUMNS} from records
+ where user_id = $1 and source_platform = $2 and external_id = $3
+"""
 LOCK_BY_IDENTITY = """
 select id, checksum, term_freqs from records
  where user_id = $1 and source_platform = $2 and external_id = $3
@@ -79,6 +83,10 @@ on conflict (user_id, term) do update set df = term_df.df + excluded.df
 GET_DF = """
 select term, df from term_df where user_id = $1 and term = any($2::text[])
 """
+
+
+async def by_identity(conn: asyncpg.Connection, user_id: str, platform: str, external_id):
+    return await conn.fetchrow(BY_IDENTITY, user_id, platform, external_id)
 
 
 async def lock_by_identity(conn: asyncpg.Connection, user_id: str, platform: str, external_id):

@@ -150,11 +150,11 @@ class Discovery:
         scored = []
         for other in rows:
             theirs = features(other)
-            confidence, _ = score(mine, theirs, keyword_cosine=0.0)
+            confidence, signals = score(mine, theirs, keyword_cosine=0.0)
             needs_cosine = confidence + KEYWORD_SIMILARITY_WEIGHT >= self.threshold
-            scored.append((other, theirs, needs_cosine))
+            scored.append((other, theirs, needs_cosine, confidence, signals))
         similarity: dict = {}
-        wanted = [other["id"] for other, _, needs in scored if needs]
+        wanted = [other["id"] for other, _, needs, *_ in scored if needs]
         if wanted:
             tfs = await candidates.term_freqs(conn, user_id, wanted)
             terms = set(row["term_freqs"])
@@ -164,10 +164,11 @@ class Discovery:
             for other_id, tf in tfs.items():
                 similarity[other_id] = cosine(row["term_freqs"], tf, df, n_docs)
         linked, below = [], []
-        for other, theirs, _ in scored:
-            confidence, signals = score(
-                mine, theirs, keyword_cosine=similarity.get(other["id"], 0.0)
-            )
+        for other, theirs, needs_cosine, confidence, signals in scored:
+            if needs_cosine:
+                confidence, signals = score(
+                    mine, theirs, keyword_cosine=similarity.get(other["id"], 0.0)
+                )
             if confidence < self.threshold:
                 below.append(other["id"])
                 continue
