@@ -29,10 +29,11 @@ async def serve(config: Config) -> None:
 
 
 def main() -> None:
+    setup_logging("INFO")
     try:
         config = Config.from_env(os.environ)
     except ConfigError as exc:
-        print(f"lockcache: bad configuration: {exc}", file=sys.stderr)  # noqa: T201
+        log.critical("Bad configuration: %s", exc)
         sys.exit(2)
     setup_logging(config.log_level)
     log.info("Starting lockcache: %r", config)
