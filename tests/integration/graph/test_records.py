@@ -273,3 +273,23 @@ async def test_document_frequencies_follow_changes(graph, db):
     assert (await df(""), await df("zebra"), await df("giraffe")) == (2, 2, 1)
     await graph.ingest(user, record("DF-1", title="lion"))
     assert (await df(""), await df("zebra"), await df("giraffe"), await df("lion")) == (2, 1, 0, 1)
+
+
+async def test_records_close_in_time_link_when_the_threshold_allows(graph_factory):
+    graph = await graph_factory(DETERMINISTIC_THRESHOLD="0.5")
+    user = await graph.new_user()
+    text = dict(title="Kubernetes ingress certificate renewal failing",
+                body="cert-manager cannot renew the ingress certificate for staging clusters",
+                author="ops@example.com")
+    first, near, far = await graph.ingest(
+        user,
+        record("ND-1", when="2024-07-01T09:00:00+00:00", **text),
+        record("C7.1", platform="slack", kind="message", when="2024-07-01T15:00:00+00:00",
+               **text),
+        # Outside the ±30 days window: never a candidate, however similar.
+        record("ND-2", when="2024-09-15T09:00:00+00:00", **text),
+    )
+    assert [link.source_record_id for link in near.links] == [first.record.id]
+    names = {signal.name for signal in near.links[0].signals}
+    assert names == {"keyword_similarity", "shared_people", "temporal_proximity"}
+    assert far.links == []

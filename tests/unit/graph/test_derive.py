@@ -30,7 +30,6 @@ def test_derive_collects_keys_terms_and_people():
     assert "key:PAY-1" in derived.mentions and "sha:9fceb02" in derived.mentions
     assert "url:https://x.io/a" in derived.mentions
     assert "gh:acme/shop#7" in derived.identity
-    assert not derived.mentions & derived.identity
     assert "branch:fix/checkout" in derived.metadata_keys
     assert derived.people == {"ann@x.com", "bob"}
     assert derived.term_freqs["checkout"] == 1

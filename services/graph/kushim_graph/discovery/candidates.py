@@ -62,16 +62,18 @@ select id, occurred_at, author, participants, refs, identity_keys, metadata_keys
 TERM_FREQS = "select id, term_freqs from records where user_id = $1 and id = any($2::uuid[])"
 
 
-async def find(conn: asyncpg.Connection, user_id: str, record_id, occurred_at, limit: int):
+async def find(conn: asyncpg.Connection, user_id: str, record_id, occurred_at, limit: int,
+               *, nearby: bool = True):
     """(candidate ids, the subset already linked). The linked ones do not count against
-    `limit`; then at most `limit` more: referenced ones first, then close in time."""
+    `limit`; then at most `limit` more: referenced ones first, then (if `nearby`) close in
+    time."""
     found: dict = {}
     linked = set()
     for row in await conn.fetch(LINKED_OR_REFERENCED, user_id, record_id, limit, PER_KEY):
         found.setdefault(row["record_id"])
         if row["linked"]:
             linked.add(row["record_id"])
-    if len(found) - len(linked) < limit:
+    if nearby and len(found) - len(linked) < limit:
         nearby = await conn.fetch(BY_TIME, user_id, record_id, occurred_at, limit, PER_KEY)
         for row in nearby:
             if len(found) - len(linked) >= limit:

@@ -71,7 +71,7 @@ def derive(clean) -> Derived:
     return Derived(
         refs=refs,
         identity=identity,
-        mentions=lookup_keys(refs) - identity,
+        mentions=lookup_keys(refs),
         metadata_keys=metadata_keys(clean.metadata),
         term_freqs=term_freqs(clean.title, clean.body),
         people=people_of(clean.author, clean.participants),

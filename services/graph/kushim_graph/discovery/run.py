@@ -19,7 +19,11 @@ from kushim_graph.db import groups, links, outbox, records
 from kushim_graph.discovery import candidates
 from kushim_graph.discovery.derive import features
 from kushim_graph.discovery.scoring import link_type, score
-from kushim_graph.discovery.signals import KEYWORD_SIMILARITY_WEIGHT
+from kushim_graph.discovery.signals import (
+    KEYWORD_SIMILARITY_WEIGHT,
+    SHARED_PEOPLE_WEIGHT,
+    TEMPORAL_PROXIMITY_WEIGHT,
+)
 from kushim_graph.discovery.tfidf import cosine
 from kushim_graph.errors import StaleFencingToken
 from kushim_graph.lockcache import ACQUIRED, HELD, LockCacheClient
@@ -47,6 +51,8 @@ MARK_DONE = """
 update records set discovery_state = 'done'
  where user_id = $1 and id = $2 and checksum = $3
 """
+
+NEARBY_MAX_SCORE = SHARED_PEOPLE_WEIGHT + KEYWORD_SIMILARITY_WEIGHT + TEMPORAL_PROXIMITY_WEIGHT
 
 DONE = "done"
 SKIPPED = "skipped"  # lock held elsewhere
@@ -79,6 +85,11 @@ class Discovery:
         self.max_candidates = max_candidates
         self.lock_ttl_ms = lock_ttl_ms
         self.on_commit = on_commit
+        # Only the reference index finds records that mention (or are mentioned by) this one,
+        # share a URL or share labelled metadata. A record found only by time shares at most
+        # people, keywords and proximity: below the threshold it cannot link, so the time
+        # window is searched only when the threshold lets such a candidate link.
+        self.search_nearby = threshold <= NEARBY_MAX_SCORE
 
     async def run(self, user_id: str, record_id) -> Outcome:
         resource = f"relationship_discovery:{record_id}"
@@ -114,7 +125,8 @@ class Discovery:
             if row is None:
                 return Outcome(GONE)
             found, already = await candidates.find(
-                conn, user_id, record_id, row["occurred_at"], self.max_candidates
+                conn, user_id, record_id, row["occurred_at"], self.max_candidates,
+                nearby=self.search_nearby,
             )
             rows = await candidates.load(conn, user_id, found)
             linked, below = await self._score(conn, user_id, row, rows)
