@@ -76,9 +76,9 @@ class Neo4jServer(ServerProcess):
     """Neo4j with Bolt on 127.0.0.1:bolt_port and auth on (user neo4j, `password`).
     Ready = the Launcher printed READY (password set, Bolt up) and Bolt accepts TCP.
 
-    quick_jit=True stops the JIT at C1: measured here, it halves the CPU a start costs (~20 s
-    to ~8 s, with several servers starting on 2 cores) at the price of slower long-running
-    queries, a good trade for test runs but not for benchmarks."""
+    quick_jit=True stops the JIT at C1: measured here, it cuts the CPU a start costs from ~20 s
+    to ~8 s (on 2 cores shared with the other servers, that is most of the wait) at the price
+    of slower hot queries: right for development and tests, not for benchmarks."""
 
     start_timeout = 120.0
     stop_timeout = 30.0

@@ -56,9 +56,8 @@ class ServerProcess:
 
     def __init__(self, name: str, datadir: Path | str, port: int) -> None:
         self.name = name
-        self.datadir = Path(
-            datadir
-        ).absolute()  # not resolve(): keep a symlinked data dir's own path
+        # absolute(), not resolve(): a symlinked data dir keeps its own path
+        self.datadir = Path(datadir).absolute()
         self.log_path = self.datadir.with_name(self.datadir.name + ".log")
         self._port = port
         self._proc: subprocess.Popen[bytes] | None = None
@@ -106,18 +105,21 @@ class ServerProcess:
                 f"{self.name}: port {HOST}:{self.port} is already in use by another process"
             )
         started = time.monotonic()
-        self._prepare()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log_file:
-            self._log_offset = log_file.tell()
-            self._proc = subprocess.Popen(
-                list(self._command()),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                **{"cwd": self.datadir, **self._popen_options()},
-            )
+        try:
+            self._prepare()
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("ab") as log_file:
+                self._log_offset = log_file.tell()
+                self._proc = subprocess.Popen(
+                    list(self._command()),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    **{"cwd": self.datadir, **self._popen_options()},
+                )
+        except OSError as error:  # a missing binary, a data dir we may not write...
+            raise StartError(f"{self.name}: {error}") from error
         self._wait_ready(abort)
         log.debug(
             "%s ready on %s:%s in %.1f s", self.name, HOST, self.port, time.monotonic() - started

@@ -45,19 +45,27 @@ class Stack:
     available without starting: it only depends on the profile's ports and passwords."""
 
     def __init__(
-        self, profile: str, root_dir: Path = REPO_ROOT, ports: Ports | None = None
+        self,
+        profile: str,
+        root_dir: Path = REPO_ROOT,
+        ports: Ports | None = None,
+        *,
+        durable: bool | None = None,
+        quick_jit: bool = True,
     ) -> None:
+        """durable: PostgreSQL fsyncs (default: only for the `run` profile; test data is
+        throwaway). quick_jit: Neo4j's JIT stops at C1, which cuts the CPU its start costs by
+        more than half; benchmarks of graph queries want quick_jit=False and durable=True."""
         self.profile = profile
         self.ports = ports or Ports.run()
         self.dir = var_dir(root_dir) / profile
         self.passwords = _load_secrets(self.dir / "secrets.json")
-        throwaway = profile != "run"  # test data: speed over durability and peak speed
         self.postgres = PostgresServer(
             self.dir / "postgres",
             self.ports.postgres,
             password=self.passwords["postgres"],
             admin_password=self.passwords["postgres_admin"],
-            durable=not throwaway,
+            durable=profile == "run" if durable is None else durable,
         )
         self.cache_redis = RedisServer(
             self.dir / "redis-cache",
@@ -77,20 +85,25 @@ class Stack:
             for i, port in enumerate(self.ports.lock_redis, start=1)
         ]
         self.neo4j = Neo4jServer(
-            self.dir / "neo4j", self.ports.neo4j, self.passwords["neo4j"], quick_jit=throwaway
+            self.dir / "neo4j", self.ports.neo4j, self.passwords["neo4j"], quick_jit=quick_jit
         )
         self.lock = ProfileLock(self.dir, profile)
 
     @classmethod
     def for_profile(
-        cls, profile: str, root_dir: Path = REPO_ROOT, environ: Mapping[str, str] = os.environ
+        cls,
+        profile: str,
+        root_dir: Path = REPO_ROOT,
+        environ: Mapping[str, str] = os.environ,
+        **options: bool,
     ) -> "Stack":
-        """`run` or `test` (whose ports and directory follow KUSHIM_TEST_PORT_BASE)."""
+        """`run` or `test` (whose ports and directory follow KUSHIM_TEST_PORT_BASE);
+        options as for Stack()."""
         if profile == "run":
-            return cls("run", root_dir, Ports.run())
+            return cls("run", root_dir, Ports.run(), **options)
         if profile == "test":
             base = test_port_base(environ)
-            return cls(f"test-{base}", root_dir, Ports.test(base))
+            return cls(f"test-{base}", root_dir, Ports.test(base), **options)
         raise ValueError(f"unknown profile {profile!r}; use run or test")
 
     @property
