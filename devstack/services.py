@@ -6,6 +6,7 @@ with the service's name in front."""
 import collections
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -72,17 +73,20 @@ class ServiceProcess:
     def start(self, *, abort: threading.Event | None = None) -> None:
         """Start and wait for ready_check; setting `abort` gives up early (and stops it)."""
         started = time.monotonic()
-        self._proc = subprocess.Popen(
-            self.argv,
-            env=self.env,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise StartError(f"{self.name}: {error}") from error
         self._relay = threading.Thread(
             target=self._relay_output, name=f"relay-{self.name}", daemon=True
         )
@@ -125,6 +129,7 @@ class ServiceProcess:
             return
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+            self._signal_group(signal.SIGCONT)  # a paused service handles SIGTERM once resumed
             try:
                 proc.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
@@ -135,6 +140,24 @@ class ServiceProcess:
                 proc.wait()
         if self._relay is not None:
             self._relay.join(5)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send sig to the service's process group, as a crash would; SIGKILL also reaps it."""
+        self._signal_group(sig)
+        if sig == signal.SIGKILL and self._proc is not None:
+            self._proc.wait()
+
+    def pause(self) -> None:
+        self._signal_group(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal_group(signal.SIGCONT)
+
+    def _signal_group(self, sig: int) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            return  # once reaped, its pid (the group id) may belong to someone else
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
 
     def __repr__(self) -> str:
         return f"<ServiceProcess {self.name} pid={self.pid}>"
