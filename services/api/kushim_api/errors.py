@@ -108,6 +108,8 @@ def from_grpc(exc: grpc.aio.AioRpcError) -> KushimError | None:
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.ABORTED,
     ):
         return Unavailable("a backing service is unavailable, retry shortly")
     return None

@@ -183,3 +183,23 @@ async def test_non_json_constants_and_huge_numbers_are_refused(client, alice):
         assert response.status == 400
     huge = await client.post("/records", json=make(metadata={"x": 1e400}), headers=headers)
     assert huge.status == 400
+
+
+def test_grpc_codes_map_to_the_contract():
+    import grpc
+    from kushim_api.errors import from_grpc
+
+    class Failed(grpc.aio.AioRpcError):
+        def __init__(self, code):
+            super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(), "details")
+
+    expected = {
+        grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.ALREADY_EXISTS: 409,
+        grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.FAILED_PRECONDITION: 409,
+        grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+        grpc.StatusCode.CANCELLED: 503, grpc.StatusCode.ABORTED: 503,
+    }
+    for code, status in expected.items():
+        assert from_grpc(Failed(code)).status == status, code
+    assert from_grpc(Failed(grpc.StatusCode.INTERNAL)) is None
+    assert from_grpc(Failed(grpc.StatusCode.UNKNOWN)) is None
