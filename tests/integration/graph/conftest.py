@@ -20,7 +20,7 @@ from kushim_graph.config import Config
 from kushim_graph.db.pool import connect
 from kushim_graph.server import GraphServer
 
-from tests.integration.graph.support import Graph, free_port, required_env
+from tests.integration.graph.support import Graph, free_port, graph_env, required_env
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -83,21 +83,6 @@ def lockcache_addr(tmp_path_factory) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def graph_env(database_url: str, lockcache_addr: str, **overrides: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "NEO4J_URI": required_env("NEO4J_URI"),
-        "NEO4J_USER": required_env("NEO4J_USER"),
-        "NEO4J_PASSWORD": required_env("NEO4J_PASSWORD"),
-        "LOCKCACHE_ADDR": lockcache_addr,
-        "BIND_HOST": "127.0.0.1",
-        "GRAPH_PORT": "0",
-        "METRICS_PORT": "0",
-        "DB_POOL_SIZE": "8",
-        **overrides,
-    }
 
 
 @pytest.fixture

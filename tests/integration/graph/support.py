@@ -77,6 +77,21 @@ def record(external_id: str, *, platform: str = "jira", kind: str = "task", titl
     )
 
 
+def graph_env(database_url: str, lockcache_addr: str, **overrides: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "NEO4J_URI": required_env("NEO4J_URI"),
+        "NEO4J_USER": required_env("NEO4J_USER"),
+        "NEO4J_PASSWORD": required_env("NEO4J_PASSWORD"),
+        "LOCKCACHE_ADDR": lockcache_addr,
+        "BIND_HOST": "127.0.0.1",
+        "GRAPH_PORT": "0",
+        "METRICS_PORT": "0",
+        "DB_POOL_SIZE": "8",
+        **overrides,
+    }
+
+
 @dataclass
 class Graph:
     """gRPC stubs of one graph server, plus the server object for white-box checks."""

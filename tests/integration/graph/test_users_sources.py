@@ -4,9 +4,12 @@ import json
 import uuid
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kushim.graph.v1 import graph_pb2 as pb
+from kushim_graph.config import Config
+from kushim_graph.server import GraphServer
 
-from tests.integration.graph.support import free_port, rpc_error
+from tests.integration.graph.support import Graph, free_port, graph_env, rpc_error
 
 HASHED = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
 SHARED = "webhook-signing-value"
@@ -146,3 +149,25 @@ async def test_check_dependencies_reports_lockcache_down(graph_factory):
     answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
     assert answer.dependencies["lockcache"] == "down"
     assert answer.dependencies["postgres"] == "up"
+
+
+async def test_postgres_down_is_unavailable_and_not_serving(database_url, lockcache_addr):
+    dead = f"postgresql://kushim:x@127.0.0.1:{free_port()}/kushim"
+    server = GraphServer(Config.from_env(graph_env(dead, lockcache_addr, DATABASE_URL=dead)))
+    port = await server.start()
+    graph = Graph.connect(server, port)
+    try:
+        health = await health_pb2_grpc.HealthStub(graph.channel).Check(
+            health_pb2.HealthCheckRequest()
+        )
+        assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
+        assert answer.dependencies["postgres"] == "down"
+        error = await rpc_error(graph.records.GetRecord(
+            pb.GetRecordRequest(user_id=str(uuid.uuid4()), record_id=str(uuid.uuid4()))
+        ))
+        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert error.details() == "PostgreSQL unavailable"
+    finally:
+        await graph.channel.close()
+        await server.stop(0)
