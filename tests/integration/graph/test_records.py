@@ -293,3 +293,15 @@ async def test_records_close_in_time_link_when_the_threshold_allows(graph_factor
     names = {signal.name for signal in near.links[0].signals}
     assert names == {"keyword_similarity", "shared_people", "temporal_proximity"}
     assert far.links == []
+
+
+async def test_same_record_twice_in_one_batch(graph):
+    user = await graph.new_user()
+    (ticket,) = await graph.ingest(user, record("DUP-1", title="dup"))
+    pr = dict(platform="github", kind="pull_request", when="2024-03-05T10:00:00+00:00")
+    first, second = await graph.ingest(
+        user, record("x/dup#1", body="draft", **pr), record("x/dup#1", body="fixes DUP-1", **pr)
+    )
+    assert first.created and second.changed and not second.created
+    assert second.record.discovery_state == "done"
+    assert [link.source_record_id for link in second.links] == [ticket.record.id]

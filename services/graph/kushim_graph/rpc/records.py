@@ -70,7 +70,9 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             if outcome.state == DONE:
                 result.record.discovery_state = "done"
 
-        await asyncio.gather(*(discover(result, rid) for result, rid in to_discover))
+        # A record sent twice in one batch is discovered once, for its last version.
+        latest = {record_id: result for result, record_id in to_discover}
+        await asyncio.gather(*(discover(result, rid) for rid, result in latest.items()))
         sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
         await self.deps.lockcache.invalidate_context_groups(user_id)
         for source_id in sorted(sources):
