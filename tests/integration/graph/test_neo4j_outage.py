@@ -1,12 +1,21 @@
 """Neo4j down and back, on a Neo4j server of this test's own: ingestion never stops, reads that
-need Neo4j answer UNAVAILABLE, and the outbox backlog drains until Neo4j matches PostgreSQL."""
+need Neo4j answer UNAVAILABLE, and the outbox backlog drains until Neo4j matches PostgreSQL.
+
+The test also has a database of its own: the outbox is shared by every graph instance of a
+database, so a graph of another suite still running on the shared database would apply this
+test's changes to the shared Neo4j instead.
+"""
 
 import asyncio
 import secrets
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import grpc
 import pytest
 from kushim.graph.v1 import graph_pb2 as pb
+from kushim_graph import migrate
+from kushim_graph.db.pool import connect
 
 from devstack.neo4j import Neo4jServer
 from tests.integration.graph.support import (
@@ -27,9 +36,30 @@ async def neo4j(tmp_path):
     await asyncio.to_thread(server.stop)
 
 
-async def test_neo4j_outage_loses_nothing(graph_factory, neo4j, db):
+@pytest.fixture
+async def own_database(database_url):
+    name = f"kushim_outage_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'create database "{name}"')
+    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+    await migrate.run(url)
+    yield url
+    await admin.execute(f'drop database "{name}" with (force)')
+    await admin.close()
+
+
+@pytest.fixture
+async def own_db(own_database):
+    conn = await connect(own_database)
+    yield conn
+    await conn.close()
+
+
+async def test_neo4j_outage_loses_nothing(graph_factory, neo4j, own_database, own_db):
+    db = own_db
     graph = await graph_factory(
-        NEO4J_URI=neo4j.url, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password
+        DATABASE_URL=own_database,
+        NEO4J_URI=neo4j.url, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password,
     )
     user = await graph.new_user()
     first = await graph.ingest(
