@@ -4,7 +4,8 @@ import asyncpg
 
 COLUMNS = """
 g.id, g.name, g.topics, g.coherence, g.created_at, g.updated_at,
-(select count(*) from group_members m where m.group_id = g.id)::int as member_count
+(select count(*) from group_members m
+  where m.user_id = g.user_id and m.group_id = g.id)::int as member_count
 """
 
 INSERT = "insert into context_groups (user_id, name) values ($1, $2) returning id"
@@ -25,7 +26,8 @@ update context_groups set topics = $3, coherence = $4, updated_at = now()
 MEMBERS = "select record_id from group_members where user_id = $1 and group_id = $2"
 GROUPS_OF = """
 select m.record_id, m.group_id,
-       (select count(*) from group_members c where c.group_id = m.group_id)::int as size
+       (select count(*) from group_members c
+         where c.user_id = m.user_id and c.group_id = m.group_id)::int as size
   from group_members m
  where m.user_id = $1 and m.record_id = any($2::uuid[])
 """

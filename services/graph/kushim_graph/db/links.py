@@ -8,7 +8,7 @@ COLUMNS = """
 l.id, l.source_record_id, l.target_record_id, l.confidence, l.link_type, l.method, l.signals,
 l.created_at, f.feedback, f.comment as feedback_comment
 """
-_FROM = "from links l left join link_feedback f on f.link_id = l.id"
+_FROM = "from links l left join link_feedback f on f.user_id = l.user_id and f.link_id = l.id"
 
 UPSERT_DETERMINISTIC = """
 insert into links (user_id, source_record_id, target_record_id, confidence, link_type, method,
@@ -30,7 +30,8 @@ delete from links l
    and ((l.source_record_id = $2 and l.target_record_id = any($3::uuid[]))
      or (l.target_record_id = $2 and l.source_record_id = any($3::uuid[])))
    and not exists (select 1 from link_feedback f
-                    where f.link_id = l.id and f.feedback = 'positive')
+                    where f.user_id = l.user_id and f.link_id = l.id
+                      and f.feedback = 'positive')
 returning l.id
 """
 INSERT_MANUAL = """
@@ -74,7 +75,7 @@ returning link_id
 """
 STATS = """
 select l.method, l.link_type, coalesce(f.feedback, 'none') as feedback, count(*) as n
-  from links l left join link_feedback f on f.link_id = l.id
+  from links l left join link_feedback f on f.user_id = l.user_id and f.link_id = l.id
  where l.user_id = $1
  group by 1, 2, 3
 """
