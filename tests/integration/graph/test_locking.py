@@ -69,7 +69,9 @@ async def test_stale_fencing_token_is_rejected(graph, db, locks):
     assert await graph.links_of(user, record_id) == links_before
 
 
-async def test_held_lock_skips_and_the_sweeper_finishes_after_a_crashed_holder(graph_factory, db, locks):
+async def test_held_lock_skips_then_the_sweeper_finishes_for_a_crashed_holder(
+    graph_factory, db, locks
+):
     graph = await graph_factory(DISCOVERY_LOCK_TTL_MS="500", DISCOVERY_SWEEP_INTERVAL_S="0.1")
     user = await graph.new_user()
     (ticket,) = await graph.ingest(user, record("HLD-1", title="held"))
