@@ -6,7 +6,7 @@ INSTALLED  := $(VENV)/.installed
 STUBS      := gen/.stamp
 PROTOS     := $(wildcard protos/kushim/*/v1/*.proto)
 
-.PHONY: run test bench chaos lint migrate stubs venv clean
+.PHONY: run test bench lint migrate stubs venv clean
 
 run: $(STUBS)
 	$(PY) -m devstack run
@@ -16,9 +16,6 @@ test: $(STUBS)
 
 bench: $(STUBS)
 	$(PY) -m bench
-
-chaos: $(STUBS)
-	$(PY) -m devstack test -- tests/chaos -p no:randomly
 
 lint: $(STUBS)
 	$(VENV)/bin/ruff check .
