@@ -1,5 +1,6 @@
 """gRPC clients for graph and lockcache: bounded deadlines, request ids, error counting."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,28 @@ from kushim_common.logs import request_id_var
 
 from kushim_api.metrics import Metrics
 
+# A backend replica that is draining (rolling update) answers UNAVAILABLE to calls that reach
+# it at the last moment; retrying on another connection hides that from clients. Safe because
+# every write the gateway sends is idempotent by identity (records by externalId, deliveries by
+# id), and the call deadline still bounds the total time.
+RETRY_SERVICE_CONFIG = {
+    "methodConfig": [
+        {
+            "name": [{}],
+            "retryPolicy": {
+                "maxAttempts": 3,
+                "initialBackoff": "0.05s",
+                "maxBackoff": "0.5s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+
 CHANNEL_OPTIONS = [
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", json.dumps(RETRY_SERVICE_CONFIG)),
     ("grpc.max_receive_message_length", 32 * 1024 * 1024),
     ("grpc.max_send_message_length", 32 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
