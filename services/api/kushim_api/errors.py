@@ -155,6 +155,9 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
             log.error("Upstream failure on %s %s: %s %s", request.method, request.path,
                       exc.code().name, exc.details())
             return render(KushimError("internal error"))
+        if isinstance(mapped, Unavailable):
+            log.warning("Upstream unavailable on %s %s: %s %s", request.method, request.path,
+                        exc.code().name, exc.details())
         return render(mapped)
     except Exception:
         log.exception("Unexpected error on %s %s", request.method, request.path)

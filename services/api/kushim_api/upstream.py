@@ -1,6 +1,5 @@
 """gRPC clients for graph and lockcache: bounded deadlines, request ids, error counting."""
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -8,39 +7,11 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kushim.graph.v1 import graph_pb2_grpc
 from kushim.lockcache.v1 import lockcache_pb2_grpc
+from kushim_common import grpcchannel
 from kushim_common.grpcserve import REQUEST_ID_HEADER
 from kushim_common.logs import request_id_var
 
 from kushim_api.metrics import Metrics
-
-# A backend replica that is draining (rolling update) answers UNAVAILABLE to calls that reach
-# it at the last moment; retrying on another connection hides that from clients. Safe because
-# every write the gateway sends is idempotent by identity (records by externalId, deliveries by
-# id), and the call deadline still bounds the total time.
-RETRY_SERVICE_CONFIG = {
-    "methodConfig": [
-        {
-            "name": [{}],
-            "retryPolicy": {
-                "maxAttempts": 3,
-                "initialBackoff": "0.05s",
-                "maxBackoff": "0.5s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        }
-    ]
-}
-
-CHANNEL_OPTIONS = [
-    ("grpc.enable_retries", 1),
-    ("grpc.service_config", json.dumps(RETRY_SERVICE_CONFIG)),
-    ("grpc.max_receive_message_length", 32 * 1024 * 1024),
-    ("grpc.max_send_message_length", 32 * 1024 * 1024),
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 2_000),
-]
 
 
 class Client:
@@ -99,8 +70,8 @@ class Upstream:
     def connect(cls, graph_addr: str, lockcache_addr: str, timeout: float,
                 metrics: Metrics) -> "Upstream":
         return cls(
-            grpc.aio.insecure_channel(graph_addr, options=CHANNEL_OPTIONS),
-            grpc.aio.insecure_channel(lockcache_addr, options=CHANNEL_OPTIONS),
+            grpcchannel.connect(graph_addr),
+            grpcchannel.connect(lockcache_addr),
             timeout,
             metrics,
         )
