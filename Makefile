@@ -14,8 +14,13 @@ run: $(STUBS)
 test: $(STUBS)
 	$(PY) -m devstack test
 
-bench: $(STUBS)
+bench: $(STUBS) $(VENV)/.bench-installed
 	$(PY) -m bench
+
+# the bench extra (matplotlib, for the chart) only where make bench runs
+$(VENV)/.bench-installed: $(INSTALLED)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
 
 lint: $(STUBS)
 	$(VENV)/bin/ruff check .
