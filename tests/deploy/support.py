@@ -119,9 +119,10 @@ def config_path(service: str) -> Path:
 def env_names_read(path: Path) -> set[str]:
     """Environment variable names a config module reads.
 
-    Finds `env.get("X", ...)`, `env["X"]` and helper calls that pass the
-    mapping along with the name, as in `_int(environ, "X", default)`, where the
-    mapping is a name such as `env` or `environ`.
+    Finds `env.get("X", ...)`, `env["X"]` and reader calls that pass the mapping
+    and then the name, as in `read_int(environ, "X", default, minimum=1)`, where
+    the mapping is a name such as `env` or `environ`. Only the argument right after
+    the mapping counts, so a string default such as "INFO" is not taken for a name.
     """
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
@@ -143,8 +144,10 @@ def env_names_read(path: Path) -> set[str]:
             if is_get and holder(func.value):
                 if node.args and (name := literal(node.args[0])):
                     names.add(name)
-            elif any(holder(a) for a in node.args):
-                names.update(n for a in node.args if (n := literal(a)))
+                continue
+            for mapping, after in zip(node.args, node.args[1:], strict=False):
+                if holder(mapping) and (name := literal(after)):
+                    names.add(name)
         elif isinstance(node, ast.Subscript) and holder(node.value) and literal(node.slice):
             names.add(literal(node.slice))
     return names

@@ -36,10 +36,3 @@ def setup_logging(level: str = "INFO") -> None:
     for noisy in ("neo4j", "aiohttp.access", "asyncio", "grpc", "redis"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
 
-
-def parse_log_level(value: str) -> str:
-    """Validates LOG_LEVEL; raises ValueError naming the allowed values."""
-    level = (value or "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-    return level

@@ -4,35 +4,11 @@ import os.path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kushim_common.logs import parse_log_level
+from kushim_common.envconfig import ConfigError, read_int, read_log_level, read_port, read_str
 
 from kushim_lockcache.redis_url import mask_url, parse_redis_url
 
 MIB = 1024 * 1024
-
-
-class ConfigError(ValueError):
-    """A bad setting; the message names the variable."""
-
-
-def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _port(environ: Mapping[str, str], name: str, default: int, *, allow_zero=False) -> int:
-    value = _int(environ, name, default)
-    if value > 65535 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be a TCP port, got {value}")
-    return value
 
 
 def _url(environ: Mapping[str, str], name: str, raw: str) -> str:
@@ -99,25 +75,21 @@ class Config:
         ca = environ.get("REDIS_TLS_CA_CERT", "").strip() or None
         if ca is not None and not os.path.isfile(ca):
             raise ConfigError(f"REDIS_TLS_CA_CERT: no such file {ca!r}")
-        try:
-            log_level = parse_log_level(environ.get("LOG_LEVEL", "INFO"))
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
         return cls(
-            bind_host=environ.get("BIND_HOST", "").strip() or "0.0.0.0",  # noqa: S104
-            port=_port(environ, "LOCKCACHE_PORT", 50051),
+            bind_host=read_str(environ, "BIND_HOST", cls.bind_host),
+            port=read_port(environ, "LOCKCACHE_PORT", cls.port),
             redis_url=redis_url,
             redlock_urls=redlock_urls,
             tls_ca_cert=ca,
-            discovery_lock_ttl_ms=_int(environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=10),
-            lock_retry_count=_int(environ, "LOCK_RETRY_COUNT", 3),
-            lock_retry_delay_ms=_int(environ, "LOCK_RETRY_DELAY_MS", 200),
-            context_group_ttl_s=_int(environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1),
-            user_profile_ttl_s=_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
-            platform_data_ttl_s=_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
-            max_value_bytes=_int(environ, "CACHE_MAX_VALUE_BYTES", MIB, minimum=1),
-            metrics_port=_port(environ, "METRICS_PORT", 9101, allow_zero=True),
-            log_level=log_level,
+            discovery_lock_ttl_ms=read_int(environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=10),
+            lock_retry_count=read_int(environ, "LOCK_RETRY_COUNT", 3, minimum=0),
+            lock_retry_delay_ms=read_int(environ, "LOCK_RETRY_DELAY_MS", 200, minimum=0),
+            context_group_ttl_s=read_int(environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1),
+            user_profile_ttl_s=read_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
+            platform_data_ttl_s=read_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
+            max_value_bytes=read_int(environ, "CACHE_MAX_VALUE_BYTES", MIB, minimum=1),
+            metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
+            log_level=read_log_level(environ, "LOG_LEVEL"),
         )
 
 
