@@ -5,20 +5,35 @@ record dicts in the HTTP contract's shape; references (`#12`, `PROJ-7`, commit
 SHAs, URLs) are kept verbatim in title, body or metadata so discovery sees them.
 """
 
+import json
+import math
 from typing import Any
 
 TITLE_MAX = 1_000
 BODY_MAX = 200_000
+AUTHOR_MAX = 256
 PARTICIPANTS_MAX = 200
+# The record contract allows 32 KiB of metadata as JSON; what a platform sends is fitted into
+# half of that, so escapes and the gateway's own fields never push a delivery over.
+METADATA_BYTES_MAX = 16 * 1024
+METADATA_TEXT_MAX = 512
+METADATA_LIST_MAX = 50
+METADATA_DEPTH_MAX = 4
 
 
 class PayloadError(ValueError):
     """The payload lacks what its event type promises."""
 
 
+# What a normalizer raises on a payload of the wrong shape (missing keys, wrong types): the
+# route answers all of these with a 400. Anything else escaping a normalizer is a bug.
+MALFORMED = (PayloadError, LookupError, TypeError, AttributeError, ValueError)
+
+
 def clip(value: Any, limit: int) -> str:
     text = value if isinstance(value, str) else ("" if value is None else str(value))
-    text = text.replace("\x00", "")
+    # NULs and lone surrogates (a JSON "\ud800" escape) cannot be stored as text.
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -33,3 +48,35 @@ def people(*names: Any) -> list[str]:
         if isinstance(name, str) and name.strip():
             seen.setdefault(clip(name.strip(), 256), None)
     return list(seen)[:PARTICIPANTS_MAX]
+
+
+def _fitted(value: Any, text_max: int, list_max: int, depth: int) -> Any:
+    if isinstance(value, str):
+        return clip(value, text_max)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= METADATA_DEPTH_MAX:
+        return None
+    if isinstance(value, list | tuple):
+        return [_fitted(v, text_max, list_max, depth + 1) for v in value[:list_max]]
+    if isinstance(value, dict):
+        items = list(value.items())[:list_max]
+        return {clip(k, text_max): _fitted(v, text_max, list_max, depth + 1) for k, v in items}
+    return clip(value, text_max)
+
+
+def record(item: dict) -> dict:
+    """A normalized record within the contract's limits, whatever the platform sent: the author
+    clipped, metadata strings clipped and lists cut until the metadata fits its budget."""
+    author = item.get("author")
+    item["author"] = clip(author, AUTHOR_MAX) if isinstance(author, str) else ""
+    text_max, list_max = METADATA_TEXT_MAX, METADATA_LIST_MAX
+    while True:
+        metadata = _fitted(item.get("metadata") or {}, text_max, list_max, 0)
+        size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+        if size <= METADATA_BYTES_MAX or text_max <= 8:
+            item["metadata"] = metadata
+            return item
+        text_max, list_max = text_max // 2, max(1, list_max // 2)

@@ -3,7 +3,15 @@ pull_request_review, and push (one record per commit)."""
 
 from typing import Any
 
-from kushim_api.webhooks import BODY_MAX, TITLE_MAX, PayloadError, clip, first_line, people
+from kushim_api.webhooks import (
+    BODY_MAX,
+    TITLE_MAX,
+    PayloadError,
+    clip,
+    first_line,
+    people,
+    record,
+)
 
 EVENTS = ("issues", "issue_comment", "pull_request", "pull_request_review", "push")
 
@@ -155,8 +163,7 @@ def _push(payload: dict) -> list[dict]:
     return records
 
 
-def normalize(event: str, payload: dict) -> list[dict]:
-    """Records for one delivery; [] for events that carry none (ping, deletions, others)."""
+def _records(event: str, payload: dict) -> list[dict]:
     if event == "issues":
         return [_issue(payload)] if payload.get("action") != "deleted" else []
     if event == "issue_comment":
@@ -168,3 +175,8 @@ def normalize(event: str, payload: dict) -> list[dict]:
     if event == "push":
         return _push(payload)
     return []
+
+
+def normalize(event: str, payload: dict) -> list[dict]:
+    """Records for one delivery; [] for events that carry none (ping, deletions, others)."""
+    return [record(item) for item in _records(event, payload)]

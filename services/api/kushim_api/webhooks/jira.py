@@ -4,28 +4,37 @@ comment_updated) to records: one for the issue, one per comment."""
 from typing import Any
 from urllib.parse import urlsplit
 
-from kushim_api.webhooks import BODY_MAX, TITLE_MAX, PayloadError, clip, people
+from kushim_api.webhooks import BODY_MAX, TITLE_MAX, PayloadError, clip, people, record
 
 ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated")
 COMMENT_EVENTS = ("comment_created", "comment_updated")
 EVENTS = ISSUE_EVENTS + COMMENT_EVENTS
+ADF_DEPTH_MAX = 64
 
 
 def adf_text(value: Any) -> str:
-    """Plain text of a description: wiki-markup strings as they are, ADF documents flattened."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        if value.get("type") == "text":
-            return str(value.get("text", ""))
-        if value.get("type") in ("inlineCard", "blockCard"):
-            return str((value.get("attrs") or {}).get("url", ""))
-        parts = [adf_text(child) for child in value.get("content") or ()]
-        block = value.get("type") in ("paragraph", "heading", "listItem", "codeBlock")
-        return "".join(parts) + ("\n" if block else "")
-    if isinstance(value, list):
-        return "".join(adf_text(v) for v in value)
-    return ""
+    """Plain text of a description: wiki-markup strings as they are, ADF documents flattened.
+    Walked with an explicit stack to ADF_DEPTH_MAX levels, so no nesting can exhaust recursion."""
+    parts: list[str] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            parts.append(node)
+        elif depth >= ADF_DEPTH_MAX:
+            continue
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in reversed(node))
+        elif isinstance(node, dict):
+            if node.get("type") == "text":
+                parts.append(str(node.get("text", "")))
+            elif node.get("type") in ("inlineCard", "blockCard"):
+                parts.append(str((node.get("attrs") or {}).get("url", "")))
+            else:
+                if node.get("type") in ("paragraph", "heading", "listItem", "codeBlock"):
+                    stack.append(("\n", depth))
+                stack.extend((child, depth + 1) for child in reversed(node.get("content") or ()))
+    return "".join(parts)
 
 
 def _name(user: Any) -> str:
@@ -103,10 +112,10 @@ def _comment(payload: dict) -> dict:
 def normalize(payload: dict) -> list[dict]:
     event = payload.get("webhookEvent")
     if event in ISSUE_EVENTS:
-        records = [_issue(payload)]
+        records = [record(_issue(payload))]
         if isinstance(payload.get("comment"), dict):
-            records.append(_comment(payload))
+            records.append(record(_comment(payload)))
         return records
     if event in COMMENT_EVENTS:
-        return [_comment(payload)]
+        return [record(_comment(payload))]
     return []

@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from kushim_api.webhooks import BODY_MAX, PayloadError, clip, first_line, people
+from kushim_api.webhooks import BODY_MAX, PayloadError, clip, first_line, people, record
 
 # <https://x|label>, <https://x>, <@U123>, <@U123|name>, <#C123|general>, <!here>
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
@@ -33,10 +33,10 @@ def plain_text(text: str) -> str:
 
 def _ts_to_iso(ts: Any) -> str:
     try:
-        seconds = float(ts)
-    except (TypeError, ValueError):
+        return datetime.fromtimestamp(float(ts), UTC).isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        # "1e20" parses as a float but names no date: out of range, not a server error.
         raise PayloadError("event ts is not a Slack timestamp") from None
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
 def challenge(payload: dict) -> str | None:
@@ -75,7 +75,7 @@ def normalize(payload: dict) -> list[dict]:
     author = message.get("user") or message.get("username") or message.get("bot_id") or ""
     mentioned = _USER.findall(raw)
     thread_ts = message.get("thread_ts")
-    return [{
+    return [record({
         "externalId": f"{team}/{channel}/{ts}",
         "sourcePlatform": "slack",
         "artifactType": "message",
@@ -89,4 +89,4 @@ def normalize(payload: dict) -> list[dict]:
             "ts": ts, "threadTs": thread_ts if thread_ts != ts else None,
             "eventId": payload.get("event_id"), "subtype": subtype,
         },
-    }]
+    })]
