@@ -16,12 +16,21 @@ def _cell(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def markdown(document: dict) -> str:
-    lines = [
-        f"Run {document['date']} on {document['machine']['cpus']} CPUs, "
-        f"Python {document['machine']['python']}.",
+def _machine(document: dict) -> list[str]:
+    m = document["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    return [
+        f"Run {document['date']}, {document['wall_seconds']:.0f} s in all, on {m['cpus']} CPUs "
+        f"({m['cpu_model']}), {m['memory_gib']} GiB, {m['kernel']}. Load average (1/5/15 min) "
+        f"{m['load_at_start']} at start, {m['load_at_end']} at end. Versions: {versions}.",
         "",
     ]
+
+
+def markdown(document: dict, chart: str | None = None) -> str:
+    lines = _machine(document)
+    if chart:
+        lines += [f"![bench chart](results/{chart})", ""]
     for name, section in document["sections"].items():
         lines.append(f"### {name}: {section['title']}")
         lines.append("")
