@@ -6,7 +6,7 @@ INSTALLED  := $(VENV)/.installed
 STUBS      := gen/.stamp
 PROTOS     := $(wildcard protos/kushim/*/v1/*.proto)
 
-.PHONY: run test bench lint migrate stubs venv clean
+.PHONY: run test bench chaos lint migrate stubs venv clean
 
 run: $(STUBS)
 	$(PY) -m devstack run
@@ -16,6 +16,9 @@ test: $(STUBS)
 
 bench: $(STUBS) $(VENV)/.bench-installed
 	$(PY) -m bench
+
+chaos: $(STUBS)
+	$(PY) -m chaos
 
 # the bench extra (matplotlib, for the chart) only where make bench runs
 $(VENV)/.bench-installed: $(INSTALLED)

@@ -2,29 +2,23 @@
 
 import os
 import socket
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+# migrate: the suite's conftests import it from here
+from chaos.processes import LogBuffer, base_env, grpc_serving, migrate  # noqa: F401
+from chaos.world import PortPool
 from devstack.services import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[3]
 PORT_BASE = int(os.environ.get("KUSHIM_TEST_PORT_BASE", "55400"))
 # The top of the suite's spare range (base+40..99), handed out downwards.
 OWN_PORTS = range(PORT_BASE + 99, PORT_BASE + 39, -1)
-_next = [0]
-PYTHONPATH = os.pathsep.join(
-    str(REPO / p) for p in ("gen", "services/api", "services/lockcache", "services/graph",
-                            "services/common", "cli")
-)
 TOKEN_SECRET = "integration-token-secret-0123456789abcdef"  # noqa: S105
 
 
@@ -35,49 +29,7 @@ def required_env(name: str) -> str:
     return value
 
 
-def free_port() -> int:
-    for _ in range(len(OWN_PORTS)):
-        port = OWN_PORTS[_next[0] % len(OWN_PORTS)]
-        _next[0] += 1
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {OWN_PORTS}")
-
-
-class LogBuffer:
-    """A TextIO stand-in that keeps the lines a ServiceProcess relays."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        with self._lock:
-            self._lines.extend(line for line in text.splitlines() if line.strip())
-        return len(text)
-
-    def flush(self) -> None:
-        return None
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
-
-
-def grpc_serving(addr: str) -> bool:
-    try:
-        with grpc.insecure_channel(addr) as channel:
-            answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=1
-            )
-            return answer.status == health_pb2.HealthCheckResponse.SERVING
-    except grpc.RpcError:
-        return False
+free_port = PortPool(OWN_PORTS)
 
 
 def http_ready(port: int, path: str = "/health") -> bool:
@@ -87,20 +39,6 @@ def http_ready(port: int, path: str = "/health") -> bool:
             return sock.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
     except OSError:
         return False
-
-
-def base_env(**extra: str) -> dict[str, str]:
-    """Every service a test starts shares the suite's Redis, and so the gateways' per-address
-    counters (all tests come from 127.0.0.1): those limits are lifted unless a test sets them."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": PYTHONPATH,
-        "BIND_HOST": "127.0.0.1",
-        "METRICS_PORT": "0",
-        "LOGIN_RATE_LIMIT_PER_IP": "1000000",
-        "REGISTER_RATE_LIMIT_PER_IP": "1000000",
-        **extra,
-    }
 
 
 def start_lockcache(out: LogBuffer, *, redis_url: str | None, redlock_urls: str | None,
@@ -116,14 +54,6 @@ def start_lockcache(out: LogBuffer, *, redis_url: str | None, redlock_urls: str 
                              lambda: grpc_serving(addr), out=out, start_timeout=60)
     process.start()
     return process, addr
-
-
-def migrate(database_url: str) -> None:
-    subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "kushim_graph.migrate"],
-        env=base_env(DATABASE_URL=database_url), check=True, cwd=REPO,
-        capture_output=True, timeout=120,
-    )
 
 
 def start_graph(out: LogBuffer, lockcache_addr: str, name: str = "graph",

@@ -1,0 +1,153 @@
+"""The world a scenario acts on: the infra servers it may kill, the service fleet behind its
+Service proxies, the load running through both gateways, and a log of what happened."""
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chaos.fleet import SERVICES, Fleet
+from chaos.load import Load
+from chaos.processes import LogBuffer
+from chaos.proxy import ServiceProxy
+from devstack.ports import free_ports
+from devstack.process import ServerProcess
+
+TOKEN_SECRET = "chaos-suite-token-secret-0123456789abcdef"  # noqa: S105 - a throwaway stack's
+
+
+class PortPool:
+    """Hands out ports of `candidates` that nothing is bound to, round and round (a killed
+    service's replacement gets a fresh one while the old one lingers in TIME_WAIT)."""
+
+    def __init__(self, candidates: range) -> None:
+        self.candidates = candidates
+        self._next = 0
+
+    def __call__(self) -> int:
+        turn = self._next % len(self.candidates)
+        for part in (self.candidates[turn:], self.candidates[:turn]):
+            with contextlib.suppress(RuntimeError):  # none free in this part
+                (port,) = free_ports(1, part)
+                self._next = self.candidates.index(port) + 1
+                return port
+        raise RuntimeError(f"no free port in {self.candidates}")
+
+
+@dataclass
+class Site:
+    """What every world of a run shares: the servers' variables, the servers scenarios may
+    kill (by name: postgres, redis-cache, redis-lock-1..3, neo4j; a smoke run lists only the
+    ones it started itself), spare ports and a directory for extra servers."""
+
+    infra: Mapping[str, str]
+    servers: dict[str, ServerProcess]
+    ports: PortPool
+    dir: Path
+    smoke: bool = False
+
+
+@dataclass
+class World:
+    site: Site
+    name: str
+    infra: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    replicas: dict[str, int] = field(default_factory=lambda: {s: 2 for s in SERVICES})
+    log: LogBuffer = field(default_factory=LogBuffer)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # a scenario's own failed checks
+    extra_servers: list[ServerProcess] = field(default_factory=list)
+    proxies: dict[str, ServiceProxy] = field(default_factory=dict)
+    fleet: Fleet | None = None
+    load: Load | None = None
+    fault_started: float | None = None
+    fault_ended: float | None = None
+
+    def __post_init__(self) -> None:
+        self.infra = dict(self.site.infra)
+
+    @property
+    def servers(self) -> dict[str, ServerProcess]:
+        return self.site.servers
+
+    @property
+    def smoke(self) -> bool:
+        return self.site.smoke
+
+    def port(self) -> int:
+        return self.site.ports()
+
+    def data_dir(self, name: str) -> Path:
+        return self.site.dir / self.name / name
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def fail(self, text: str) -> None:
+        self.problems.append(text)
+
+    async def add_server(self, server: ServerProcess) -> ServerProcess:
+        """Start a server of this scenario's own; it is stopped with the world."""
+        self.extra_servers.append(server)
+        await asyncio.to_thread(server.start)
+        return server
+
+    async def start(self) -> None:
+        for name in SERVICES:
+            self.proxies[name] = ServiceProxy(name)
+            await self.proxies[name].start()
+        self.fleet = Fleet(self.log, self.proxies, self.infra, self.port, TOKEN_SECRET,
+                           self.overrides)
+        for name in SERVICES:
+            await self.fleet.scale_up(name, self.replicas[name])
+        self.load = Load(f"http://{self.proxies['api'].address}")
+
+    async def stop(self) -> None:
+        if self.fleet is not None:
+            await asyncio.to_thread(self.fleet.stop_all)
+        for proxy in self.proxies.values():
+            await proxy.close()
+        for server in reversed(self.extra_servers):
+            await asyncio.to_thread(server.stop)
+
+    @contextlib.asynccontextmanager
+    async def fault(self, outage: str | None = None):
+        """The span of a fault. `outage` names a dependency that is really down meanwhile:
+        only then (and for the load's grace period after) may clients see 503s."""
+        self.fault_started = self.fault_started or time.monotonic()
+        if outage is not None:
+            self.load.begin_outage(outage)
+        try:
+            yield
+        finally:
+            if outage is not None:
+                self.load.end_outage()
+            self.fault_ended = time.monotonic()
+
+    async def wait_for(self, check: Callable[[], bool | Awaitable[bool]], what: str,
+                       within: float = 30.0, interval: float = 0.2):
+        """Poll check (sync or async) until it is truthy; TimeoutError naming `what`."""
+        deadline = time.monotonic() + within
+        while True:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what}: not within {within:.0f} s")
+            await asyncio.sleep(interval)
+
+    async def hold(self, seconds: float) -> None:
+        """Let the load run for `seconds` (a fault's duration, not a synchronization)."""
+        await asyncio.sleep(seconds)
+
+    async def acknowledged_grows(self, by: int = 3, within: float = 30.0) -> None:
+        """Wait until the load has had `by` more records acknowledged: it is flowing."""
+        target = len(self.load.acknowledged) + by
+        await self.wait_for(lambda: len(self.load.acknowledged) >= target,
+                            f"{by} more acknowledged records", within)
