@@ -7,7 +7,6 @@ from kushim_graph.discovery.references import (
     identity_keys,
     lookup_keys,
     metadata_keys,
-    normalize_url,
 )
 
 FULL_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -170,42 +169,6 @@ def test_urls_are_cut_out_before_scanning_for_shas_and_keys():
 
 
 # --- URLs ---
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("HTTPS://Example.COM/Path/", "https://example.com/Path"),
-        ("https://example.com/", "https://example.com"),
-        ("https://example.com/a#frag", "https://example.com/a"),
-        ("https://example.com/a?utm_source=x&id=3&UTM_Medium=y", "https://example.com/a?id=3"),
-        ("https://example.com/a?utm_source=x", "https://example.com/a"),
-        ("https://example.com/a?fbclid=1&gclid=2&q", "https://example.com/a?q"),
-        ("http://example.com:80/a", "http://example.com/a"),
-        ("https://example.com:443/a", "https://example.com/a"),
-        ("https://example.com:8443/a", "https://example.com:8443/a"),
-        ("https://user:secret@example.com/a", "https://example.com/a"),
-    ],
-)
-def test_normalize_url(raw, expected):
-    assert normalize_url(raw) == expected
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "",
-        "ftp://example.com/x",
-        "mailto:a@b.c",
-        "https://",
-        "https://[::1/x",
-        "https://a b.com",
-        7,
-        None,
-    ],
-)
-def test_normalize_url_rejects(raw):
-    assert normalize_url(raw) is None
 
 
 def test_urls_in_text_are_trimmed_and_normalized():

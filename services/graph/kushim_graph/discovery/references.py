@@ -31,10 +31,12 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
+# normalize_url is part of this module's interface: callers and tests import it from here.
+from kushim_graph.discovery.urls import cut_urls, github_segments, normalize_url
+
 MAX_REFERENCES_PER_KIND = 256
 MAX_METADATA_DEPTH = 8
 MAX_METADATA_NODES = 5_000
-MAX_URL_LENGTH = 2_048
 MAX_METADATA_VALUE_LENGTH = 512
 
 # Hyphenated tokens that look like issue keys but name standards, algorithms, versions or models.
@@ -47,7 +49,6 @@ BASE_BRANCHES = frozenset(
     "main master develop development dev trunk default head staging production prod "  # noqa: SIM905
     "gh-pages".split()
 )
-TRACKING_QUERY_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid"})
 
 _KEY_TEXT_RE = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{1,9})-([1-9][0-9]{0,9})(?![\w]|[-.][0-9])")
 _KEY_FULL_RE = re.compile(r"([A-Za-z][A-Za-z0-9]{1,9})-([1-9][0-9]{0,9})")
@@ -60,10 +61,7 @@ _HEX_FULL_RE = re.compile(r"[0-9a-f]{7,40}")
 _ISSUE_NUMBER_RE = re.compile(r"[1-9][0-9]{0,9}")
 _HAS_DIGIT_RE = re.compile(r"[0-9]")
 _HAS_HEX_LETTER_RE = re.compile(r"[a-fA-F]")
-_URL_RE = re.compile(r"(?i)(?<![\w])https?://[^\s<>\"'`()\[\]{}|\\^\x00-\x1f\x7f]+")
-_URL_TRAILING = ".,;:!?*_~'\""
 _GH_EXTERNAL_RE = re.compile(r"(" + _REPO + r")(?:#|/(?:pull|pulls|issues)/)([1-9][0-9]{0,9})")
-_GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
 
 # Metadata field names, compared lower-cased with "_" and "-" removed.
 _FIELD_KINDS = {
@@ -106,35 +104,6 @@ class _Found:
             bucket[value] = None
 
 
-def normalize_url(raw: Any) -> str | None:
-    """``scheme://host/path?query`` lower-cased scheme and host, no userinfo, default port,
-    fragment, trailing slash or tracking parameters; ``None`` for anything but http(s)."""
-    if not isinstance(raw, str):
-        return None
-    raw = raw.strip()
-    if not raw or len(raw) > MAX_URL_LENGTH or any(c.isspace() or c < " " for c in raw):
-        return None
-    try:
-        parts = urlsplit(raw)
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    netloc = parts.netloc.rpartition("@")[2].lower()
-    if scheme not in ("http", "https") or not netloc:
-        return None
-    default_port = ":80" if scheme == "http" else ":443"
-    netloc = netloc.removesuffix(default_port)
-    query = "&".join(
-        pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=")[0])
-    )
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}" + (f"?{query}" if query else "")
-
-
-def _is_tracking(name: str) -> bool:
-    name = name.lower()
-    return name.startswith("utm_") or name in TRACKING_QUERY_PARAMS
-
-
 def _upper_key(value: str) -> str | None:
     match = _KEY_FULL_RE.fullmatch(value.strip())
     return f"{match[1].upper()}-{match[2]}" if match else None
@@ -153,7 +122,7 @@ def _repo_name(value: Any) -> str | None:
     value = value.strip()
     if value.lower().startswith(("http://", "https://")):
         url = normalize_url(value)
-        segments = _github_segments(url) if url else None
+        segments = github_segments(url) if url else None
         value = "/".join(segments[:2]) if segments and len(segments) >= 2 else ""
     return value.lower() if _REPO_FULL_RE.fullmatch(value) else None
 
@@ -172,16 +141,9 @@ def _branch_name(value: str) -> str | None:
     return value
 
 
-def _github_segments(url: str) -> list[str] | None:
-    parts = urlsplit(url)
-    if parts.netloc not in _GITHUB_HOSTS:
-        return None
-    return [segment for segment in parts.path.split("/") if segment]
-
-
 def _collect_url(found: _Found, url: str) -> None:
     """GitHub issue, pull and commit links and Jira ``/browse/KEY`` links name records."""
-    segments = _github_segments(url)
+    segments = github_segments(url)
     if segments and len(segments) >= 4 and _REPO_FULL_RE.fullmatch("/".join(segments[:2])):
         repo = "/".join(segments[:2]).lower()
         kind, ident = segments[2], segments[3]
@@ -200,12 +162,10 @@ def _collect_url(found: _Found, url: str) -> None:
 
 
 def _scan_text(found: _Found, text: str) -> None:
-    for match in _URL_RE.finditer(text):
-        url = normalize_url(match[0].rstrip(_URL_TRAILING))
-        if url:
-            found.add(found.urls, url)
-            _collect_url(found, url)
-    text = _URL_RE.sub(" ", text)
+    urls, text = cut_urls(text)
+    for url in urls:
+        found.add(found.urls, url)
+        _collect_url(found, url)
     for match in _KEY_TEXT_RE.finditer(text):
         if match[1] == "GH":
             _add_bare_ref(found, match[2])
