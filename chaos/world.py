@@ -60,6 +60,7 @@ class World:
     log: LogBuffer = field(default_factory=LogBuffer)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # a scenario's own failed checks
+    state: dict = field(default_factory=dict)  # what a scenario's prepare leaves for inject
     extra_servers: list[ServerProcess] = field(default_factory=list)
     proxies: dict[str, ServiceProxy] = field(default_factory=dict)
     fleet: Fleet | None = None
