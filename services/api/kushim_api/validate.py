@@ -19,6 +19,9 @@ DEFAULT_LIMIT = 20
 MAX_OFFSET = 1_000_000
 MAX_OBJECT_BYTES = 32 * 1024
 _MISSING = object()
+# A NUL in JSON text: "\u0000" after an even run of backslashes (an odd run makes it the
+# literal text \u0000, which is storable).
+_JSON_NUL_RE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _no_constants(name: str) -> Any:
@@ -155,7 +158,7 @@ def json_object_text(body: Mapping[str, Any], field: str) -> str | None:
         raise ValidationError(
             f"{field} must hold finite numbers and valid Unicode text", field=field
         ) from None
-    if "\\u0000" in encoded:
+    if _JSON_NUL_RE.search(encoded):
         raise ValidationError(f"{field} must not contain NUL characters", field=field)
     if size > MAX_OBJECT_BYTES:
         raise ValidationError(f"{field} must be at most {MAX_OBJECT_BYTES} bytes as JSON",
@@ -172,7 +175,8 @@ def timestamp(body: Mapping[str, Any], field: str) -> Timestamp:
 
 def parse_timestamp(value: Any, field: str) -> Timestamp:
     message = f"{field} must be an ISO 8601 timestamp with an offset, e.g. 2024-05-01T12:00:00Z"
-    if not isinstance(value, str) or len(value) > 64:
+    # fromisoformat stops reading at a NUL: "...Z\x00garbage" would pass as a timestamp.
+    if not isinstance(value, str) or len(value) > 64 or "\x00" in value:
         raise ValidationError(message, field=field)
     try:
         parsed = datetime.fromisoformat(value)
