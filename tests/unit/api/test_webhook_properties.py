@@ -206,3 +206,11 @@ def test_slack_timestamps_out_of_range_are_refused():
         payload = load("slack_message")
         payload["event"]["ts"] = ts
         assert _deliver(slack.normalize, json.loads(json.dumps(payload))) == []
+
+
+@_SETTINGS
+@given(st.dictionaries(_text, _json))
+def test_slack_event_type_is_total(payload):
+    # The route names the event of every delivery it answers, refused or ignored ones too.
+    assert isinstance(slack.event_type(payload), str)
+    assert slack.event_type({"type": "event_callback", "event": {"type": "message"}}) == "message"

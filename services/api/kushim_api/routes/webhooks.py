@@ -126,7 +126,7 @@ async def slack_webhook(request: web.Request) -> web.Response:
         return web.json_response({"challenge": answer})
     records = _normalized("slack", lambda: slack.normalize(payload))
     delivery = _normalized_delivery(lambda: slack.delivery_id(payload)) if records else ""
-    event = str((payload.get("event") or {}).get("type", payload.get("type", "")))
+    event = slack.event_type(payload)
     return await _store(request, "slack", source, delivery, event, records)
 
 

@@ -56,6 +56,14 @@ def delivery_id(payload: dict) -> str:
     return event_id
 
 
+def event_type(payload: dict) -> str:
+    """The callback's inner event type, else the payload's own type, whatever their shapes."""
+    event = payload.get("event")
+    if isinstance(event, dict) and "type" in event:
+        return str(event["type"])
+    return str(payload.get("type", ""))
+
+
 def normalize(payload: dict) -> list[dict]:
     if payload.get("type") != "event_callback":
         return []
