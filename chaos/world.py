@@ -4,6 +4,7 @@ Service proxies, the load running through both gateways, and a log of what happe
 import asyncio
 import contextlib
 import inspect
+import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -128,6 +129,16 @@ class World:
             if outage is not None:
                 self.load.end_outage()
             self.fault_ended = time.monotonic()
+
+    async def servers_down(self, names: tuple[str, ...], seconds: float,
+                           outage: str | None = None) -> None:
+        """SIGKILL the named servers at once, keep them down `seconds`, start them again."""
+        servers = [self.servers[name] for name in names]
+        async with self.fault(outage):
+            for server in servers:
+                server.kill(signal.SIGKILL)
+            await self.hold(seconds)
+            await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
 
     async def wait_for(self, check: Callable[[], bool | Awaitable[bool]], what: str,
                        within: float = 30.0, interval: float = 0.2):
