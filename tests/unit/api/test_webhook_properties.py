@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kushim_api import record_input
 from kushim_api.errors import ValidationError
-from kushim_api.webhooks import MALFORMED, github, jira, slack
+from kushim_api.webhooks import MALFORMED, delivery_text, github, jira, signatures, slack
 
 from tests.unit.api.payloads import load
 
@@ -214,3 +214,23 @@ def test_slack_event_type_is_total(payload):
     # The route names the event of every delivery it answers, refused or ignored ones too.
     assert isinstance(slack.event_type(payload), str)
     assert slack.event_type({"type": "event_callback", "event": {"type": "message"}}) == "message"
+
+
+# Header bytes that are not UTF-8 reach the app as lone surrogates (surrogateescape).
+_HEADER_GARBAGE = ["", "²", "١٢٣", "\udcff\udcfe", "sha256=\udced", "v0=\x00", "9" * 40]
+
+
+def test_signature_checks_are_false_on_any_header_garbage():
+    for value in _HEADER_GARBAGE:
+        assert not signatures.hub_signature_valid("secret-0123456789", b"{}", value)
+        for stamp in _HEADER_GARBAGE:
+            assert not signatures.slack_signature_valid("secret-0123456789", b"{}", stamp,
+                                                        value, now=1_700_000_000)
+
+
+@_SETTINGS
+@given(st.one_of(_json, st.sampled_from(_HEADER_GARBAGE)))
+def test_delivery_ids_are_storable_text(value):
+    text = delivery_text(value)
+    assert "\x00" not in text and len(text) <= 200
+    text.encode("utf-8")

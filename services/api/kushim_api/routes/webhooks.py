@@ -13,7 +13,15 @@ from kushim_api import keys, record_input, validate
 from kushim_api.errors import NotFound, Unauthorized, ValidationError
 from kushim_api.routes.records import ingest
 from kushim_api.serialize import outcome
-from kushim_api.webhooks import MALFORMED, PayloadError, github, jira, signatures, slack
+from kushim_api.webhooks import (
+    MALFORMED,
+    PayloadError,
+    delivery_text,
+    github,
+    jira,
+    signatures,
+    slack,
+)
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -87,8 +95,9 @@ async def _store(request: web.Request, platform: str, source: graph_pb2.GetWebho
     })
 
 
-def _fallback_delivery_id(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+def _delivery_id(header: str | None, raw: bytes) -> str:
+    """The platform's delivery id as storable text, or a hash of the body without one."""
+    return delivery_text(header) or "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 @routes.post("/webhooks/github/{dataSourceId}")
@@ -104,7 +113,7 @@ async def github_webhook(request: web.Request) -> web.Response:
     if event == "ping":
         return web.json_response({"event": "ping", "duplicate": False, "records": []})
     records = _normalized("github", lambda: github.normalize(event, payload))
-    delivery = request.headers.get("X-GitHub-Delivery") or _fallback_delivery_id(raw)
+    delivery = _delivery_id(request.headers.get("X-GitHub-Delivery"), raw)
     return await _store(request, "github", source, delivery, event, records)
 
 
@@ -147,6 +156,6 @@ async def jira_webhook(request: web.Request) -> web.Response:
         raise _refuse(request, "jira", "bad or missing X-Hub-Signature")
     payload = _payload(raw)
     records = _normalized("jira", lambda: jira.normalize(payload))
-    delivery = request.headers.get("X-Atlassian-Webhook-Identifier") or _fallback_delivery_id(raw)
+    delivery = _delivery_id(request.headers.get("X-Atlassian-Webhook-Identifier"), raw)
     return await _store(request, "jira", source, delivery, str(payload.get("webhookEvent", "")),
                         records)

@@ -12,6 +12,7 @@ from typing import Any
 TITLE_MAX = 1_000
 BODY_MAX = 200_000
 AUTHOR_MAX = 256
+DELIVERY_ID_MAX = 200
 PARTICIPANTS_MAX = 200
 # The record contract allows 32 KiB of metadata as JSON; what a platform sends is fitted into
 # half of that, so escapes and the gateway's own fields never push a delivery over.
@@ -35,6 +36,12 @@ def clip(value: Any, limit: int) -> str:
     # NULs and lone surrogates (a JSON "\ud800" escape) cannot be stored as text.
     text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def delivery_text(value: Any) -> str:
+    """A platform's delivery id as storable text: header bytes that are not UTF-8 replaced,
+    NULs dropped, clipped; "" when there is none."""
+    return clip(value, DELIVERY_ID_MAX).strip() if isinstance(value, str) else ""
 
 
 def first_line(text: str, limit: int = 200) -> str:

@@ -18,22 +18,30 @@ def _hex_hmac(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _header_bytes(value: str) -> bytes:
+    # Header bytes that are not UTF-8 arrive as lone surrogates; they can only fail to match.
+    return value.strip().encode("utf-8", "replace")
+
+
 def hub_signature_valid(secret: str, body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
         return False
     expected = "sha256=" + _hex_hmac(secret, body)
-    return hmac.compare_digest(expected.encode(), header.strip().encode())
+    return hmac.compare_digest(expected.encode(), _header_bytes(header))
 
 
 def slack_signature_valid(secret: str, body: bytes, timestamp: str | None,
                           signature: str | None, now: float) -> bool:
-    if not secret or not timestamp or not signature or not timestamp.isdigit():
+    # isdigit alone admits "²" and other digits int() refuses.
+    if not secret or not timestamp or not signature or not (
+        timestamp.isascii() and timestamp.isdigit()
+    ):
         return False
     if abs(now - int(timestamp)) > SLACK_REPLAY_WINDOW_SECONDS:
         return False
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + _hex_hmac(secret, base)
-    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+    return hmac.compare_digest(expected.encode(), _header_bytes(signature))
 
 
 def sign_hub(secret: str, body: bytes) -> str:

@@ -4,7 +4,15 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from kushim_api.webhooks import BODY_MAX, PayloadError, clip, first_line, people, record
+from kushim_api.webhooks import (
+    BODY_MAX,
+    PayloadError,
+    clip,
+    delivery_text,
+    first_line,
+    people,
+    record,
+)
 
 # <https://x|label>, <https://x>, <@U123>, <@U123|name>, <#C123|general>, <!here>
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
@@ -50,8 +58,8 @@ def challenge(payload: dict) -> str | None:
 
 
 def delivery_id(payload: dict) -> str:
-    event_id = payload.get("event_id")
-    if not isinstance(event_id, str) or not event_id:
+    event_id = delivery_text(payload.get("event_id"))
+    if not event_id:
         raise PayloadError("event_callback without event_id")
     return event_id
 
