@@ -5,6 +5,7 @@ the gateway accepts, and a documented payload whose text is replaced by any text
 import contextlib
 import copy
 import json
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +16,9 @@ from kushim_api.webhooks import MALFORMED, delivery_text, github, jira, signatur
 
 from tests.unit.api.payloads import load
 
-_SETTINGS = settings(max_examples=200, deadline=None, database=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+# FUZZ_EXAMPLES (make fuzz) multiplies the examples; make test runs 100 of each.
+_SETTINGS = settings(max_examples=100 * int(os.environ.get("FUZZ_EXAMPLES", "1")),
+                     deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text a delivery can carry after json.loads: NULs, lone surrogates (from "\ud800" escapes),
 # injection strings, huge values.

@@ -1,6 +1,8 @@
 """Reference extraction on hostile text: long runs built to make a backtracking regex explode
 finish with a bounded answer, and a reference planted anywhere in noise is still found."""
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kushim_graph.discovery.references import (
@@ -64,7 +66,8 @@ _PLANTS = [
 ]
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300 * int(os.environ.get("FUZZ_EXAMPLES", "1")), deadline=None,
+          database=None)
 @given(st.sampled_from(_PLANTS), _noise, _noise, st.booleans())
 def test_a_reference_planted_in_noise_is_found(plant, before, after, in_title):
     token, key = plant
