@@ -6,7 +6,7 @@ INSTALLED  := $(VENV)/.installed
 STUBS      := gen/.stamp
 PROTOS     := $(wildcard protos/kushim/*/v1/*.proto)
 
-.PHONY: run test bench chaos lint migrate stubs venv clean
+.PHONY: run test bench chaos fuzz lint migrate stubs venv clean
 
 run: $(STUBS)
 	$(PY) -m devstack run
@@ -19,6 +19,14 @@ bench: $(STUBS) $(VENV)/.bench-installed
 
 chaos: $(STUBS)
 	$(PY) -m chaos
+
+# Bad input with a larger budget than make test's (FUZZ_EXAMPLES=1); the summary line and
+# bench/results/fuzz-<UTC>.json say what was tried and answered.
+FUZZ_EXAMPLES ?= 10
+fuzz: $(STUBS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m devstack test -- -q tests/integration/api/test_fuzz.py \
+		tests/integration/api/test_schemathesis.py tests/unit/api/test_webhook_properties.py \
+		tests/unit/graph/test_references_adversarial.py
 
 # the bench extra (matplotlib, for the chart) only where make bench runs
 $(VENV)/.bench-installed: $(INSTALLED)

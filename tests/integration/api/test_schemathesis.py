@@ -1,6 +1,8 @@
 """schemathesis against a live gateway process on the real services: no 5xx, and every
 answer (status, content type, body) conforms to /openapi.json."""
 
+import os
+
 import pytest
 import requests
 import schemathesis
@@ -15,7 +17,8 @@ from schemathesis.checks import (
 
 from tests.integration.api.support import LogBuffer, start_gateway, unique_email
 
-EXAMPLES = 16
+# make fuzz multiplies the examples per operation through FUZZ_EXAMPLES.
+EXAMPLES = 16 * int(os.environ.get("FUZZ_EXAMPLES", "1"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
