@@ -11,10 +11,10 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from kushim_lockcache import keys
-from kushim_lockcache.connection import RedisNode, Unavailable, describe
+from kushim_lockcache.connection import RedisNode, Unavailable, is_oom
 from kushim_lockcache.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,6 @@ def new_generation() -> str:
     return secrets.token_hex(8)
 
 
-def is_oom(exc: RedisError) -> bool:
-    return isinstance(exc, OutOfMemoryError) or "OOM command not allowed" in str(exc)
-
-
 class Cache:
     def __init__(
         self, node: RedisNode | None, stats: Stats, ttls: dict[str, int], max_value_bytes: int
@@ -192,18 +188,27 @@ class Cache:
         )
 
     async def write(self, command) -> Stored:
-        """Runs a write; outages and memory pressure are answers, not errors."""
+        """Runs a write; outages and refusals (out of memory) are answers, not errors."""
         try:
             result = await self.node.run(command)
         except Unavailable as exc:
             return Stored(False, f"unavailable: {exc}")
         except RedisError as exc:
-            if is_oom(exc):
-                self.stats.oom()
-                log.warning("Redis out of memory, value not stored: %s", describe(exc))
-                return Stored(False, f"out of memory: {describe(exc)}")
-            raise
+            return Stored(False, self.refused(exc))
+        if result:
+            self.accepted()
         return Stored(bool(result), "" if result else "discarded")
+
+    def refused(self, exc: RedisError) -> str:
+        """Counts a command Redis refused (out of memory on a full noeviction
+        server, READONLY in a failover) and says why; logged per state change."""
+        if is_oom(exc):
+            self.stats.oom()
+        return self.node.refusing(exc)
+
+    def accepted(self) -> None:
+        """A write went through: Redis takes writes (again)."""
+        self.node.accepting()
 
     async def delete(self, entry: keys.CacheEntry) -> bool:
         if self.node is None:
@@ -211,6 +216,9 @@ class Cache:
         try:
             return bool(await self.node.run(lambda c: c.delete(entry.key)))
         except Unavailable:
+            return False
+        except RedisError as exc:
+            self.refused(exc)
             return False
 
     async def increment(self, subject: str, window_seconds: int) -> tuple[bool, int, int]:
@@ -225,10 +233,9 @@ class Cache:
         except Unavailable:
             return False, 0, 0
         except RedisError as exc:
-            if is_oom(exc):
-                self.stats.oom()
-                return False, 0, 0
-            raise
+            self.refused(exc)
+            return False, 0, 0
+        self.accepted()
         return True, int(count), math.ceil(int(ttl_ms) / 1000)
 
     async def info(self) -> dict[str, object]:
@@ -241,5 +248,5 @@ class Cache:
         return {name: info.get(name) for name in INFO_FIELDS if name in info}
 
     def _read_failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, Unavailable):
-            log.warning("Cache read failed, answered as a miss: %s", describe(exc))
+        if isinstance(exc, RedisError):
+            self.refused(exc)

@@ -7,6 +7,7 @@ from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 from kushim_lockcache import invalidation, keys
 from kushim_lockcache.backends import Backends
 from kushim_lockcache.cache import HIT, MISS, Cache
+from kushim_lockcache.deadline import bounded
 from kushim_lockcache.lease import BadLease, Leases
 
 NAMESPACE_NAMES = {
@@ -61,10 +62,12 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
         except keys.BadKey as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
 
+    @bounded
     async def Get(self, request, context):
         status, value = await self.cache.get(await self._entry(request.key, context))
         return pb.GetCacheResponse(status=STATUS.get(status, pb.CACHE_UNAVAILABLE), value=value)
 
+    @bounded
     async def GetMany(self, request, context):
         entries = [await self._entry(k, context) for k in request.keys]
         answers = await self.cache.get_many(entries)
@@ -75,16 +78,19 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             ]
         )
 
+    @bounded
     async def Set(self, request, context):
         entry = await self._entry(request.key, context)
         await _check_ttl(request.ttl_seconds, context)
         stored = await self.cache.set(entry, request.value, request.ttl_seconds)
         return pb.SetCacheResponse(stored=stored.stored, message=stored.message)
 
+    @bounded
     async def Delete(self, request, context):
         entry = await self._entry(request.key, context)
         return pb.DeleteCacheResponse(deleted=await self.cache.delete(entry))
 
+    @bounded
     async def Invalidate(self, request, context):
         scope = SCOPE_NAMES.get(request.scope)
         if scope is None:
@@ -97,6 +103,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return pb.InvalidateCacheResponse(invalidated=done)
 
+    @bounded
     async def GetOrLease(self, request, context):
         entry = await self._entry(request.key, context)
         if not 0 <= request.wait_ms <= MAX_WAIT_MS:
@@ -114,6 +121,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             lease_token=answer.lease_token,
         )
 
+    @bounded
     async def Fill(self, request, context):
         entry = await self._entry(request.key, context)
         await _check_ttl(request.ttl_seconds, context)
@@ -125,6 +133,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return pb.FillCacheResponse(stored=stored.stored, message=stored.message)
 
+    @bounded
     async def Increment(self, request, context):
         if request.key.namespace != pb.RATE_LIMIT:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "namespace must be RATE_LIMIT")
@@ -142,6 +151,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
         )
         return pb.IncrementCounterResponse(available=available, count=count, reset_in_seconds=reset)
 
+    @bounded
     async def Stats(self, request, context):
         stats = self.backends.stats
         info = await self.cache.info()

@@ -2,21 +2,24 @@
 
 Every command goes through `RedisNode.run`, which turns connection failures
 and timeouts into `Unavailable` and logs an outage once per state change (not
-once per call). redis-py reconnects by itself on the next command; `watch`
-pings servers that are down so the state (and the log) flips back even
-without traffic.
+once per call). A dropped connection is replaced at once (and counted as a
+reconnect); `watch` pings servers that are down so the state (and the log)
+flips back.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, OutOfMemoryError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from kushim_lockcache import deadline
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,8 @@ T = TypeVar("T")
 CONNECTED_LINE = "Redis connected successfully"
 NOT_CONFIGURED_LINE = "Redis not configured - caching and distributed locking disabled"
 WATCH_INTERVAL_S = 0.5
+# Writes must go through this long without a refusal before that state ends.
+REFUSALS_SETTLE_S = 2.0
 
 # Eviction may silently drop a held lock; only this policy is safe for locks.
 SAFE_LOCK_POLICY = "noeviction"
@@ -43,6 +48,10 @@ def describe(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def is_oom(exc: RedisError) -> bool:
+    return isinstance(exc, OutOfMemoryError) or "OOM command not allowed" in str(exc)
+
+
 class RedisNode:
     def __init__(
         self,
@@ -56,6 +65,9 @@ class RedisNode:
         self.client = client
         self.lock_master = lock_master
         self.up: bool | None = None
+        self.silent = False  # down because it stopped answering (not refusing)
+        self.refusal: str | None = None  # why it refuses writes, while it does
+        self._last_refusal = 0.0
         # A lock master is only used once its maxmemory-policy was checked.
         self.verified = not lock_master
         self.refused = False
@@ -65,18 +77,46 @@ class RedisNode:
     def usable(self) -> bool:
         return self.verified and not self.refused
 
-    async def run(self, command: Callable[[Redis], Awaitable[T]]) -> T:
+    async def run(self, command: Callable[[Redis], Awaitable[T]], *, probe: bool = False) -> T:
+        """Runs `command`, within the caller's deadline (see deadline.py).
+
+        A dropped connection (a reset, a server restart) is retried once on a
+        fresh one; a server that did not answer is not retried, so a call costs
+        at most one socket timeout. Once a server went silent, calls fail at
+        once and only `watch` (probe=True) tries it until it answers, so a
+        frozen or blackholed server costs callers no time. A server that
+        refuses or resets is still tried by every call: that costs little, and
+        the next try often succeeds."""
         if self.refused:
             raise Unavailable(f"{self.name}: refused (evicting maxmemory-policy)")
+        if self.silent and not probe:
+            raise Unavailable(f"{self.name}: not answering")
+        timeout = deadline.timeout()
         try:
-            result = await command(self.client)
+            async with timeout:
+                result = await self._reconnecting(command)
         except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if timeout.expired():
+                # The caller's budget ran out, which says little about the server.
+                raise Unavailable(f"{self.name}: no answer before the call's deadline") from exc
             self.mark_down(exc)
+            self.silent = isinstance(exc, (TimeoutError, RedisTimeoutError))
             raise Unavailable(f"{self.name}: {describe(exc)}") from exc
         self.mark_up()
         return result
 
+    async def _reconnecting(self, command: Callable[[Redis], Awaitable[T]]) -> T:
+        try:
+            return await command(self.client)
+        except RedisConnectionError:
+            # redis-py dropped the broken connection; the pool opens a new one.
+            result = await command(self.client)
+        if self._on_reconnect is not None:
+            self._on_reconnect()
+        return result
+
     def mark_up(self) -> None:
+        self.silent = False
         if self.up is True:
             return
         if self.up is False and self._on_reconnect is not None:
@@ -89,6 +129,28 @@ class RedisNode:
             return
         self.up = False
         log.warning("Redis unavailable (%s): %s", self.name, describe(exc))
+
+    def refusing(self, exc: RedisError) -> str:
+        """Notes a command the server refused; what to tell the caller. A full
+        noeviction server refuses writes until memory frees: logged when it
+        starts (or starts refusing for another reason), not per call."""
+        oom = is_oom(exc)
+        reason = f"out of memory: {describe(exc)}" if oom else describe(exc)
+        kind = "OOM" if oom else reason.split(" ", 1)[0]  # READONLY, BUSY, ...
+        self._last_refusal = time.monotonic()
+        if kind != self.refusal:
+            self.refusal = kind
+            log.warning("Redis refuses writes (%s): %s", self.name, reason)
+        return reason
+
+    def accepting(self) -> None:
+        """A write went through. Near maxmemory small writes pass while large
+        ones are refused (Redis counts the command's own buffer), so the server
+        counts as accepting again only once refusals stopped for a while."""
+        if self.refusal is None or time.monotonic() - self._last_refusal < REFUSALS_SETTLE_S:
+            return
+        self.refusal = None
+        log.info("Redis accepts writes again (%s)", self.name)
 
     async def connect(self) -> None:
         """First contact at start. A rejected password is fatal (raised);
@@ -123,7 +185,7 @@ class RedisNode:
         if self.refused or (self.up and self.verified):
             return
         try:
-            await self.run(lambda c: c.ping())
+            await self.run(lambda c: c.ping(), probe=True)
             if not self.verified:
                 await self.verify_policy()
         except Unavailable:

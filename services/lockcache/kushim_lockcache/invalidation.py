@@ -17,17 +17,21 @@ Fills that started before an invalidation are discarded by lease.py, which
 compares the generations recorded with the lease against the current ones.
 """
 
+from redis.exceptions import RedisError
+
 from kushim_lockcache import keys
 from kushim_lockcache.connection import RedisNode, Unavailable
 
 
 async def invalidate(node: RedisNode | None, scope: str, user_id: str, data_source_id: str) -> bool:
-    """Drops every cached value of the scope. False when Redis is unavailable."""
+    """Drops every cached value of the scope. False when Redis is unavailable
+    or refused."""
     generation = keys.scope_generation(scope, user_id, data_source_id)
     if node is None:
         return False
     try:
         await node.run(lambda c: c.delete(generation))
-    except Unavailable:
+    except (Unavailable, RedisError):
+        # RedisError: e.g. READONLY from a master demoted by a failover.
         return False
     return True

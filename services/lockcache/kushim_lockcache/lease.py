@@ -16,14 +16,13 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from kushim_lockcache import keys
+from kushim_lockcache import deadline, keys
 from kushim_lockcache.cache import (
     HIT,
     MISS,
     UNAVAILABLE,
     Cache,
     Stored,
-    is_oom,
     new_generation,
 )
 from kushim_lockcache.connection import Unavailable
@@ -144,7 +143,10 @@ class Leases:
             return LeaseAnswer(UNAVAILABLE)
         wait_ms = min(wait_ms or DEFAULT_WAIT_MS, MAX_WAIT_MS)
         lease_ttl_ms = lease_ttl_ms or DEFAULT_LEASE_TTL_MS
-        deadline = time.monotonic() + wait_ms / 1000
+        left = deadline.remaining()
+        if left is not None:
+            wait_ms = max(0, min(wait_ms, int(left * 1000)))  # waiters answer in time too
+        until = time.monotonic() + wait_ms / 1000
         generation_ttl_ms = max(self.cache.ttl_ms(entry.namespace, 0), lease_ttl_ms)
         lease_id = secrets.token_hex(12)
         script_keys = [entry.key, keys.lease_key(entry.key), *entry.generations]
@@ -157,8 +159,8 @@ class Leases:
                     )
                 )
             except (Unavailable, RedisError) as exc:
-                if isinstance(exc, RedisError) and is_oom(exc):
-                    stats.oom()
+                if isinstance(exc, RedisError):
+                    self.cache.refused(exc)
                 stats.miss(entry.namespace)
                 return LeaseAnswer(UNAVAILABLE)
             kind = int(answer[0])
@@ -166,9 +168,10 @@ class Leases:
                 stats.hit(entry.namespace)
                 return LeaseAnswer(HIT, answer[1])
             if kind == 3:
+                self.cache.accepted()  # the lease key was written
                 stats.miss(entry.namespace)
                 return LeaseAnswer(MISS, lease_token=f"{lease_id}.{answer[1].decode()}")
-            remaining = deadline - time.monotonic()
+            remaining = until - time.monotonic()
             if remaining <= 0:
                 stats.miss(entry.namespace)
                 return LeaseAnswer(MISS)

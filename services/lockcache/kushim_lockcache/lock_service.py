@@ -7,6 +7,7 @@ from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 
 from kushim_lockcache import holder
 from kushim_lockcache.config import Config
+from kushim_lockcache.deadline import bounded
 from kushim_lockcache.redlock import (
     BadLockRequest,
     Lock,
@@ -59,6 +60,7 @@ class LockServicer(pb_grpc.LockServiceServicer):
             outcome=outcome, resources=result.resources, message=result.reason
         )
 
+    @bounded
     async def Acquire(self, request, context):
         resources, ttl_ms, retries, delay = self.params(request)
         try:
@@ -67,6 +69,7 @@ class LockServicer(pb_grpc.LockServiceServicer):
             return self.answer(exc)
         return self.answer(lock)
 
+    @bounded
     async def Release(self, request, context):
         try:
             await self.redlock.release(list(request.resources), request.token)
@@ -78,6 +81,7 @@ class LockServicer(pb_grpc.LockServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.reason)
         return pb.ReleaseLockResponse(outcome=pb.RELEASED)
 
+    @bounded
     async def Extend(self, request, context):
         ttl_ms = request.ttl_ms or self.config.discovery_lock_ttl_ms
         try:

@@ -15,8 +15,9 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 # Every call answers within a bounded time while Redis is unreachable: one
-# reconnect attempt (a pooled connection may have died with a restart), each
-# step bounded by these socket timeouts.
+# attempt, each step bounded by these socket timeouts. RedisNode.run retries
+# a dropped connection itself, and never a timeout (a second wait for a
+# silent server would double the cost and rarely help).
 SOCKET_TIMEOUT_S = 1.0
 CONNECT_TIMEOUT_S = 1.0
 CLIENT_NAME = "kushim-lockcache"
@@ -108,7 +109,7 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
     common: dict = {
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
-        "retry": Retry(NoBackoff(), 1),
+        "retry": Retry(NoBackoff(), 0),
         "client_name": CLIENT_NAME,  # shows in CLIENT LIST for operators
     }
     if target.tls:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 
-from kushim_lockcache import fencing, keys
-from kushim_lockcache.connection import RedisNode, Unavailable, describe
+from kushim_lockcache import deadline, fencing, keys
+from kushim_lockcache.connection import RedisNode, Unavailable
 from kushim_lockcache.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class Redlock:
             abandoned.set()
             lock = await _won(task)
             if lock is not None:
-                await self._release_all(lock.resources, lock.token)
+                await self._release_unbounded(lock.resources, lock.token)
             raise
 
     async def _acquire_with_retries(
@@ -181,6 +181,7 @@ class Redlock:
         token = secrets.token_hex(16)
         error: LockError = LockHeld(resources, "held by another holder")
         for attempt in range(retry_count + 1):
+            started = time.monotonic()
             try:
                 lock = await self._attempt(resources, token, ttl_ms)
             except LockError as exc:
@@ -193,7 +194,11 @@ class Redlock:
             if attempt == retry_count or abandoned.is_set():
                 break
             jitter = random.uniform(0, min(retry_delay_ms, MAX_JITTER_MS))  # noqa: S311
-            await asyncio.sleep((retry_delay_ms + jitter) / 1000)
+            pause = (retry_delay_ms + jitter) / 1000
+            left = deadline.remaining()
+            if left is not None and left < pause + time.monotonic() - started:
+                break  # another attempt would not end before the caller's deadline
+            await asyncio.sleep(pause)
         self.stats.lock("unavailable" if isinstance(error, LockUnavailable) else "contended")
         for resource in resources:
             log.warning("Failed to acquire lock: %s", resource)
@@ -212,6 +217,8 @@ class Redlock:
             )
         )
         granted = [(i, [int(v) for v in a]) for i, a in enumerate(answers) if isinstance(a, list)]
+        for i, _ in granted:
+            self.masters[i].accepting()
         reachable = sum(1 for a in answers if not isinstance(a, Unavailable))
         if len(granted) >= self.quorum:
             maxima, lagging = fencing.merge([values for _, values in granted])
@@ -234,10 +241,11 @@ class Redlock:
                     validity_ms=int(validity),
                     valid_until=time.time() + validity / 1000,
                 )
-        await self._release_all(resources, token)
+        await self._release_unbounded(resources, token)
         if reachable < self.quorum:
+            why = "; ".join(str(a) for a in answers if isinstance(a, Unavailable))
             raise LockUnavailable(
-                resources, f"{reachable} of {len(self.masters)} lock masters reachable"
+                resources, f"{reachable} of {len(self.masters)} lock masters reachable ({why})"
             )
         raise LockHeld(resources, "held by another holder")
 
@@ -267,6 +275,12 @@ class Redlock:
         released = sum(1 for a in answers if not isinstance(a, Unavailable) and int(a) > 0)
         reachable = sum(1 for a in answers if not isinstance(a, Unavailable))
         return released, reachable
+
+    async def _release_unbounded(self, resources: Sequence[str], token: str) -> None:
+        """Undoes a partial or abandoned acquisition even when the caller's
+        deadline has passed: nobody else knows the token to free it."""
+        with deadline.unbounded():
+            await self._release_all(resources, token)
 
     async def extend(self, resources: Sequence[str], token: str, ttl_ms: int) -> Lock:
         resources = check_request(resources, ttl_ms)
@@ -300,8 +314,7 @@ class Redlock:
             return exc
         except RedisError as exc:
             # e.g. OOM on a full master: this master cannot grant, the others may.
-            log.warning("Lock master %s refused a command: %s", master.name, describe(exc))
-            return Unavailable(f"{master.name}: {describe(exc)}")
+            return Unavailable(f"{master.name}: {master.refusing(exc)}")
 
 
 async def _won(task: "asyncio.Future[Lock]") -> Lock | None:

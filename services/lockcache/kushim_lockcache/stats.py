@@ -47,7 +47,7 @@ class Stats:
         )
         self._reconnects = Counter(
             "lockcache_redis_reconnects",
-            "Redis connections restored after an outage",
+            "Redis connections replaced after a drop (reset, restart) or an outage",
             registry=r,
         )
         self._oom = Counter(

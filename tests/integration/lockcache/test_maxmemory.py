@@ -1,0 +1,191 @@
+"""The cache Redis at maxmemory: LRU keeps storing by evicting; noeviction
+refuses writes, which callers see as "not cached" (logged once per state
+change); lock keys live on the noeviction masters and are never touched."""
+
+import logging
+
+import pytest
+import redis.asyncio as aioredis
+from kushim.lockcache.v1 import lockcache_pb2 as pb
+from kushim_lockcache.backends import StartupError
+from kushim_lockcache.config import Config
+from kushim_lockcache.server import LockcacheServer
+
+from tests.integration.lockcache.support import eventually, unique
+
+DEADLINE = 10
+VALUE = b"x" * 100_000
+REFUSING = "Redis refuses writes (cache"
+ACCEPTING = "Redis accepts writes again (cache"
+
+
+def key(user: str, i: int) -> pb.CacheKey:
+    return pb.CacheKey(namespace=pb.CONTEXT_GROUP, user_id=user, record_id=f"r{i}", depth=1)
+
+
+async def put(client, user: str, i: int) -> pb.SetCacheResponse:
+    return await client.cache.Set(
+        pb.SetCacheRequest(key=key(user, i), value=VALUE), timeout=DEADLINE
+    )
+
+
+async def status(client, user: str, i: int) -> int:
+    answer = await client.cache.Get(pb.GetCacheRequest(key=key(user, i)), timeout=DEADLINE)
+    return answer.status
+
+
+@pytest.fixture
+async def direct():
+    """direct(server) -> a plain client of that server, closed after the test."""
+    opened = []
+
+    def open_(server):
+        client = aioredis.from_url(server.url)
+        opened.append(client)
+        return client
+
+    yield open_
+    for client in opened:
+        await client.aclose()
+
+
+async def full_cache(lockcache_factory, redis_servers, policy: str):
+    """(a 2 MB cache Redis with `policy`, a lock master, lockcache using both)."""
+    cache = redis_servers(maxmemory="2mb", maxmemory_policy=policy)
+    master = redis_servers()
+    client = await lockcache_factory({"REDIS_URL": cache.url, "REDLOCK_URLS": master.url})
+    return cache, master, client
+
+
+async def hold(client, resource: str) -> pb.AcquireLockResponse:
+    answer = await client.locks.Acquire(
+        pb.AcquireLockRequest(resources=[resource], ttl_ms=60_000), timeout=DEADLINE
+    )
+    assert answer.outcome == pb.ACQUIRED, answer.message
+    return answer
+
+
+async def test_an_lru_cache_at_maxmemory_keeps_storing_by_evicting(
+    lockcache_factory, redis_servers, direct
+):
+    cache, master, client = await full_cache(lockcache_factory, redis_servers, "allkeys-lru")
+    resource = unique("relationship_discovery:")
+    lock = await hold(client, resource)
+    user = unique("u")
+    answers = [await put(client, user, i) for i in range(60)]  # 6 MB into 2 MB
+    assert all(a.stored for a in answers), [a.message for a in answers if not a.stored]
+    stats = await direct(cache).info("stats")
+    assert stats["evicted_keys"] > 0
+    assert await status(client, user, 59) == pb.HIT
+    assert await status(client, user, 0) == pb.MISS  # evicted, answered as a miss
+    lockcache_stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
+    assert lockcache_stats.oom_errors == 0
+    # The lock lives on the master, untouched; the cache never held a lock key.
+    assert await direct(master).get(f"locks:{resource}") == lock.token.encode()
+    assert [k async for k in direct(cache).scan_iter(match="locks:*")] == []
+    assert [k async for k in direct(cache).scan_iter(match="fencing:*")] == []
+
+
+async def test_a_noeviction_cache_at_maxmemory_refuses_writes_quietly(
+    lockcache_factory, redis_servers, direct, caplog
+):
+    caplog.set_level(logging.INFO, logger="kushim_lockcache")
+    cache, master, client = await full_cache(lockcache_factory, redis_servers, "noeviction")
+    resource = unique("relationship_discovery:")
+    lock = await hold(client, resource)
+    user = unique("u")
+    answers = [await put(client, user, i) for i in range(40)]
+    refused = [a for a in answers if not a.stored]
+    assert refused and all(a.message.startswith("out of memory") for a in refused)
+    # Near the limit small writes still pass; below the memory in use none does.
+    await direct(cache).config_set("maxmemory", "1mb")
+    # Every kind of write is refused as an answer, never a gRPC error.
+    lease = await client.cache.GetOrLease(
+        pb.GetOrLeaseRequest(key=key(user, 99), wait_ms=0), timeout=DEADLINE
+    )
+    assert (lease.status, lease.lease_token) == (pb.CACHE_UNAVAILABLE, "")
+    counter = await client.cache.Increment(
+        pb.IncrementCounterRequest(
+            key=pb.CacheKey(namespace=pb.RATE_LIMIT, subject=f"login:ip:{user}"),
+            window_seconds=60,
+        ),
+        timeout=DEADLINE,
+    )
+    assert not counter.available
+    # Reads and invalidations still work on a full server.
+    assert await status(client, user, 0) == pb.HIT
+    many = await client.cache.GetMany(
+        pb.GetManyCacheRequest(keys=[key(user, 0), key(user, 99)]), timeout=DEADLINE
+    )
+    assert [e.status for e in many.entries] == [pb.HIT, pb.MISS]
+    stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
+    assert stats.oom_errors == len(refused) + 2  # the sets, the lease, the counter
+    assert len([r for r in caplog.records if r.getMessage().startswith(REFUSING)]) == 1
+    # Locks are on the master, which is not full.
+    assert (await hold(client, unique("relationship_discovery:"))).fencing_token >= 1
+    assert await direct(master).get(f"locks:{resource}") == lock.token.encode()
+
+    await direct(cache).config_set("maxmemory", "0")
+    assert (await put(client, user, 100)).stored
+
+    async def accepting_logged():
+        assert (await put(client, user, 101)).stored
+        return any(r.getMessage().startswith(ACCEPTING) for r in caplog.records)
+
+    await eventually(accepting_logged)
+    await direct(cache).config_set("maxmemory", "1mb")
+    assert not (await put(client, user, 102)).stored
+    assert len([r for r in caplog.records if r.getMessage().startswith(REFUSING)]) == 2
+    assert len([r for r in caplog.records if r.getMessage().startswith(ACCEPTING)]) == 1
+
+
+async def test_invalidating_a_full_noeviction_cache_still_works(lockcache_factory, redis_servers):
+    cache = redis_servers(maxmemory="2mb", maxmemory_policy="noeviction")
+    client = await lockcache_factory({"REDIS_URL": cache.url, "REDLOCK_URLS": redis_servers().url})
+    user = unique("u")
+    i = 0
+    while (await put(client, user, i)).stored:
+        i += 1
+    assert await status(client, user, 0) == pb.HIT
+    answer = await client.cache.Invalidate(
+        pb.InvalidateCacheRequest(scope=pb.USER_CONTEXT_GROUPS, user_id=user), timeout=DEADLINE
+    )
+    assert answer.invalidated
+    assert await status(client, user, 0) == pb.MISS
+    # The stale values were deleted by the reads: memory is back for writes.
+    await eventually(lambda: _stored(client, user))
+
+
+async def _stored(client, user: str) -> bool:
+    return (await put(client, user, 1000)).stored
+
+
+async def test_one_evicting_server_for_cache_and_locks_is_refused_at_start(redis_servers):
+    """Without REDLOCK_URLS the cache server holds the locks too, so it must not evict."""
+    shared = redis_servers(maxmemory="2mb", maxmemory_policy="allkeys-lru")
+    server = LockcacheServer(Config.from_env({"REDIS_URL": shared.url, "BIND_HOST": "127.0.0.1"}))
+    with pytest.raises(StartupError, match="maxmemory-policy allkeys-lru"):
+        await server.start()
+    await server.close()
+
+
+async def test_a_full_server_for_cache_and_locks_refuses_locks_quietly(
+    lockcache_factory, redis_servers, direct, caplog
+):
+    caplog.set_level(logging.INFO, logger="kushim_lockcache")
+    shared = redis_servers(maxmemory="2mb", maxmemory_policy="noeviction")
+    client = await lockcache_factory({"REDIS_URL": shared.url})
+    user = unique("u")
+    i = 0
+    while (await put(client, user, i)).stored:
+        i += 1
+    await direct(shared).config_set("maxmemory", "1mb")  # below what is in use
+    for _ in range(5):
+        answer = await client.locks.Acquire(
+            pb.AcquireLockRequest(resources=[unique("r:")], ttl_ms=5000, retry_count=0),
+            timeout=DEADLINE,
+        )
+        assert answer.outcome == pb.UNAVAILABLE
+        assert "out of memory" in answer.message
+    refusals = [r for r in caplog.records if r.getMessage().startswith("Redis refuses writes")]
+    assert len(refusals) == 1
