@@ -63,6 +63,8 @@ class World:
     problems: list[str] = field(default_factory=list)  # a scenario's own failed checks
     state: dict = field(default_factory=dict)  # what a scenario's prepare leaves for inject
     extra_servers: list[ServerProcess] = field(default_factory=list)
+    # A scenario's own async clean-ups (fault proxies, say), run at stop, last added first.
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     proxies: dict[str, ServiceProxy] = field(default_factory=dict)
     fleet: Fleet | None = None
     load: Load | None = None
@@ -113,6 +115,8 @@ class World:
             await asyncio.to_thread(self.fleet.stop_all)
         for proxy in self.proxies.values():
             await proxy.close()
+        for cleanup in reversed(self.cleanups):
+            await cleanup()
         for server in reversed(self.extra_servers):
             await asyncio.to_thread(server.stop)
 
