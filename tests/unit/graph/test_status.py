@@ -27,6 +27,13 @@ from kushim_graph.rpc.base import _status_of, page
          "PostgreSQL unavailable"),
         (asyncpg.CannotConnectNowError("starting"), grpc.StatusCode.UNAVAILABLE,
          "PostgreSQL unavailable"),
+        (asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+         grpc.StatusCode.UNAVAILABLE, "PostgreSQL unavailable"),
+        (asyncpg.CrashShutdownError("another server process exited abnormally"),
+         grpc.StatusCode.UNAVAILABLE, "PostgreSQL unavailable"),
+        (asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in "
+                                     "progress"), grpc.StatusCode.UNAVAILABLE,
+         "PostgreSQL unavailable"),
         (RuntimeError("secret internals"), grpc.StatusCode.INTERNAL, "internal error"),
     ],
 )

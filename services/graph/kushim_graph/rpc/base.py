@@ -32,6 +32,13 @@ _DB_DOWN = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # A restart ends sessions with "terminating connection due to administrator command",
+    # a crashed backend makes the server end every other one.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    # A connection the server ended mid-operation can surface as a protocol-state error
+    # ("cannot switch to state 15; another operation (2) is in progress", asyncpg#1069).
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
