@@ -29,7 +29,7 @@ CONNECTED_LINE = "Redis connected successfully"
 NOT_CONFIGURED_LINE = "Redis not configured - caching and distributed locking disabled"
 WATCH_INTERVAL_S = 0.5
 # Writes must go through this long without a refusal before that state ends.
-REFUSALS_SETTLE_S = 2.0
+REFUSALS_SETTLE_S = 10.0
 
 # Eviction may silently drop a held lock; only this policy is safe for locks.
 SAFE_LOCK_POLICY = "noeviction"

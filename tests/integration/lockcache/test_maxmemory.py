@@ -7,6 +7,7 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
+from kushim_lockcache import connection
 from kushim_lockcache.backends import StartupError
 from kushim_lockcache.config import Config
 from kushim_lockcache.server import LockcacheServer
@@ -87,9 +88,10 @@ async def test_an_lru_cache_at_maxmemory_keeps_storing_by_evicting(
 
 
 async def test_a_noeviction_cache_at_maxmemory_refuses_writes_quietly(
-    lockcache_factory, redis_servers, direct, caplog
+    lockcache_factory, redis_servers, direct, caplog, monkeypatch
 ):
     caplog.set_level(logging.INFO, logger="kushim_lockcache")
+    monkeypatch.setattr(connection, "REFUSALS_SETTLE_S", 1.0)  # the test need not wait 10 s
     cache, master, client = await full_cache(lockcache_factory, redis_servers, "noeviction")
     resource = unique("relationship_discovery:")
     lock = await hold(client, resource)
