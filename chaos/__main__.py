@@ -2,7 +2,8 @@
 chaos/scenarios against it, write chaos/results/<UTC time>.json, print a Markdown table and
 put it in chaos/README.md; exit 1 if any scenario failed.
 
-Env: KUSHIM_CHAOS_PORT_BASE (57000), CHAOS_SCENARIOS (comma-separated NAMEs, default all)."""
+Env: KUSHIM_CHAOS_PORT_BASE (57000), CHAOS_SCENARIOS (comma-separated NAMEs, default all),
+CHAOS_REPEAT (runs of each scenario, 1; more to chase a rare failure)."""
 
 import asyncio
 import json
@@ -31,21 +32,26 @@ def stack_site(stack: Stack) -> Site:
     return Site(stack.env(), servers, PortPool(stack.ports.spare), stack.dir / "chaos")
 
 
-async def run_all(site: Site, only: list[str]) -> list[dict]:
-    return [await run_scenario(module, site) for module in discover(only)]
+async def run_all(site: Site, only: list[str], repeat: int) -> list[dict]:
+    return [
+        await run_scenario(module, site) for module in discover(only) for _ in range(repeat)
+    ]
 
 
 def main() -> int:
     base = int(os.environ.get("KUSHIM_CHAOS_PORT_BASE", DEFAULT_PORT_BASE))
     only = [s for s in os.environ.get("CHAOS_SCENARIOS", "").split(",") if s]
+    repeat = int(os.environ.get("CHAOS_REPEAT", "1"))
     started = time.monotonic()
-    stack = Stack.for_profile("test", environ={TEST_PORT_BASE_VAR: str(base)})
+    # Durable: with synchronous_commit off (the test profile's default) a PostgreSQL crash
+    # drops commits the outbox already projected, and Neo4j keeps records PostgreSQL lost.
+    stack = Stack.for_profile("test", environ={TEST_PORT_BASE_VAR: str(base)}, durable=True)
     progress(f"starting infra {stack.profile}")
     stack.start()
     try:
         site = stack_site(stack)
         migrate(site.infra["DATABASE_URL"])
-        results = asyncio.run(run_all(site, only))
+        results = asyncio.run(run_all(site, only, repeat))
     finally:
         stack.stop()
     now = datetime.now(UTC)

@@ -81,10 +81,18 @@ async def run_scenario(module: ModuleType, site: Site) -> dict:
     finally:
         await world.stop()
         await restore_servers(site)
+    if not result["passed"]:
+        result["service_errors"] = errors_logged(world)
     result["seconds"] = round(time.monotonic() - started, 1)
     verdict_word = "PASS" if result["passed"] else "FAIL"
     progress(f"{module.NAME}: {verdict_word} in {result['seconds']} s")
     return result
+
+
+def errors_logged(world: World, most: int = 20) -> list[str]:
+    """The services' own words on what went wrong: their ERROR lines and tracebacks."""
+    marks = ('"ERROR"', "Traceback", '"CRITICAL"')
+    return [line for line in world.log.lines() if any(m in line for m in marks)][-most:]
 
 
 def summarize(world: World, verdict) -> dict:

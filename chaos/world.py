@@ -135,12 +135,16 @@ class World:
             self.fault_ended = time.monotonic()
 
     async def servers_down(self, names: tuple[str, ...], seconds: float,
-                           outage: str | None = None) -> None:
-        """SIGKILL the named servers at once, keep them down `seconds`, start them again."""
+                           outage: str | None = None, graceful: bool = False) -> None:
+        """SIGKILL the named servers at once (or stop them gracefully), keep them down
+        `seconds`, start them again."""
         servers = [self.servers[name] for name in names]
         async with self.fault(outage):
             for server in servers:
-                server.kill(signal.SIGKILL)
+                if graceful:
+                    await asyncio.to_thread(server.stop)
+                else:
+                    server.kill(signal.SIGKILL)
             await self.hold(seconds)
             await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
 

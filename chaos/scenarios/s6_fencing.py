@@ -38,8 +38,11 @@ def record(external_id: str, platform: str, kind: str, title: str, body: str) ->
 
 
 async def prepare(world) -> None:
-    # graph's sweeper picks up the record the takeover found locked within a second
-    world.overrides.setdefault("graph", {})["DISCOVERY_SWEEP_INTERVAL_S"] = "0.5"
+    # The sweeper retries a record left pending past the lock TTL: the record the takeover
+    # found locked is rediscovered within a few seconds, not the default 15.
+    world.overrides.setdefault("graph", {}).update(
+        DISCOVERY_SWEEP_INTERVAL_S="0.5", DISCOVERY_LOCK_TTL_MS="3000"
+    )
 
 
 async def post(session, world, headers: dict, body: dict) -> dict:
