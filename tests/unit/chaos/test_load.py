@@ -1,0 +1,28 @@
+"""The load's records and how it judges a 503."""
+
+from chaos.load import Load, record_for
+
+
+def test_records_name_each_others_ticket():
+    ticket, pull, message = (record_for(0, i) for i in range(3))
+    assert ticket["externalId"] == "PROJ-1" and ticket["metadata"]["ticketId"] == "PROJ-1"
+    assert "PROJ-1" in pull["title"] and pull["metadata"]["ticketId"] == "PROJ-1"
+    assert "PROJ-1" in message["title"]
+    assert record_for(0, 3)["externalId"] == "PROJ-2"
+
+
+def test_every_record_of_a_worker_is_a_new_identity():
+    records = [record_for(0, i) for i in range(30)]
+    keys = {(r["sourcePlatform"], r["externalId"]) for r in records}
+    assert len(keys) == 30
+
+
+def test_a_503_is_allowed_only_in_an_outage_and_its_grace():
+    load = Load("http://127.0.0.1:1", grace_s=1000.0)
+    assert not load._allows_503()
+    load.begin_outage("postgres")
+    assert load._allows_503()
+    load.end_outage()
+    assert load._allows_503()  # within the grace period
+    load.grace_s = 0.0
+    assert not load._allows_503()
