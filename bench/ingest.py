@@ -28,7 +28,7 @@ from devstack.services import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = (10_000, 100_000)
-NEW_RECORDS = int(os.environ.get("BENCH_INGEST_RECORDS", "600"))
+NEW_RECORDS = int(os.environ.get("BENCH_INGEST_RECORDS", "400"))
 BATCH = 50
 SPAN = timedelta(days=730)
 START = datetime(2023, 1, 1, tzinfo=UTC)
