@@ -122,6 +122,8 @@ async def test_a_noeviction_cache_at_maxmemory_refuses_writes_quietly(
     assert [e.status for e in many.entries] == [pb.HIT, pb.MISS]
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
     assert stats.oom_errors == len(refused) + 2  # the sets, the lease, the counter
+    metrics = client.server.stats.registry
+    assert metrics.get_sample_value("lockcache_redis_oom_errors_total") == stats.oom_errors
     assert len([r for r in caplog.records if r.getMessage().startswith(REFUSING)]) == 1
     # Locks are on the master, which is not full.
     assert (await hold(client, unique("relationship_discovery:"))).fencing_token >= 1

@@ -120,6 +120,8 @@ async def test_cache_calls_answer_in_time_while_the_link_resets(
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=CALLER_DEADLINE)
     assert stats.connected
     assert stats.reconnects >= 1  # connections replaced after the resets
+    metrics = client.server.stats.registry
+    assert metrics.get_sample_value("lockcache_redis_reconnects_total") == stats.reconnects
     # Logged once per change of state: every outage line has its recovery line.
     lines = [r.getMessage() for r in caplog.records if "cache redis://" in r.getMessage()]
     down = [m for m in lines if m.startswith("Redis unavailable")]
