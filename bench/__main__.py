@@ -84,6 +84,7 @@ def run_sections(ctx: Context, names: list[str]) -> dict[str, dict]:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
+    logging.getLogger("pottery").setLevel(logging.WARNING)  # its script registrations
     began = time.monotonic()
     base = int(os.environ.get("KUSHIM_BENCH_PORT_BASE", DEFAULT_PORT_BASE))
     wanted = [s for s in os.environ.get("BENCH_SECTIONS", "").split(",") if s]
