@@ -9,6 +9,8 @@ def _row(result: dict) -> list[str]:
         return "?" if value is None else str(value)
 
     held = f"{result['requests']} req, {result['req_per_s']}/s, {result['acknowledged']} acked"
+    if result.get("req_per_s_in_fault") is not None:
+        held += f"; {result['req_per_s_in_fault']}/s in the fault"
     return [
         result["scenario"], result["fault"], held, str(result["unavailable_503"]),
         str(result["server_errors_500"]), known(result.get("lost")),

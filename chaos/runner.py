@@ -100,6 +100,10 @@ def summarize(world: World, verdict) -> dict:
     recovery = None
     if world.fault_ended is not None and load is not None:
         recovery = round(max(0.0, load.last_unavailable - world.fault_ended), 1)
+    fault_s = (
+        world.fault_ended - world.fault_started if world.fault_started and world.fault_ended
+        else None
+    )
     row = {
         "requests": load.requests if load else 0,
         "req_per_s": round(load.rate(), 1) if load else 0.0,
@@ -108,10 +112,9 @@ def summarize(world: World, verdict) -> dict:
         "server_errors_500": len(load.server_errors) if load else 0,
         "failures": (load.failures[:20] if load else []),
         "acknowledged": len(load.acknowledged) if load else 0,
-        "fault_seconds": (
-            round(world.fault_ended - world.fault_started, 1)
-            if world.fault_started and world.fault_ended else None
-        ),
+        "fault_seconds": round(fault_s, 1) if fault_s else None,
+        "requests_in_fault": world.requests_in_fault,
+        "req_per_s_in_fault": round(world.requests_in_fault / fault_s, 1) if fault_s else None,
         "recovery_seconds": recovery,
         "notes": world.notes,
         "problems": world.problems,

@@ -4,6 +4,7 @@ Service proxies, the load running through both gateways, and a log of what happe
 import asyncio
 import contextlib
 import inspect
+import shutil
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -70,9 +71,12 @@ class World:
     load: Load | None = None
     fault_started: float | None = None
     fault_ended: float | None = None
+    requests_in_fault: int = 0  # the load's requests while a fault was on
 
     def __post_init__(self) -> None:
         self.infra = dict(self.site.infra)
+        # A Sentinel keeps what it learned in its config: extra servers start from scratch.
+        shutil.rmtree(self.site.dir / self.name, ignore_errors=True)
 
     @property
     def servers(self) -> dict[str, ServerProcess]:
@@ -125,6 +129,7 @@ class World:
         """The span of a fault. `outage` names a dependency that is really down meanwhile:
         only then (and for the load's grace period after) may clients see 503s."""
         self.fault_started = self.fault_started or time.monotonic()
+        before = self.load.requests
         if outage is not None:
             self.load.begin_outage(outage)
         try:
@@ -133,6 +138,7 @@ class World:
             if outage is not None:
                 self.load.end_outage()
             self.fault_ended = time.monotonic()
+            self.requests_in_fault += self.load.requests - before
 
     async def servers_down(self, names: tuple[str, ...], seconds: float,
                            outage: str | None = None, graceful: bool = False) -> None:

@@ -51,10 +51,21 @@ async def inject(world) -> None:
         host, port = await probe.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER)
         return int(port) == replica.port
 
+    promoted_cache = aioredis.Redis(port=replica.port)
     try:
         async with world.fault():
             master.kill(signal.SIGKILL)
             await world.wait_for(promoted, "the replica promoted", within=30)
-        world.note(f"replica :{replica.port} promoted")
+            # lockcache follows: the context reads fill new keys on the promoted replica
+            keys = await promoted_cache.dbsize()
+            await world.wait_for(
+                lambda: grew(promoted_cache, keys), "lockcache writing to the promoted replica"
+            )
+        world.note(f"replica :{replica.port} promoted; lockcache fills it")
     finally:
+        await promoted_cache.aclose()
         await probe.aclose()
+
+
+async def grew(cache, keys: int) -> bool:
+    return await cache.dbsize() > keys
