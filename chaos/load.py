@@ -71,6 +71,7 @@ class Load:
     server_errors: list[str] = field(default_factory=list)
     unavailable: int = 0  # 503s while allowed
     last_unavailable: float = 0.0  # monotonic time of the latest allowed 503
+    acked_at: list[float] = field(default_factory=list)  # monotonic time of each acknowledgement
     outage: str | None = None
     outage_ended: float = float("-inf")
     # record id -> what it must read back as, for every record the gateway acknowledged
@@ -139,6 +140,7 @@ class Load:
             )
             if made is not None:
                 record_id = made["record"]["id"]
+                self.acked_at.append(time.monotonic())
                 self.acknowledged[record_id] = Acked(
                     user_id, token, record["title"], record["body"]
                 )
@@ -153,6 +155,14 @@ class Load:
         self.started = time.monotonic()
         await asyncio.gather(*(self.worker(session, n) for n in range(self.workers)))
         self.stopped = time.monotonic()
+
+    def recovered_after(self, moment: float) -> float | None:
+        """Seconds from `moment` (a fault's end) until the load is back: its first record
+        acknowledged after it, and its last 503; None if no record was acknowledged since."""
+        first = next((t for t in self.acked_at if t >= moment), None)
+        if first is None:
+            return None
+        return max(first, self.last_unavailable) - moment
 
     def rate(self) -> float:
         elapsed = (self.stopped or time.monotonic()) - self.started

@@ -99,7 +99,8 @@ def summarize(world: World, verdict) -> dict:
     load = world.load
     recovery = None
     if world.fault_ended is not None and load is not None:
-        recovery = round(max(0.0, load.last_unavailable - world.fault_ended), 1)
+        recovered = load.recovered_after(world.fault_ended)
+        recovery = None if recovered is None else round(max(0.0, recovered), 1)
     fault_s = (
         world.fault_ended - world.fault_started if world.fault_started and world.fault_ended
         else None

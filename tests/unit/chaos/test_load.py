@@ -26,3 +26,12 @@ def test_a_503_is_allowed_only_in_an_outage_and_its_grace():
     assert load._allows_503()  # within the grace period
     load.grace_s = 0.0
     assert not load._allows_503()
+
+
+def test_recovery_runs_to_the_first_acknowledgement_or_the_last_503():
+    load = Load("http://127.0.0.1:1")
+    load.acked_at = [1.0, 12.0, 13.0]
+    assert load.recovered_after(10.0) == 2.0
+    load.last_unavailable = 14.5
+    assert load.recovered_after(10.0) == 4.5
+    assert load.recovered_after(20.0) is None
