@@ -8,6 +8,7 @@ Every answer is classified: the expected status; a 503 while a dependency is rea
 
 import asyncio
 import itertools
+import re
 import time
 import uuid
 from collections import Counter
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PASSWORD = "correct horse battery"  # noqa: S105 - every load user's, on a throwaway stack
 
 
@@ -71,6 +73,7 @@ class Load:
     server_errors: list[str] = field(default_factory=list)
     unavailable: int = 0  # 503s while allowed
     last_unavailable: float = 0.0  # monotonic time of the latest allowed 503
+    slowest: dict[str, float] = field(default_factory=dict)  # route -> longest answer (s)
     acked_at: list[float] = field(default_factory=list)  # monotonic time of each acknowledgement
     outage: str | None = None
     outage_ended: float = float("-inf")
@@ -93,6 +96,15 @@ class Load:
 
     async def _call(self, session, method: str, path: str, expect: tuple[int, ...], **kwargs):
         self.requests += 1
+        started = time.monotonic()
+        route = f"{method} {UUID.sub('{id}', path.split('?')[0])}"
+        try:
+            return await self._answer(session, method, path, expect, **kwargs)
+        finally:
+            elapsed = time.monotonic() - started
+            self.slowest[route] = max(self.slowest.get(route, 0.0), elapsed)
+
+    async def _answer(self, session, method: str, path: str, expect: tuple[int, ...], **kwargs):
         try:
             async with session.request(method, self.base_url + path, **kwargs) as response:
                 self.statuses[response.status] += 1

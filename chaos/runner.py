@@ -109,6 +109,7 @@ def summarize(world: World, verdict) -> dict:
         "requests": load.requests if load else 0,
         "req_per_s": round(load.rate(), 1) if load else 0.0,
         "statuses": {str(k): v for k, v in load.statuses.items()} if load else {},
+        "slowest_seconds": {k: round(v, 2) for k, v in load.slowest.items()} if load else {},
         "unavailable_503": load.unavailable if load else 0,
         "server_errors_500": len(load.server_errors) if load else 0,
         "failures": (load.failures[:20] if load else []),

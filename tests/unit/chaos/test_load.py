@@ -1,5 +1,7 @@
 """The load's records and how it judges a 503."""
 
+import aiohttp
+
 from chaos.load import Load, record_for
 
 
@@ -35,3 +37,15 @@ def test_recovery_runs_to_the_first_acknowledgement_or_the_last_503():
     load.last_unavailable = 14.5
     assert load.recovered_after(10.0) == 4.5
     assert load.recovered_after(20.0) is None
+
+
+async def test_the_slowest_answer_is_kept_per_route():
+    class Refusing:
+        def request(self, method, url, **kwargs):
+            raise aiohttp.ClientConnectionError("refused")
+
+    load = Load("http://127.0.0.1:1")
+    path = "/records/0b7a6c1e-8d2f-4c39-9a51-2f0e6d4b8c11/context?depth=2"
+    assert await load._call(Refusing(), "GET", path, (200,)) is None
+    assert list(load.slowest) == ["GET /records/{id}/context"]
+    assert load.statuses["error"] == 1 and load.failures
