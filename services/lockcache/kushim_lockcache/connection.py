@@ -136,7 +136,7 @@ class RedisNode:
         starts (or starts refusing for another reason), not per call."""
         oom = is_oom(exc)
         reason = f"out of memory: {describe(exc)}" if oom else describe(exc)
-        kind = "OOM" if oom else reason.split(" ", 1)[0]  # READONLY, BUSY, ...
+        kind = "OOM" if oom else type(exc).__name__  # ReadOnlyError, BusyLoadingError, ...
         self._last_refusal = time.monotonic()
         if kind != self.refusal:
             self.refusal = kind
