@@ -1,12 +1,7 @@
 """Helpers for the graph integration tests: clients, record builders, polling."""
 
-import asyncio
 import json
-import os
-import socket
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,48 +11,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kushim.graph.v1 import graph_pb2 as pb
 from kushim.graph.v1 import graph_pb2_grpc as pb_grpc
 
-PORT_BASE = int(os.environ.get("KUSHIM_TEST_PORT_BASE", "55200"))
-OWN_PORTS = range(PORT_BASE + 40, PORT_BASE + 100)
-_next_port = [0]
+# The suite imports these from here: one place names what a graph test may use.
+from tests.integration.polling import eventually  # noqa: F401
+from tests.integration.profile import free_port, required_env  # noqa: F401
+
 HASHED = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
-
-
-def required_env(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        pytest.fail(
-            f"{name} is not set: run the suite with `python -m devstack test` "
-            "(or export the variables printed by `python -m devstack env --profile test`)"
-        )
-    return value
-
-
-def free_port() -> int:
-    """The next port of this suite's own range that nothing listens on."""
-    for _ in range(len(OWN_PORTS)):
-        port = OWN_PORTS[_next_port[0] % len(OWN_PORTS)]
-        _next_port[0] += 1
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {OWN_PORTS}")
-
-
-async def eventually(check: Callable, *, within: float = 15.0, interval: float = 0.05):
-    """Polls `check` (sync or async) until it returns a truthy value or time runs out."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(interval)
 
 
 def ts(value: str) -> Timestamp:

@@ -1,83 +1,67 @@
 """python -m kushim_lockcache as operators run it: startup lines, failures, metrics."""
 
 import asyncio
-import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import grpc
 import pytest
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 
+from chaos.processes import LogBuffer, base_env
+from devstack.services import ServiceProcess
 from tests.integration.lockcache.support import eventually, free_port, unique
 
 DEADLINE = 10
-REPO = Path(__file__).resolve().parents[3]
 ADMIN_PASSWORD = unique("pw")
 NOT_CONFIGURED = "Redis not configured - caching and distributed locking disabled"
 
 
 class Process:
-    """python -m kushim_lockcache as operators run it."""
+    """python -m kushim_lockcache as operators run it. Started without a readiness check:
+    each test waits for the line or the exit code it expects."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
-        self.log_path = log_path
-        base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDLOCK_URLS")}
-        paths = [str(REPO / p) for p in ("gen", "services/lockcache", "services/common")]
-        full_env = (
-            base
-            | {
-                "BIND_HOST": "127.0.0.1",
-                "LOCKCACHE_PORT": str(self.port),
-                "METRICS_PORT": "0",
-                "PYTHONPATH": os.pathsep.join(paths),
-            }
-            | env
+        self.log = LogBuffer()
+        self.service = ServiceProcess(
+            "lockcache",
+            [sys.executable, "-m", "kushim_lockcache"],
+            base_env(LOCKCACHE_PORT=str(self.port)) | env,
+            ready_check=lambda: True,
+            out=self.log,
         )
-        with log_path.open("wb") as log:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "kushim_lockcache"],
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.service.start()
 
     def output(self) -> str:
-        return self.log_path.read_text()
+        return "\n".join(self.log.lines())
 
     async def wait_for(self, text: str, within: float = 20) -> None:
         def seen():
-            return text in self.output() or self.proc.poll() is not None
+            return text in self.output() or self.service.returncode is not None
 
         await eventually(seen, within=within)
+        if self.service.returncode is not None:
+            await asyncio.to_thread(self.service.stop)  # all it printed has been relayed
         assert text in self.output(), self.output()
 
     async def exit_code(self, within: float = 20) -> int:
-        await eventually(lambda: self.proc.poll() is not None, within=within)
-        return self.proc.returncode
+        await eventually(lambda: self.service.returncode is not None, within=within)
+        await asyncio.to_thread(self.service.stop)  # all it printed has been relayed
+        return self.service.returncode
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.service.stop()
 
 
 @pytest.fixture
-def processes(tmp_path):
+def processes():
     started: list[Process] = []
 
     def start(env: dict[str, str]) -> Process:
-        process = Process(env, tmp_path / f"lockcache{len(started)}.log")
+        process = Process(env)
         started.append(process)
         return process
 
@@ -169,4 +153,4 @@ async def test_debug_logs_show_the_operator_lines_and_metrics_are_served(process
     assert "lockcache_redis_up 1.0" in body
     started = time.monotonic()
     process.stop()
-    assert process.proc.returncode == 0, (time.monotonic() - started, process.output())
+    assert process.service.returncode == 0, (time.monotonic() - started, process.output())
