@@ -1,14 +1,26 @@
 """Storing records: insert or update by identity, with the rows discovery looks candidates up by.
 
-Each record is written in its own transaction; relationship discovery runs afterwards.
+Records posted through the API are written each in a transaction of its own; a webhook
+delivery's records are written in one transaction with the delivery's claim. Relationship
+discovery runs afterwards.
+
+The stored version of a record is the one with the latest `timestamp` (its own time: an
+issue's last update, a comment's edit). An older version arriving late, a webhook retried out
+of order or an import replaying an old snapshot, is acknowledged as stale and not written: no
+outbox row, no rediscovery. POST /records keeps the newer version too: webhooks and importers
+posting records write the same identities, and one rule keeps either from undoing the
+other's newer version (a client that must put an older version back deletes the record
+first). Equal timestamps: the last writer wins, since some edits keep the original time (a
+Slack message edit keeps the message's `ts`) and the later arrival is then the better guess.
 """
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
 import asyncpg
 
-from kushim_graph.db import datasources, outbox, records
+from kushim_graph.db import datasources, deliveries, outbox, records
 from kushim_graph.discovery.derive import derive, df_delta, keywords
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.validation import CleanRecord
@@ -24,28 +36,104 @@ class Stored:
     row: asyncpg.Record
     created: bool
     changed: bool
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook delivery: its records are stored once per (data source, delivery id)."""
+
+    data_source_id: str
+    delivery_id: str
+
+
+# What became of one record of a request: stored (or kept), or rejected.
+Outcome = Stored | InvalidInput
 
 
 class _Raced(Exception):
     """Another transaction inserted the same identity first; look again."""
 
 
+async def store_each(conn: asyncpg.Connection, user_id: str,
+                     items: Sequence[CleanRecord | InvalidInput]) -> list[Outcome]:
+    """Each record in a transaction of its own: a failing one undoes none of the others."""
+    return [await _attempt(store, conn, user_id, item) for item in items]
+
+
+async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Delivery,
+                         items: Sequence[CleanRecord | InvalidInput]) -> list[Outcome] | None:
+    """A delivery's records with its claim in one transaction, so both commit or neither and a
+    failed delivery is stored when it comes again. None: it was stored before, nothing written."""
+
+    async def once() -> list[Outcome] | None:
+        async with conn.transaction():
+            first = await deliveries.claim(
+                conn, user_id, delivery.data_source_id, delivery.delivery_id
+            )
+            if first is None:
+                raise NotFound(f"data source {delivery.data_source_id} not found")
+            if not first:
+                return None
+            # Each record in a savepoint: a rejected one leaves the others and the claim.
+            return [await _attempt(_write, conn, user_id, item) for item in items]
+
+    return await _retrying(once, f"delivery {delivery.delivery_id}")
+
+
 async def store(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> Stored:
-    # An unchanged record (a redelivered webhook, a re-run import) costs one read, no write.
-    current = await records.by_identity(conn, user_id, clean.source_platform, clean.external_id)
-    if current is not None and current["checksum"] == clean.checksum:
+    # An unchanged or older record (a redelivered webhook, a re-run import) costs one read.
+    kept = _kept(
+        await records.by_identity(conn, user_id, clean.source_platform, clean.external_id), clean
+    )
+    if kept is not None:
+        return kept
+    return await _retrying(lambda: _write(conn, user_id, clean), clean.external_id)
+
+
+def _kept(current, clean: CleanRecord) -> Stored | None:
+    """The stored version stays when it has the same content or a later timestamp."""
+    if current is None:
+        return None
+    if current["checksum"] == clean.checksum:
         return Stored(current, False, False)
+    if current["occurred_at"] > clean.occurred_at:
+        return Stored(current, False, False, stale=True)
+    return None
+
+
+async def _attempt(write: Callable[..., Awaitable[Stored]], conn: asyncpg.Connection,
+                   user_id: str, item: CleanRecord | InvalidInput) -> Outcome:
+    if isinstance(item, InvalidInput):
+        return item
+    try:
+        return await write(conn, user_id, item)
+    except InvalidInput as exc:
+        return exc
+
+
+async def _retrying(attempt: Callable[[], Awaitable], what: str):
+    """Runs a whole transaction again when PostgreSQL chose it as a deadlock victim."""
+    retried = 0
+    while True:
+        try:
+            return await attempt()
+        except _RETRIABLE:
+            retried += 1
+            if retried > _RETRIES:
+                raise
+            log.info("Retrying ingestion of %s after a lock conflict", what)
+
+
+async def _write(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> Stored:
+    """One record in a transaction, or in a savepoint of the caller's transaction."""
     derived = derive(clean)
-    for attempt in range(1, _RETRIES + 2):
+    for _ in range(_RETRIES + 1):
         try:
             async with conn.transaction():
                 return await _store_once(conn, user_id, clean, derived)
         except _Raced:
             continue
-        except _RETRIABLE:
-            if attempt > _RETRIES:
-                raise
-            log.info("Retrying ingestion of %s after a lock conflict", clean.external_id)
     raise RuntimeError(f"record {clean.external_id} kept racing with concurrent writers")
 
 
@@ -53,8 +141,9 @@ async def _store_once(conn, user_id: str, clean: CleanRecord, derived) -> Stored
     existing = await records.lock_by_identity(
         conn, user_id, clean.source_platform, clean.external_id
     )
-    if existing is not None and existing["checksum"] == clean.checksum:
-        return Stored(await records.get(conn, user_id, existing["id"]), False, False)
+    kept = _kept(existing, clean)
+    if kept is not None:
+        return replace(kept, row=await records.get(conn, user_id, existing["id"]))
     if clean.data_source_id and await datasources.get(conn, user_id, clean.data_source_id) is None:
         raise InvalidInput("data_source_id", f"data source {clean.data_source_id} not found")
     df, n_docs = await records.document_frequencies(conn, user_id, derived.term_freqs)

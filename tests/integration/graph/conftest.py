@@ -7,11 +7,14 @@ starts for itself (a dedicated Neo4j, lockcache) use ports KUSHIM_TEST_PORT_BASE
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -117,5 +120,27 @@ async def graph(graph_factory) -> Graph:
 @pytest.fixture
 async def db(database_url):
     conn = await connect(database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def own_database(database_url):
+    """A migrated database of the test's own, for tests that count what background work
+    leaves: the outbox and the sweeper's passes are shared by every graph instance of a
+    database, and a graph of another suite may still run on the shared one."""
+    name = f"kushim_own_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'create database "{name}"')
+    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+    await migrate.run(url)
+    yield url
+    await admin.execute(f'drop database "{name}" with (force)')
+    await admin.close()
+
+
+@pytest.fixture
+async def own_db(own_database):
+    conn = await connect(own_database)
     yield conn
     await conn.close()

@@ -8,14 +8,10 @@ test's changes to the shared Neo4j instead.
 
 import asyncio
 import secrets
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import grpc
 import pytest
 from kushim.graph.v1 import graph_pb2 as pb
-from kushim_graph import migrate
-from kushim_graph.db.pool import connect
 
 from devstack.neo4j import Neo4jServer
 from tests.integration.graph.support import (
@@ -34,25 +30,6 @@ async def neo4j(tmp_path):
     await asyncio.to_thread(server.start)
     yield server
     await asyncio.to_thread(server.stop)
-
-
-@pytest.fixture
-async def own_database(database_url):
-    name = f"kushim_outage_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'create database "{name}"')
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-    await migrate.run(url)
-    yield url
-    await admin.execute(f'drop database "{name}" with (force)')
-    await admin.close()
-
-
-@pytest.fixture
-async def own_db(own_database):
-    conn = await connect(own_database)
-    yield conn
-    await conn.close()
 
 
 async def test_neo4j_outage_loses_nothing(graph_factory, neo4j, own_database, own_db):

@@ -59,8 +59,12 @@ class Records(_Base, graph_pb2_grpc.RecordServiceServicer):
 
     async def IngestRecords(self, request, context):
         await self._enter("IngestRecords", request, context)
+        delivery = (request.data_source_id, request.delivery_id)
+        if request.delivery_id and delivery in self.s.claims:
+            return graph_pb2.IngestRecordsResponse(duplicate=True)
         results = []
         for index, item in enumerate(request.records):
+            item.data_source_id = item.data_source_id or request.data_source_id
             if item.data_source_id and self.s.sources.get(item.data_source_id, ("",))[0] != \
                     request.user_id:
                 results.append(graph_pb2.IngestResult(index=index, error=graph_pb2.IngestError(
@@ -100,6 +104,8 @@ class Records(_Base, graph_pb2_grpc.RecordServiceServicer):
             results.append(graph_pb2.IngestResult(index=index, record=rec,
                                                   created=existing is None, changed=True,
                                                   links=made))
+        if request.delivery_id:
+            self.s.claims.add(delivery)
         return graph_pb2.IngestRecordsResponse(results=results)
 
     async def GetRecord(self, request, context):

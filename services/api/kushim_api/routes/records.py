@@ -10,12 +10,18 @@ from kushim_api.errors import ValidationError
 routes = web.RouteTableDef()
 
 
-async def ingest(request: web.Request, uid: str,
-                 inputs: list[graph_pb2.RecordInput]) -> list[graph_pb2.IngestResult]:
-    """Sends records to graph, then invalidates the platform data they change."""
+async def ingest(request: web.Request, uid: str, inputs: list[graph_pb2.RecordInput], *,
+                 data_source_id: str = "", delivery_id: str = ""
+                 ) -> list[graph_pb2.IngestResult] | None:
+    """Sends records to graph, then invalidates the platform data they change. With a webhook
+    delivery's id: None when that delivery was stored before."""
     answer = await request.app[keys.UPSTREAM].records.IngestRecords(
-        graph_pb2.IngestRecordsRequest(user_id=uid, records=inputs)
+        graph_pb2.IngestRecordsRequest(
+            user_id=uid, records=inputs, data_source_id=data_source_id, delivery_id=delivery_id
+        )
     )
+    if answer.duplicate:
+        return None
     touched = {
         r.record.data_source_id
         for r in answer.results

@@ -1,4 +1,4 @@
-"""POST /webhooks/{github,slack,jira}/{dataSourceId}: verify, claim once, normalize, ingest."""
+"""POST /webhooks/{github,slack,jira}/{dataSourceId}: verify, normalize, store a delivery once."""
 
 import hashlib
 import json
@@ -74,17 +74,16 @@ async def _store(request: web.Request, platform: str, source: graph_pb2.GetWebho
     if not records:
         metrics.labels(platform, "ignored").inc()
         return web.json_response({"event": event, "duplicate": False, "records": []})
-    data_source_id = request.match_info["dataSourceId"].lower()
-    delivery_id = delivery_id[:DELIVERY_ID_MAX]
-    claim = await request.app[keys.UPSTREAM].records.ClaimDelivery(graph_pb2.ClaimDeliveryRequest(
-        user_id=source.user_id, data_source_id=data_source_id, delivery_id=delivery_id
-    ))
-    if not claim.first:
+    # Graph claims the delivery in the transaction that stores its records: a delivery that
+    # failed is stored when the sender tries again, a stored one is answered as a duplicate.
+    results = await ingest(
+        request, source.user_id, records,
+        data_source_id=request.match_info["dataSourceId"].lower(),
+        delivery_id=delivery_id[:DELIVERY_ID_MAX],
+    )
+    if results is None:
         metrics.labels(platform, "duplicate").inc()
         return web.json_response({"event": event, "duplicate": True, "records": []})
-    for item in records:
-        item.data_source_id = data_source_id
-    results = await ingest(request, source.user_id, records)
     metrics.labels(platform, "stored").inc()
     return web.json_response({
         "event": event,

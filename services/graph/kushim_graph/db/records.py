@@ -19,7 +19,7 @@ select {COLUMNS} from records
  where user_id = $1 and source_platform = $2 and external_id = $3
 """
 LOCK_BY_IDENTITY = """
-select id, checksum, term_freqs from records
+select id, checksum, term_freqs, occurred_at from records
  where user_id = $1 and source_platform = $2 and external_id = $3
    for update
 """

@@ -1,13 +1,20 @@
-"""Re-runs discovery for records left pending past the lock TTL (a crashed or skipped holder)."""
+"""Graph's maintenance pass: re-runs discovery for records left pending past the lock TTL (a
+crashed or skipped holder) and deletes webhook delivery claims past their retention."""
 
 import asyncio
 import logging
 
 import asyncpg
 
+from kushim_graph.db import deliveries
 from kushim_graph.discovery.run import Discovery
 
 log = logging.getLogger(__name__)
+
+# Senders retry a failed delivery for a few days at most; a claim is kept a week. A pass
+# deletes one bounded batch, so a backlog is worked off in short transactions.
+DELIVERY_RETENTION_S = 7 * 24 * 3600.0
+DELIVERY_EXPIRY_BATCH = 1000
 
 # Claims stale pending records (across users: a maintenance pass over a partial index) and
 # pushes their request time forward, so a record that keeps failing is retried, not spun on.
@@ -35,6 +42,8 @@ class Sweeper:
         self.batch = batch
 
     async def sweep_once(self) -> int:
+        """One pass; answers how many records had discovery re-run."""
+        await self.expire_deliveries()
         async with self.pool.acquire() as conn:
             claimed = await conn.fetch(CLAIM, self.stale_after_s, self.batch)
         users = set()
@@ -50,6 +59,13 @@ class Sweeper:
         if claimed:
             log.info("Sweeper re-ran discovery for %d pending record(s)", len(claimed))
         return len(claimed)
+
+    async def expire_deliveries(self) -> int:
+        async with self.pool.acquire() as conn:
+            expired = await deliveries.expire(conn, DELIVERY_RETENTION_S, DELIVERY_EXPIRY_BATCH)
+        if expired:
+            log.info("Sweeper deleted %d expired webhook delivery claim(s)", expired)
+        return expired
 
     async def run(self) -> None:
         while True:

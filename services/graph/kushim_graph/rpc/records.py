@@ -32,30 +32,36 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             raise InvalidInput(
                 "records", f"{len(request.records)} records; at most {MAX_BATCH} per request"
             )
-        results: list[graph_pb2.IngestResult] = []
-        to_discover = []
+        delivery = _delivery_of(request)
+        items = [_cleaned(item, delivery) for item in request.records]
         async with self.deps.pool.acquire() as conn:
             if not await users.exists(conn, user_id):
                 raise NotFound(f"user {user_id} not found")
-            for index, item in enumerate(request.records):
-                try:
-                    stored = await ingest.store(conn, user_id, clean_record(item))
-                except InvalidInput as exc:
-                    RECORDS_INGESTED.labels("invalid").inc()
-                    error = graph_pb2.IngestError(field=exc.field, message=exc.message)
-                    results.append(graph_pb2.IngestResult(index=index, error=error))
-                    continue
-                result = graph_pb2.IngestResult(
-                    index=index,
-                    record=messages.record(stored.row),
-                    created=stored.created,
-                    changed=stored.changed,
-                )
-                results.append(result)
-                kind = "created" if stored.created else "changed" if stored.changed else "unchanged"
-                RECORDS_INGESTED.labels(kind).inc()
-                if stored.changed:
-                    to_discover.append((result, stored.row["id"]))
+            if delivery is None:
+                outcomes = await ingest.store_each(conn, user_id, items)
+            else:
+                outcomes = await ingest.store_delivery(conn, user_id, delivery, items)
+        if outcomes is None:
+            return graph_pb2.IngestRecordsResponse(duplicate=True)
+        results: list[graph_pb2.IngestResult] = []
+        to_discover = []
+        for index, stored in enumerate(outcomes):
+            if isinstance(stored, InvalidInput):
+                RECORDS_INGESTED.labels("invalid").inc()
+                error = graph_pb2.IngestError(field=stored.field, message=stored.message)
+                results.append(graph_pb2.IngestResult(index=index, error=error))
+                continue
+            result = graph_pb2.IngestResult(
+                index=index,
+                record=messages.record(stored.row),
+                created=stored.created,
+                changed=stored.changed,
+                stale=stored.stale,
+            )
+            results.append(result)
+            RECORDS_INGESTED.labels(_outcome_label(stored)).inc()
+            if stored.changed:
+                to_discover.append((result, stored.row["id"]))
         if not to_discover:
             return graph_pb2.IngestRecordsResponse(results=results)
         self.deps.projection.wake()
@@ -160,3 +166,36 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         if first is None:
             raise NotFound(f"data source {source_id} not found")
         return graph_pb2.ClaimDeliveryResponse(first=first)
+
+
+def _delivery_of(request) -> ingest.Delivery | None:
+    if not request.delivery_id and not request.data_source_id:
+        return None
+    source_id = id_of("data_source_id", request.data_source_id)
+    delivery_id = request.delivery_id.strip()
+    if not delivery_id or len(delivery_id) > MAX_DELIVERY_ID or "\x00" in delivery_id:
+        raise InvalidInput(
+            "delivery_id", f"delivery_id must be 1 to {MAX_DELIVERY_ID} characters"
+        )
+    return ingest.Delivery(source_id, delivery_id)
+
+
+def _cleaned(item, delivery: ingest.Delivery | None):
+    """The validated record, or why not; a delivery's records are its data source's."""
+    if delivery is not None and not item.data_source_id.strip():
+        item.data_source_id = delivery.data_source_id
+    try:
+        clean = clean_record(item)
+    except InvalidInput as exc:
+        return exc
+    if delivery is not None and clean.data_source_id != delivery.data_source_id:
+        return InvalidInput("data_source_id", "a delivery's records belong to its data source")
+    return clean
+
+
+def _outcome_label(stored: ingest.Stored) -> str:
+    if stored.created:
+        return "created"
+    if stored.changed:
+        return "changed"
+    return "stale" if stored.stale else "unchanged"
