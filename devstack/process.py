@@ -41,7 +41,43 @@ def log_tail(path: Path, offset: int = 0, lines: int = 3, limit: int = 400) -> s
     return joined if len(joined) <= limit else "..." + joined[-limit:]
 
 
-class ServerProcess:
+class GroupLeader:
+    """A child started as the leader of a session of its own: signals go to its whole process
+    group, as a real crash or freeze would reach every process of a server or service."""
+
+    _proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.running() else None
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send sig to the whole process group, as a crash would. With SIGKILL, also reap the
+        leader, so running() is False on return."""
+        if not self.running():
+            return
+        self._signal_group(sig)
+        if sig == signal.SIGKILL:
+            self._proc.wait()
+
+    def pause(self) -> None:
+        self._signal_group(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal_group(signal.SIGCONT)
+
+    def _signal_group(self, sig: int) -> None:
+        # Only while the leader lives: after it is reaped its pid (= group id) may be reused.
+        if not self.running():
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+
+class ServerProcess(GroupLeader):
     """Base class. Subclasses provide the command, the readiness probe and the URL.
 
     Each server runs in its own session (process group), so a Ctrl-C in the terminal reaches
@@ -85,13 +121,6 @@ class ServerProcess:
     @property
     def port(self) -> int:
         return self._port
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running() else None
-
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self, *, abort: threading.Event | None = None) -> None:
         """Start and wait until the server answers. Setting `abort` (from another thread)
@@ -176,28 +205,6 @@ class ServerProcess:
                 )
                 self._signal_group(signal.SIGKILL)
                 proc.wait()
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send sig to the whole server (its process group), as a crash would. With SIGKILL,
-        also reap it, so running() is False on return."""
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        self._signal_group(sig)
-        if sig == signal.SIGKILL:
-            self._proc.wait()
-
-    def pause(self) -> None:
-        self._signal_group(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self._signal_group(signal.SIGCONT)
-
-    def _signal_group(self, sig: int) -> None:
-        # Only while the leader lives: after it is reaped its pid (= group id) may be reused.
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, sig)
 
     def __enter__(self) -> "ServerProcess":
         self.start()

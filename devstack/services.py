@@ -6,7 +6,6 @@ with the service's name in front."""
 import collections
 import contextlib
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from devstack.paths import REPO_ROOT
-from devstack.process import POLL_INTERVAL, StartAborted, StartError
+from devstack.process import POLL_INTERVAL, GroupLeader, StartAborted, StartError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ def relay_line(prefix: str, line: str, out: TextIO) -> None:
         out.flush()
 
 
-class ServiceProcess:
+class ServiceProcess(GroupLeader):
     """`ready_check` is called until it returns True (or the deadline passes, or the process
     dies). Like the servers, a service runs in its own session so a Ctrl-C reaches only
     devstack, which stops the services in order."""
@@ -60,15 +59,8 @@ class ServiceProcess:
         self._recent: collections.deque[str] = collections.deque(maxlen=3)
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running() else None
-
-    @property
     def returncode(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
-
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self, *, abort: threading.Event | None = None) -> None:
         """Start and wait for ready_check; setting `abort` gives up early (and stops it)."""
@@ -140,24 +132,6 @@ class ServiceProcess:
                 proc.wait()
         if self._relay is not None:
             self._relay.join(5)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send sig to the service's process group, as a crash would; SIGKILL also reaps it."""
-        self._signal_group(sig)
-        if sig == signal.SIGKILL and self._proc is not None:
-            self._proc.wait()
-
-    def pause(self) -> None:
-        self._signal_group(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self._signal_group(signal.SIGCONT)
-
-    def _signal_group(self, sig: int) -> None:
-        if self._proc is None or self._proc.poll() is not None:
-            return  # once reaped, its pid (the group id) may belong to someone else
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, sig)
 
     def __repr__(self) -> str:
         return f"<ServiceProcess {self.name} pid={self.pid}>"
