@@ -62,7 +62,8 @@ def draw(document: dict, path: Path) -> Path | None:
         if target is not None:
             ax.axvline(target, color="#c44e52", linestyle="--", label=f"target {target:g}")
             ax.legend(fontsize=8, loc="lower right")
-        ax.bar_label(bars, labels=[f"{v:,.4g}" for v in values], fontsize=7, padding=2)
+        figures = [f"{v:,.0f}" if v >= 1000 else f"{v:.4g}" for v in values]
+        ax.bar_label(bars, labels=figures, fontsize=7, padding=2)
         ax.margins(x=0.15)
         if axis_label.endswith("%"):
             ax.set_xlim(0, 110)
