@@ -1,4 +1,4 @@
-"""Users, data sources, webhook delivery claims and dependency checks."""
+"""Users, data sources and dependency checks."""
 
 import json
 import uuid
@@ -115,27 +115,6 @@ async def test_data_source_validation(graph):
         pb.CreateDataSourceRequest(user_id=str(uuid.uuid4()), platform="jira", name="j")
     ))
     assert error.code() == grpc.StatusCode.NOT_FOUND
-
-
-async def test_claim_delivery_once(graph):
-    user = await graph.new_user()
-    source = (await graph.sources.CreateDataSource(
-        pb.CreateDataSourceRequest(user_id=user, platform="slack", name="team")
-    )).data_source
-    claim = pb.ClaimDeliveryRequest(user_id=user, data_source_id=source.id, delivery_id="d-1")
-    assert (await graph.records.ClaimDelivery(claim)).first
-    assert not (await graph.records.ClaimDelivery(claim)).first
-    other = pb.ClaimDeliveryRequest(user_id=user, data_source_id=source.id, delivery_id="d-2")
-    assert (await graph.records.ClaimDelivery(other)).first
-    stranger = await graph.new_user()
-    error = await rpc_error(graph.records.ClaimDelivery(
-        pb.ClaimDeliveryRequest(user_id=stranger, data_source_id=source.id, delivery_id="d-3")
-    ))
-    assert error.code() == grpc.StatusCode.NOT_FOUND
-    error = await rpc_error(graph.records.ClaimDelivery(
-        pb.ClaimDeliveryRequest(user_id=user, data_source_id=source.id, delivery_id="")
-    ))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_check_dependencies_all_up(graph):

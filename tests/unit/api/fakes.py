@@ -159,12 +159,6 @@ class Records(_Base, graph_pb2_grpc.RecordServiceServicer):
         return graph_pb2.GetRecordContextResponse(
             subgraph=graph_pb2.Subgraph(nodes=nodes, links=links, groups=groups))
 
-    async def ClaimDelivery(self, request, context):
-        await self._enter("ClaimDelivery", request, context)
-        key = (request.data_source_id, request.delivery_id)
-        first = key not in self.s.claims
-        self.s.claims.add(key)
-        return graph_pb2.ClaimDeliveryResponse(first=first)
 
 
 class Links(_Base, graph_pb2_grpc.LinkServiceServicer):

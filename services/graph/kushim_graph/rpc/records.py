@@ -1,4 +1,4 @@
-"""RecordService: ingestion with discovery, reads, search, context subgraphs, delivery claims."""
+"""RecordService: ingestion with discovery (once per webhook delivery), reads, search, context."""
 
 import asyncio
 import logging
@@ -6,7 +6,7 @@ import logging
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import ingest, messages
-from kushim_graph.db import deliveries, links, records, users
+from kushim_graph.db import links, records, users
 from kushim_graph.discovery.run import DONE
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.metrics import RECORDS_INGESTED
@@ -151,21 +151,6 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             raise InvalidInput("depth", "depth must be between 1 and 3")
         subgraph, cached = await self.deps.context.get(user_id, record_id, depth)
         return graph_pb2.GetRecordContextResponse(subgraph=subgraph, cached=cached)
-
-    @rpc
-    async def ClaimDelivery(self, request, context):
-        user_id = user_id_of(request)
-        source_id = id_of("data_source_id", request.data_source_id)
-        delivery_id = request.delivery_id.strip()
-        if not delivery_id or len(delivery_id) > MAX_DELIVERY_ID or "\x00" in delivery_id:
-            raise InvalidInput(
-                "delivery_id", f"delivery_id must be 1 to {MAX_DELIVERY_ID} characters"
-            )
-        async with self.deps.pool.acquire() as conn:
-            first = await deliveries.claim(conn, user_id, source_id, delivery_id)
-        if first is None:
-            raise NotFound(f"data source {source_id} not found")
-        return graph_pb2.ClaimDeliveryResponse(first=first)
 
 
 def _delivery_of(request) -> ingest.Delivery | None:
