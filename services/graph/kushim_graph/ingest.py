@@ -83,7 +83,7 @@ async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Deliv
 
 async def store(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> Stored:
     # An unchanged or older record (a redelivered webhook, a re-run import) costs one read.
-    kept = _kept(
+    kept = kept_version(
         await records.by_identity(conn, user_id, clean.source_platform, clean.external_id), clean
     )
     if kept is not None:
@@ -91,7 +91,7 @@ async def store(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> S
     return await _retrying(lambda: _write(conn, user_id, clean), clean.external_id)
 
 
-def _kept(current, clean: CleanRecord) -> Stored | None:
+def kept_version(current, clean: CleanRecord) -> Stored | None:
     """The stored version stays when it has the same content or a later timestamp."""
     if current is None:
         return None
@@ -141,7 +141,7 @@ async def _store_once(conn, user_id: str, clean: CleanRecord, derived) -> Stored
     existing = await records.lock_by_identity(
         conn, user_id, clean.source_platform, clean.external_id
     )
-    kept = _kept(existing, clean)
+    kept = kept_version(existing, clean)
     if kept is not None:
         return replace(kept, row=await records.get(conn, user_id, existing["id"]))
     if clean.data_source_id and await datasources.get(conn, user_id, clean.data_source_id) is None:
