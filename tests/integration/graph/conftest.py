@@ -6,16 +6,10 @@ starts for itself (a dedicated Neo4j, lockcache) use ports KUSHIM_TEST_PORT_BASE
 """
 
 import asyncio
-import os
 import secrets
-import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kushim_graph import migrate
@@ -23,25 +17,9 @@ from kushim_graph.config import Config
 from kushim_graph.db.pool import connect
 from kushim_graph.server import GraphServer
 
-from tests.integration.graph.support import Graph, free_port, graph_env, required_env
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _wait_serving(addr: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(addr) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                answer = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"lockcache at {addr} did not become SERVING")
-            time.sleep(0.1)
+from chaos.processes import LogBuffer
+from tests.integration.graph.support import Graph, eventually, graph_env, required_env
+from tests.integration.service_processes import start_lockcache
 
 
 @pytest.fixture(scope="session")
@@ -52,40 +30,13 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def lockcache_addr(tmp_path_factory) -> str:
+def lockcache_addr():
     """A real lockcache process on the test Redis servers."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": required_env("REDIS_URL"),
-        "REDLOCK_URLS": required_env("REDLOCK_URLS"),
-        "LOCKCACHE_PORT": str(port),
-        "BIND_HOST": "127.0.0.1",
-        "METRICS_PORT": "0",
-        "PYTHONPATH": os.pathsep.join(
-            str(REPO / p) for p in ("gen", "services/lockcache", "services/common")
-        ),
-    }
-    log_path = tmp_path_factory.mktemp("lockcache") / "lockcache.log"
-    with open(log_path, "w") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "kushim_lockcache"],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO,
-        )
-    addr = f"127.0.0.1:{port}"
-    try:
-        _wait_serving(addr, 30)
-    except RuntimeError:
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"lockcache did not start: {log_path.read_text()[-2000:]}") from None
+    process, addr = start_lockcache(
+        LogBuffer(), redis_url=required_env("REDIS_URL"), redlock_urls=required_env("REDLOCK_URLS")
+    )
     yield addr
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    process.stop()
 
 
 @pytest.fixture
@@ -100,10 +51,12 @@ async def graph_factory(database_url, lockcache_addr):
         graph = Graph.connect(server, port)
         running.append(graph)
         health = health_pb2_grpc.HealthStub(graph.channel)
-        deadline = time.monotonic() + 20
-        while (await health.Check(health_pb2.HealthCheckRequest())).status != 1:
-            assert time.monotonic() < deadline, "graph did not become SERVING"
-            await asyncio.sleep(0.05)
+
+        async def serving() -> bool:
+            answer = await health.Check(health_pb2.HealthCheckRequest())
+            return answer.status == health_pb2.HealthCheckResponse.SERVING
+
+        await eventually(serving, within=20)
         return graph
 
     yield make
