@@ -36,6 +36,7 @@ def test_overrides():
         ("GRAPH_PORT", "http"),
         ("GRAPH_PORT", "70000"),
         ("LOCKCACHE_ADDR", "nohost"),
+        ("LOCKCACHE_ADDR", "lc:0"),
         ("DETERMINISTIC_THRESHOLD", "1.5"),
         ("DETERMINISTIC_THRESHOLD", "high"),
         ("MAX_LINKING_CANDIDATES", "0"),
