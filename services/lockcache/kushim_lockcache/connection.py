@@ -82,9 +82,10 @@ class RedisNode:
 
         A dropped connection (a reset, a server restart) is retried once on a
         fresh one; a server that did not answer is not retried, so a call costs
-        at most one socket timeout. Once a server went silent, calls fail at
-        once and only `watch` (probe=True) tries it until it answers, so a
-        frozen or blackholed server costs callers no time. A server that
+        at most one socket timeout. Once a server went silent (a call and the
+        watcher's probe after it timed out), calls fail at once and only
+        `watch` (probe=True) tries it until it answers, so a frozen or
+        blackholed server soon costs callers no time. A server that
         refuses or resets is still tried by every call: that costs little, and
         the next try often succeeds."""
         if self.refused:
@@ -100,7 +101,9 @@ class RedisNode:
                 # The caller's budget ran out, which says little about the server.
                 raise Unavailable(f"{self.name}: no answer before the call's deadline") from exc
             self.mark_down(exc)
-            self.silent = isinstance(exc, (TimeoutError, RedisTimeoutError))
+            # Silent once the watcher's probe times out too: one slow answer (a
+            # loaded machine) must not turn every call away.
+            self.silent = probe and isinstance(exc, (TimeoutError, RedisTimeoutError))
             raise Unavailable(f"{self.name}: {describe(exc)}") from exc
         self.mark_up()
         return result
