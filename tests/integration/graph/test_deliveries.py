@@ -61,6 +61,17 @@ async def test_a_delivery_is_stored_once(graph, db):
     assert await _stored(db, user, source) == {**stored, "claims": 2}
 
 
+async def test_the_same_delivery_sent_twice_at_once_is_stored_once(graph, db):
+    user = await graph.new_user()
+    source = await _source(graph, user)
+    answers = await asyncio.gather(*(
+        _deliver(graph, user, source, "d-1", record("C-1"), record("C-2")) for _ in range(2)
+    ))
+    assert sorted(answer.duplicate for answer in answers) == [False, True]
+    stored = await _stored(db, user, source)
+    assert (stored["records"], stored["claims"]) == (2, 1)
+
+
 async def test_delivery_errors_store_nothing(graph, db):
     user = await graph.new_user()
     source = await _source(graph, user)
