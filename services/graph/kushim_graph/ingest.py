@@ -99,7 +99,7 @@ def kept_version(current, clean: CleanRecord) -> Stored | None:
         return Stored(current, False, False)
     if current["occurred_at"] > clean.occurred_at:
         return Stored(current, False, False, stale=True)
-    return None
+    return None  # newer, or the same time with other content: the last writer wins
 
 
 async def _attempt(write: Callable[..., Awaitable[Stored]], conn: asyncpg.Connection,
