@@ -61,6 +61,25 @@ select {COLUMNS} {_FROM}
  where l.user_id = $1 and l.source_record_id = any($2::uuid[])
    and l.target_record_id = any($2::uuid[])
 """
+# Records within `depth` links of one record, nearest first: the context traversal when Neo4j
+# cannot answer. `union` drops repeated (record, depth) rows, which bounds the walk.
+NEIGHBORHOOD = """
+with recursive walk (record_id, depth) as (
+    select $2::uuid, 0
+    union
+    select next.record_id, walk.depth + 1
+      from walk
+     cross join lateral (
+        select l.target_record_id from links l
+         where l.user_id = $1 and l.source_record_id = walk.record_id
+        union all
+        select l.source_record_id from links l
+         where l.user_id = $1 and l.target_record_id = walk.record_id
+     ) as next (record_id)
+     where walk.depth < $3
+)
+select record_id from walk group by record_id order by min(depth), record_id limit $4
+"""
 OF_USER = f"select {COLUMNS} {_FROM} where l.user_id = $1 order by l.created_at, l.id limit $2"
 DELETE = """
 delete from links where user_id = $1 and id = $2
@@ -127,6 +146,13 @@ async def for_record(conn: asyncpg.Connection, user_id: str, record_id, limit: i
 
 async def among(conn: asyncpg.Connection, user_id: str, record_ids):
     return await conn.fetch(AMONG, user_id, list(record_ids))
+
+
+async def neighborhood(conn: asyncpg.Connection, user_id: str, record_id, depth: int,
+                       limit: int) -> list:
+    """Ids of the record and of up to `limit` - 1 others within `depth` links of it."""
+    rows = await conn.fetch(NEIGHBORHOOD, user_id, record_id, depth, limit)
+    return [row["record_id"] for row in rows]
 
 
 async def of_user(conn: asyncpg.Connection, user_id: str, limit: int):

@@ -1,4 +1,5 @@
-"""Context subgraphs: traversal in Neo4j, content from PostgreSQL, cached through lockcache."""
+"""Context subgraphs: traversal in Neo4j (PostgreSQL while it is down), content from PostgreSQL,
+cached through lockcache."""
 
 import logging
 
@@ -7,7 +8,7 @@ from kushim.graph.v1 import graph_pb2
 
 from kushim_graph import messages
 from kushim_graph.db import groups, links, records
-from kushim_graph.errors import NotFound
+from kushim_graph.errors import NotFound, Unavailable
 from kushim_graph.lockcache import LockCacheClient, context_key
 from kushim_graph.projection.neo4j_store import Neo4jStore
 
@@ -24,6 +25,7 @@ class ContextReader:
         self.store = store
         self.lockcache = lockcache
         self.ttl_s = ttl_s
+        self._walking_postgres = False
 
     async def get(self, user_id: str, record_id: str, depth: int):
         """(subgraph, cached). NotFound for another user's or a missing record."""
@@ -39,16 +41,39 @@ class ContextReader:
             )
         return subgraph, False
 
+    async def _traverse(self, user_id: str, record_id: str, depth: int):
+        """Neo4j's answer, or None when the record is not projected yet or Neo4j cannot
+        answer: then the caller walks the links in PostgreSQL, the source of truth."""
+        try:
+            found = await self.store.subgraph(user_id, record_id, depth, MAX_CONTEXT_NODES)
+        except Unavailable as exc:
+            if not self._walking_postgres:
+                log.warning("Context reads traverse PostgreSQL while Neo4j is down: %s", exc)
+                self._walking_postgres = True
+            return None
+        if self._walking_postgres:
+            log.info("Context reads traverse Neo4j again")
+            self._walking_postgres = False
+        return found
+
     async def compute(self, user_id: str, record_id: str, depth: int) -> graph_pb2.Subgraph:
         async with self.pool.acquire() as conn:
             if await records.get_many(conn, user_id, [record_id]) == []:
                 raise NotFound(f"record {record_id} not found")
-        found = await self.store.subgraph(user_id, record_id, depth, MAX_CONTEXT_NODES)
-        node_ids, link_ids, group_ids = found or ([record_id], [], [])
+        found = await self._traverse(user_id, record_id, depth)
         async with self.pool.acquire() as conn:
+            if found is None:
+                node_ids = await links.neighborhood(
+                    conn, user_id, record_id, depth, MAX_CONTEXT_NODES + 1
+                )
+                link_rows = await links.among(conn, user_id, node_ids)
+                group_ids = {group for group, _ in
+                             (await groups.groups_of(conn, user_id, node_ids)).values()}
+            else:
+                node_ids, link_ids, group_ids = found
+                link_rows = await links.get_many(conn, user_id, link_ids)
             node_rows = await records.get_many(conn, user_id, node_ids)
-            link_rows = await links.get_many(conn, user_id, link_ids)
-            group_rows = await groups.get_many(conn, user_id, group_ids)
+            group_rows = await groups.get_many(conn, user_id, list(group_ids))
         present = {row["id"] for row in node_rows}
         node_rows = sorted(
             node_rows, key=lambda r: (str(r["id"]) != record_id, r["occurred_at"], str(r["id"]))

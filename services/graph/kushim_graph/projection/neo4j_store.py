@@ -4,6 +4,9 @@
 (:Artifact)-[:BELONGS_TO]->(:ContextGroup {id, user_id, ...})
 """
 
+import asyncio
+import time
+
 import neo4j
 from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
@@ -11,6 +14,10 @@ from kushim_graph.errors import Unavailable
 
 # What a Neo4j outage looks like to the driver.
 NEO4J_DOWN = (Neo4jError, DriverError, OSError)
+# A context read gives Neo4j this long (the driver alone would retry for many seconds), and
+# after a failure the next reads skip it for a while: callers fall back to PostgreSQL fast.
+SUBGRAPH_TIMEOUT_S = 3.0
+READ_COOLDOWN_S = 5.0
 
 SCHEMA = (
     "CREATE CONSTRAINT artifact_id IF NOT EXISTS FOR (a:Artifact) REQUIRE a.id IS UNIQUE",
@@ -107,6 +114,7 @@ class Neo4jStore:
             max_transaction_retry_time=2.0,
         )
         self._schema_ready = False
+        self._reads_skipped_until = 0.0
 
     async def close(self) -> None:
         await self.driver.close()
@@ -163,13 +171,19 @@ class Neo4jStore:
 
     async def subgraph(self, user_id: str, record_id: str, depth: int, limit: int):
         """(record ids, link ids, group ids) around a record; None if it is not projected."""
+        if time.monotonic() < self._reads_skipped_until:
+            raise Unavailable("Neo4j unavailable: a recent read failed")
         try:
-            records, _, _ = await self.driver.execute_query(
-                SUBGRAPH_BY_DEPTH[depth],
-                {"user_id": user_id, "record_id": record_id, "limit": limit},
-                routing_=neo4j.RoutingControl.READ,
+            records, _, _ = await asyncio.wait_for(
+                self.driver.execute_query(
+                    SUBGRAPH_BY_DEPTH[depth],
+                    {"user_id": user_id, "record_id": record_id, "limit": limit},
+                    routing_=neo4j.RoutingControl.READ,
+                ),
+                SUBGRAPH_TIMEOUT_S,
             )
-        except NEO4J_DOWN as exc:
+        except (*NEO4J_DOWN, TimeoutError) as exc:
+            self._reads_skipped_until = time.monotonic() + READ_COOLDOWN_S
             raise Unavailable(f"Neo4j unavailable: {type(exc).__name__}") from exc
         if not records:
             return None
