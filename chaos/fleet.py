@@ -38,6 +38,7 @@ class Fleet:
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     generation: itertools.count = field(default_factory=lambda: itertools.count(1))
     exit_codes: list[tuple[str, int | None]] = field(default_factory=list)
+    last_words: dict[str, str] = field(default_factory=dict)  # of instances that exited badly
 
     def _env(self, service: str, port: int) -> dict[str, str]:
         lockcache = self.proxies["lockcache"].address
@@ -72,9 +73,10 @@ class Fleet:
             **extra,
         )
 
-    def start_instance(self, service: str) -> Instance:
-        """Blocking: start one instance and wait for its readiness probe."""
-        port = self.port()
+    def start_instance(self, service: str, port: int) -> Instance:
+        """Blocking: start one instance on `port` and wait for its readiness probe. Ports are
+        handed out before the threads start: two instances given one port would both pass
+        the probe (the first one answers it) and the second would die binding it."""
         if service == "api":
             ready = lambda: http_ready(port)  # noqa: E731
         else:
@@ -99,11 +101,14 @@ class Fleet:
         """Blocking: SIGTERM, wait for the drain, remember how it ended."""
         instance.process.stop()
         self.exit_codes.append((instance.process.name, instance.process.returncode))
+        if instance.process.returncode != 0:
+            self.last_words[instance.process.name] = instance.process.last_output()
 
     async def scale_up(self, service: str, replicas: int) -> None:
         """Start `replicas` more instances at once and put each in the Service when ready."""
+        ports = [self.port() for _ in range(replicas)]
         started = await asyncio.gather(
-            *(asyncio.to_thread(self.start_instance, service) for _ in range(replicas))
+            *(asyncio.to_thread(self.start_instance, service, port) for port in ports)
         )
         for instance in started:
             self.instances.setdefault(service, []).append(instance)
@@ -112,7 +117,7 @@ class Fleet:
     async def roll(self, service: str) -> None:
         proxy = self.proxies[service]
         for old in list(self.instances[service]):
-            new = await asyncio.to_thread(self.start_instance, service)
+            new = await asyncio.to_thread(self.start_instance, service, self.port())
             proxy.endpoints.append(new.port)
             proxy.endpoints.remove(old.port)
             await asyncio.sleep(PRE_STOP_S)

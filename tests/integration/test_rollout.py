@@ -70,8 +70,12 @@ async def test_rolling_every_service_loses_nothing():
     log.warning("%s", summary)
     assert during > 0, f"the load ran while rolling; {summary}"
     upstream = [line for line in fleet.log.lines() if "Upstream" in line or "Traceback" in line]
-    assert not load.failures, "\n".join([summary, *load.failures[:20], *upstream[-20:]])
+    assert not load.failures, "\n".join(
+        [summary, *load.failures[:20], *upstream[-20:], f"last words: {fleet.last_words}"]
+    )
     assert not lost, summary + "\n" + "\n".join(lost[:20])
     assert len(fleet.exit_codes) == sum(REPLICAS.values()), summary
-    assert all(code == 0 for _, code in fleet.exit_codes), f"{fleet.exit_codes}; {summary}"
+    assert all(code == 0 for _, code in fleet.exit_codes), (
+        f"{fleet.exit_codes}; {summary}; last words: {fleet.last_words}"
+    )
     assert sum(p.refused for p in proxies.values()) == 0, f"a Service had no endpoint; {summary}"
