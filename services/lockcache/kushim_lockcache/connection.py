@@ -103,7 +103,8 @@ class RedisNode:
             self.mark_down(exc)
             # Silent once the watcher's probe times out too: one slow answer (a
             # loaded machine) must not turn every call away.
-            self.silent = probe and isinstance(exc, (TimeoutError, RedisTimeoutError))
+            if probe and isinstance(exc, (TimeoutError, RedisTimeoutError)):
+                self.silent = True  # until an answer (mark_up)
             raise Unavailable(f"{self.name}: {describe(exc)}") from exc
         self.mark_up()
         return result

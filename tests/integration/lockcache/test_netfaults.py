@@ -139,6 +139,15 @@ async def test_cache_calls_answer_in_time_when_the_link_blackholes(lockcache_fac
     assert not set_.stored and "unavailable" in set_.message
     assert get.status == pb.CACHE_UNAVAILABLE
     assert lease.status == pb.CACHE_UNAVAILABLE
+
+    async def turned_away() -> bool:
+        # Once the watcher's probe timed out too, calls no longer wait on the link.
+        answer = await client.cache.Set(
+            pb.SetCacheRequest(key=key(user), value=b"v"), timeout=CALLER_DEADLINE
+        )
+        return answer.message.endswith("not answering")
+
+    await eventually(turned_away)
     link.clear()
 
     async def hit():
