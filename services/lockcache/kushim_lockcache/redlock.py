@@ -196,8 +196,10 @@ class Redlock:
             jitter = random.uniform(0, min(retry_delay_ms, MAX_JITTER_MS))  # noqa: S311
             pause = (retry_delay_ms + jitter) / 1000
             left = deadline.remaining()
-            if left is not None and left < pause + time.monotonic() - started:
-                break  # another attempt would not end before the caller's deadline
+            # Another attempt must end before the caller's deadline, undoing a partial
+            # acquisition included: allow it twice what this one took (resets, jitter).
+            if left is not None and left < pause + 2 * (time.monotonic() - started):
+                break
             await asyncio.sleep(pause)
         self.stats.lock("unavailable" if isinstance(error, LockUnavailable) else "contended")
         for resource in resources:
