@@ -5,15 +5,16 @@ and follow it up, and chat about it, all ingested with discovery and projected i
 CLIENTS concurrent clients then read the depth-2 context of records drawn from a Zipf
 distribution (s = 1.1 over a shuffled ranking, so hot records are spread over the groups),
 and a fraction of the operations are writes: half update a Zipf-drawn record, half add a chat
-message about a Zipf-drawn ticket. Every write invalidates the user's whole context-group cache
-(IngestRecords does, and the projection again once Neo4j has the change), as the service does.
+message about a Zipf-drawn ticket. A write invalidates the cached contexts that contain a
+record it reaches (IngestRecords at the commit, the projection once Neo4j has a new link or
+membership), as the service does.
 One row keeps the reads and sends the writes to another user.
 
 The hit rate is lockcache's own count of context_group reads (Stats before and after). Each
 miss is also classed by what the client saw: the first read of a record ("cold"), a recomputed
 subgraph equal to the one served before ("needless": the invalidation did not concern it), or a
-changed one. hits + needless is what invalidating only the contexts a write touches would have
-served from the cache.
+changed one. hits + needless is what an invalidation reaching exactly the contexts a write
+changes would serve from the cache.
 """
 
 import asyncio

@@ -110,6 +110,16 @@ class LockCacheClient:
         )
         return bool(answer and answer.invalidated)
 
+    async def invalidate_records(self, user_id: str, record_ids) -> bool:
+        """Drops the cached contexts of the user that contain one of the records."""
+        answer = await self._call(
+            self._cache.Invalidate,
+            pb.InvalidateCacheRequest(
+                scope=pb.RECORDS, user_id=user_id, record_ids=sorted(str(r) for r in record_ids)
+            ),
+        )
+        return bool(answer and answer.invalidated)
+
     async def invalidate_data_source(self, user_id: str, data_source_id: str) -> bool:
         answer = await self._call(
             self._cache.Invalidate,
@@ -131,10 +141,16 @@ class LockCacheClient:
             return Lease(answer.value, "")
         return Lease(None, answer.lease_token)
 
-    async def fill(self, key: pb.CacheKey, lease_token: str, value: bytes, ttl_s: int) -> bool:
+    async def fill(
+        self, key: pb.CacheKey, lease_token: str, value: bytes, ttl_s: int, dependencies=()
+    ) -> bool:
+        """dependencies: the ids of the records the value was computed from."""
         answer = await self._call(
             self._cache.Fill,
-            pb.FillCacheRequest(key=key, lease_token=lease_token, value=value, ttl_seconds=ttl_s),
+            pb.FillCacheRequest(
+                key=key, lease_token=lease_token, value=value, ttl_seconds=ttl_s,
+                dependency_record_ids=[str(d) for d in dependencies],
+            ),
         )
         return bool(answer and answer.stored)
 

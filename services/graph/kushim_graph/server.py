@@ -101,10 +101,10 @@ class GraphServer:
         self.tasks.append(asyncio.create_task(self.worker.run(), name="outbox"))
         self.tasks.append(asyncio.create_task(sweeper.run(), name="sweeper"))
 
-    async def _projected(self, users: set) -> None:
-        """After Neo4j changed, cached context subgraphs of those users are stale."""
-        for user_id in sorted(users):
-            await self.lockcache.invalidate_context_groups(user_id)
+    async def _projected(self, reached: dict[str, set[str]]) -> None:
+        """After Neo4j changed, the cached contexts containing these records are stale."""
+        for user_id, record_ids in sorted(reached.items()):
+            await self.lockcache.invalidate_records(user_id, record_ids)
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
         await self.grpc.stop(grace_seconds)

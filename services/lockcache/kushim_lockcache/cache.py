@@ -19,10 +19,67 @@ from kushim_lockcache.stats import Stats
 
 log = logging.getLogger(__name__)
 
+# A Lua function, not a script: the read scripts start with it. A stored value's header is
+# "<generations>" (values that are not contexts) or "<generations>|<dependencies>" (contexts),
+# dependencies being "e<token>" (every record of the user: served while the user's write
+# epoch is <token>) or "r<id>=<token>;..." (served while each record's generation key
+# <prefix><id> still holds <token>). epoch and prefix are empty for values that are not
+# contexts. The keys of the records are built here from the value, so the read stays one round
+# trip; lockcache's cache is one Redis, never a cluster, where undeclared keys would matter.
+CURRENT_HEADER = """
+local function current_header(header, generations, epoch, prefix)
+  local bar = string.find(header, '|', 1, true)
+  if epoch == '' then
+    return bar == nil and header == generations
+  end
+  if not bar or string.sub(header, 1, bar - 1) ~= generations then
+    return false
+  end
+  local kind = string.sub(header, bar + 1, bar + 1)
+  local rest = string.sub(header, bar + 2)
+  if kind == 'e' then
+    return redis.call('GET', epoch) == rest
+  end
+  if kind ~= 'r' then
+    return false
+  end
+  local names, tokens = {}, {}
+  for id, token in string.gmatch(rest, '([^=;]+)=([^;]+)') do
+    names[#names + 1] = prefix .. id
+    tokens[#tokens + 1] = token
+  end
+  if #names == 0 then
+    return true
+  end
+  local found = redis.call('MGET', unpack(names))
+  for i = 1, #names do
+    if found[i] ~= tokens[i] then
+      return false
+    end
+  end
+  return true
+end
+"""
+
+# A Lua function the write scripts start with: creates a generation key that is missing (with
+# token) or keeps an existing one alive for at least ttl ms past the value it guards.
+KEEP_ALIVE = """
+local function keep_alive(name, missing, token, ttl)
+  if missing then
+    redis.call('SET', name, token, 'PX', 2 * ttl)
+  elseif redis.call('PTTL', name) < ttl then
+    redis.call('PEXPIRE', name, 2 * ttl)
+  end
+end
+"""
+
 # KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
+# ARGV[1]: the user's write epoch key, ARGV[2]: the prefix of its record generation keys
+# (both empty for values that are not contexts).
 # Returns the payload if the value exists and was written under the current
-# generations; otherwise deletes a stale value and returns false.
-GET_SCRIPT = """
+# generations (and its dependencies are current); otherwise deletes a stale
+# value and returns false.
+GET_SCRIPT = CURRENT_HEADER + """
 local v = redis.call('GET', KEYS[1])
 if not v then
   return false
@@ -37,7 +94,8 @@ for i = 2, #KEYS do
   current[#current + 1] = g
 end
 local nl = string.find(v, '\\n', 1, true)
-if not nl or string.sub(v, 1, nl - 1) ~= table.concat(current, ',') then
+if not nl or not current_header(string.sub(v, 1, nl - 1), table.concat(current, ','),
+                                 ARGV[1], ARGV[2]) then
   redis.call('DEL', KEYS[1])
   return false
 end
@@ -46,13 +104,15 @@ return string.sub(v, nl + 1)
 
 # KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
 # ARGV[1]: payload, ARGV[2]: ttl in ms, ARGV[3]: a fresh generation token used
-# for any generation key that does not exist yet.
+# for any generation key that does not exist yet, ARGV[4]: the user's write
+# epoch key for a context (empty otherwise): a context stored by Set depends on
+# every record of its user.
 # Stores the value under the current generations, then creates missing
 # generation keys and keeps each alive for at least the value's ttl. The value
 # is the first write, so a Redis out of memory refuses the script before it
 # changed anything (Redis checks OOM only up to a script's first write).
 # Returns 1.
-SET_SCRIPT = """
+SET_SCRIPT = KEEP_ALIVE + """
 local current = {}
 local missing = {}
 for i = 2, #KEYS do
@@ -63,14 +123,19 @@ for i = 2, #KEYS do
   end
   current[#current + 1] = g
 end
-redis.call('SET', KEYS[1], table.concat(current, ',') .. '\\n' .. ARGV[1], 'PX', ARGV[2])
+local header = table.concat(current, ',')
+local epoch = false
+if ARGV[4] ~= '' then
+  epoch = redis.call('GET', ARGV[4])
+  header = header .. '|e' .. (epoch or ARGV[3])
+end
+redis.call('SET', KEYS[1], header .. '\\n' .. ARGV[1], 'PX', ARGV[2])
 local ttl = tonumber(ARGV[2])
+if ARGV[4] ~= '' then
+  keep_alive(ARGV[4], not epoch, ARGV[3], ttl)
+end
 for i = 2, #KEYS do
-  if missing[i] then
-    redis.call('SET', KEYS[i], ARGV[3], 'PX', 2 * ttl)
-  elseif redis.call('PTTL', KEYS[i]) < ttl then
-    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
-  end
+  keep_alive(KEYS[i], missing[i], ARGV[3], ttl)
 end
 return 1
 """
@@ -131,7 +196,11 @@ class Cache:
             self.stats.miss(entry.namespace)
             return UNAVAILABLE, b""
         try:
-            value = await self.node.run(lambda c: self._get([entry.key, *entry.generations], []))
+            value = await self.node.run(
+                lambda c: self._get(
+                    [entry.key, *entry.generations], [entry.epoch, entry.record_prefix]
+                )
+            )
         except (Unavailable, RedisError) as exc:
             self._read_failed(exc)
             self.stats.miss(entry.namespace)
@@ -149,7 +218,9 @@ class Cache:
         async def pipelined(client):
             async with client.pipeline(transaction=False) as pipe:
                 for e in entries:
-                    await self._get([e.key, *e.generations], [], client=pipe)
+                    await self._get(
+                        [e.key, *e.generations], [e.epoch, e.record_prefix], client=pipe
+                    )
                 return await pipe.execute()
 
         try:
@@ -184,7 +255,9 @@ class Cache:
             return Stored(False, "unavailable: Redis not configured")
         ttl_ms = self.ttl_ms(entry.namespace, ttl_seconds)
         return await self.write(
-            lambda c: self._set([entry.key, *entry.generations], [value, ttl_ms, new_generation()])
+            lambda c: self._set(
+                [entry.key, *entry.generations], [value, ttl_ms, new_generation(), entry.epoch]
+            )
         )
 
     async def write(self, command) -> Stored:

@@ -21,6 +21,7 @@ SCOPE_NAMES = {
     pb.USER_PROFILE_SCOPE: keys.SCOPE_USER_PROFILE,
     pb.USER_PLATFORM_DATA: keys.SCOPE_USER_PLATFORM_DATA,
     pb.DATA_SOURCE: keys.SCOPE_DATA_SOURCE,
+    pb.RECORDS: keys.SCOPE_RECORDS,
 }
 STATUS = {HIT: pb.HIT, MISS: pb.MISS}
 MAX_WINDOW_SECONDS = 7 * 24 * 3600
@@ -96,9 +97,14 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
         if scope is None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "scope is required")
         try:
-            done = await invalidation.invalidate(
-                self.cache.node, scope, request.user_id, request.data_source_id
-            )
+            if scope == keys.SCOPE_RECORDS:
+                done = await invalidation.invalidate_records(
+                    self.cache.node, request.user_id, list(request.record_ids)
+                )
+            else:
+                done = await invalidation.invalidate(
+                    self.cache.node, scope, request.user_id, request.data_source_id
+                )
         except keys.BadKey as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return pb.InvalidateCacheResponse(invalidated=done)
@@ -127,9 +133,13 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
         await _check_ttl(request.ttl_seconds, context)
         try:
             stored = await self.leases.fill(
-                entry, request.lease_token, request.value, request.ttl_seconds
+                entry,
+                request.lease_token,
+                request.value,
+                request.ttl_seconds,
+                request.dependency_record_ids,
             )
-        except BadLease as exc:
+        except (BadLease, keys.BadKey) as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return pb.FillCacheResponse(stored=stored.stored, message=stored.message)
 

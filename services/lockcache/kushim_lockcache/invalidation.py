@@ -15,6 +15,13 @@ the invalidation.
 
 Fills that started before an invalidation are discarded by lease.py, which
 compares the generations recorded with the lease against the current ones.
+
+Records invalidation (context values only) works the same way one level down:
+each record has a generation key, a context value records the tokens of the
+records it contains, and invalidating records deletes their keys, so only the
+contexts that contain one of them miss. The same DEL removes the user's write
+epoch, which discards fills in flight (see lease.py) and the contexts too
+large to name their records.
 """
 
 from redis.exceptions import RedisError
@@ -33,5 +40,24 @@ async def invalidate(node: RedisNode | None, scope: str, user_id: str, data_sour
         await node.run(lambda c: c.delete(generation))
     except (Unavailable, RedisError):
         # RedisError: e.g. READONLY from a master demoted by a failover.
+        return False
+    return True
+
+
+MAX_RECORDS = 10_000
+
+
+async def invalidate_records(node: RedisNode | None, user_id: str, record_ids) -> bool:
+    """Drops the cached contexts of the user that contain one of the records (all of them
+    when there are more than MAX_RECORDS). False when Redis is unavailable or refused."""
+    if len(record_ids) > MAX_RECORDS:
+        return await invalidate(node, keys.SCOPE_USER_CONTEXT_GROUPS, user_id, "")
+    names = [keys.write_epoch(user_id)]
+    names += sorted({keys.record_generation(user_id, r) for r in record_ids})
+    if node is None:
+        return False
+    try:
+        await node.run(lambda c: c.delete(*names))
+    except (Unavailable, RedisError):
         return False
     return True

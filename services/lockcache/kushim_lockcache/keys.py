@@ -104,6 +104,38 @@ def data_source_generation(user_id: str, data_source_id: str) -> str:
     )
 
 
+# A context depends on at most this many records one by one; a larger one depends on every
+# record of its user (the write epoch), as every context did before.
+MAX_DEPENDENCIES = 256
+_DEPENDENCY_SEPARATORS = "=;,|"
+
+
+def record_generation_prefix(user_id: str) -> str:
+    """cache_gen:record:{userId}: + a record id is the generation key of one record.
+
+    The read script builds the keys of the records a context value names (see lease.py)."""
+    return f"cache_gen:record:{_part('user_id', user_id)}:"
+
+
+def record_generation(user_id: str, record_id: str) -> str:
+    return record_generation_prefix(user_id) + dependency_id(record_id)
+
+
+def dependency_id(record_id: str) -> str:
+    """A record id as a context value names it: a key part free of the value header's
+    separators."""
+    record_id = _part("record_id", record_id)
+    if any(ch in _DEPENDENCY_SEPARATORS for ch in record_id):
+        raise BadKey(f"record_id must not contain any of {_DEPENDENCY_SEPARATORS!r}")
+    return record_id
+
+
+def write_epoch(user_id: str) -> str:
+    """Changed by every write to a user's records: a fill that saw an older epoch is discarded,
+    and a context value depending on every record of the user is served only under it."""
+    return f"cache_epoch:context_group:{_part('user_id', user_id)}"
+
+
 def lease_key(value_key: str) -> str:
     """The fill lease of one value key (GetOrLease / Fill)."""
     return f"lease:{value_key}"
@@ -114,6 +146,9 @@ class CacheEntry:
     namespace: str
     key: str
     generations: tuple[str, ...]  # scopes whose invalidation drops this entry
+    # Context values only: the user's write epoch and the prefix of its record generations.
+    epoch: str = ""
+    record_prefix: str = ""
 
 
 def cache_entry(
@@ -130,6 +165,8 @@ def cache_entry(
             namespace,
             context_group_key(user_id, record_id, depth),
             (context_groups_generation(user_id),),
+            write_epoch(user_id),
+            record_generation_prefix(user_id),
         )
     if namespace == USER_PROFILE:
         return CacheEntry(namespace, user_profile_key(user_id), (user_profile_generation(user_id),))
@@ -146,6 +183,7 @@ SCOPE_USER_CONTEXT_GROUPS = "user_context_groups"
 SCOPE_USER_PROFILE = "user_profile"
 SCOPE_USER_PLATFORM_DATA = "user_platform_data"
 SCOPE_DATA_SOURCE = "data_source"
+SCOPE_RECORDS = "records"  # the context values that contain one of some records
 
 
 def scope_generation(scope: str, user_id: str, data_source_id: str = "") -> str:

@@ -6,19 +6,30 @@ Redis (and woken at once when the fill happens in this process). The lease
 token carries the generations current when it was granted; Fill stores only
 if they are still current, so a fill that began before an Invalidate of its
 scope is discarded instead of undoing the invalidation.
+
+A context also names the records it was computed from (dependencies); it is
+served while none of them was written (invalidation.invalidate_records).
+Such writes are not in any scope the lease records, so the lease records the
+user's write epoch too, which every records invalidation changes: a fill
+whose epoch changed since its lease is discarded. The epoch is checked at
+fill time only, never on reads, so writes to other records of the user cost
+no hits.
 """
 
 import asyncio
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
 from kushim_lockcache import deadline, keys
 from kushim_lockcache.cache import (
+    CURRENT_HEADER,
     HIT,
+    KEEP_ALIVE,
     MISS,
     UNAVAILABLE,
     Cache,
@@ -29,11 +40,14 @@ from kushim_lockcache.connection import Unavailable
 
 # KEYS[1]: value key, KEYS[2]: lease key, KEYS[3..]: generation keys.
 # ARGV[1]: lease id, ARGV[2]: lease ttl in ms, ARGV[3]: a fresh generation
-# token for generation keys that do not exist, ARGV[4]: their ttl in ms.
+# token for generation keys that do not exist, ARGV[4]: their ttl in ms,
+# ARGV[5]: the user's write epoch key and ARGV[6]: the prefix of its record
+# generation keys for a context (both empty otherwise; see cache.CURRENT_HEADER).
 # Returns {1, payload} on a current hit (a stale value is deleted); {2} while
-# another caller holds the lease; {3, generations} when this caller is granted
-# the lease (missing generation keys are created so the lease can name them).
-LEASE_SCRIPT = """
+# another caller holds the lease; {3, generations, epoch} when this caller is
+# granted the lease (missing generation and epoch keys are created so the lease
+# can name them; epoch is empty for values that are not contexts).
+LEASE_SCRIPT = CURRENT_HEADER + KEEP_ALIVE + """
 local current = {}
 local missing = {}
 for i = 3, #KEYS do
@@ -48,7 +62,8 @@ local generations = table.concat(current, ',')
 local v = redis.call('GET', KEYS[1])
 if v then
   local nl = string.find(v, '\\n', 1, true)
-  if next(missing) == nil and nl and string.sub(v, 1, nl - 1) == generations then
+  if next(missing) == nil and nl
+      and current_header(string.sub(v, 1, nl - 1), generations, ARGV[5], ARGV[6]) then
     return {1, string.sub(v, nl + 1)}
   end
   redis.call('DEL', KEYS[1])
@@ -59,22 +74,32 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 local ttl = tonumber(ARGV[4])
 for i = 3, #KEYS do
-  if missing[i] then
-    redis.call('SET', KEYS[i], ARGV[3], 'PX', 2 * ttl)
-  elseif redis.call('PTTL', KEYS[i]) < ttl then
-    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
-  end
+  keep_alive(KEYS[i], missing[i], ARGV[3], ttl)
 end
-return {3, generations}
+local epoch = ''
+if ARGV[5] ~= '' then
+  epoch = redis.call('GET', ARGV[5])
+  keep_alive(ARGV[5], not epoch, ARGV[3], ttl)
+  epoch = epoch or ARGV[3]
+end
+return {3, generations, epoch}
 """
 
 # KEYS[1]: value key, KEYS[2]: lease key, KEYS[3..]: generation keys.
 # ARGV[1]: lease id, ARGV[2]: generations recorded with the lease,
-# ARGV[3]: payload, ARGV[4]: ttl in ms.
-# Stores the value only if the generations are unchanged since the lease was
-# granted (the value is the first write, so out of memory refuses it cleanly),
-# and ends the lease if it is ours. Returns 1 if stored, else 0.
-FILL_SCRIPT = """
+# ARGV[3]: payload, ARGV[4]: ttl in ms, ARGV[5]: the user's write epoch key and
+# ARGV[6]: the prefix of its record generation keys for a context (both empty
+# otherwise), ARGV[7]: the epoch recorded with the lease, ARGV[8]: a fresh
+# token for record generation keys that do not exist, ARGV[9]: the ids of the
+# records the context was computed from, comma-separated; empty: it depends on
+# every record of the user (the epoch).
+# Stores the value only if the generations, and for a context the write epoch,
+# are unchanged since the lease was granted: a write to any record of the user
+# in between discards the fill, since it may have been computed before that
+# write (the value is the first write, so out of memory refuses it cleanly),
+# and ends the lease if it is ours. The value records the current token of each
+# record it names, creating the missing ones. Returns 1 if stored, else 0.
+FILL_SCRIPT = KEEP_ALIVE + """
 local current = {}
 for i = 3, #KEYS do
   local g = redis.call('GET', KEYS[i])
@@ -85,21 +110,47 @@ for i = 3, #KEYS do
   current[#current + 1] = g
 end
 local ours = redis.call('GET', KEYS[2]) == ARGV[1]
-if current == nil or table.concat(current, ',') ~= ARGV[2] then
+if current == nil or table.concat(current, ',') ~= ARGV[2]
+    or (ARGV[5] ~= '' and redis.call('GET', ARGV[5]) ~= ARGV[7]) then
   if ours then
     redis.call('DEL', KEYS[2])
   end
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[2] .. '\\n' .. ARGV[3], 'PX', ARGV[4])
+local header = ARGV[2]
+local names = {}
+local missing = {}
+if ARGV[5] ~= '' then
+  if ARGV[9] == '' then
+    header = header .. '|e' .. ARGV[7]
+  else
+    local parts = {}
+    for id in string.gmatch(ARGV[9], '[^,]+') do
+      local name = ARGV[6] .. id
+      local g = redis.call('GET', name)
+      if not g then
+        g = ARGV[8]
+        missing[#names + 1] = true
+      end
+      names[#names + 1] = name
+      parts[#parts + 1] = id .. '=' .. g
+    end
+    header = header .. '|r' .. table.concat(parts, ';')
+  end
+end
+redis.call('SET', KEYS[1], header .. '\\n' .. ARGV[3], 'PX', ARGV[4])
 if ours then
   redis.call('DEL', KEYS[2])
 end
 local ttl = tonumber(ARGV[4])
 for i = 3, #KEYS do
-  if redis.call('PTTL', KEYS[i]) < ttl then
-    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
-  end
+  keep_alive(KEYS[i], false, '', ttl)
+end
+if ARGV[5] ~= '' then
+  keep_alive(ARGV[5], false, '', ttl)
+end
+for i = 1, #names do
+  keep_alive(names[i], missing[i], ARGV[8], ttl)
 end
 return 1
 """
@@ -113,6 +164,29 @@ POLL_MAX_S = 0.1
 
 class BadLease(ValueError):
     """A lease token that this service did not hand out."""
+
+
+def parse_lease_token(entry: keys.CacheEntry, lease_token: str) -> tuple[str, str, str]:
+    """(lease id, generations, write epoch) of a token GetOrLease handed out for entry; the
+    epoch is empty for values that are not contexts."""
+    parts = lease_token.split(".")
+    if len(parts) != (3 if entry.epoch else 2) or not parts[0]:
+        raise BadLease("lease_token is not one GetOrLease handed out")
+    return parts[0], parts[1], parts[2] if entry.epoch else ""
+
+
+def dependency_list(entry: keys.CacheEntry, dependencies: Sequence[str]) -> str:
+    """The fill script's ARGV: distinct record ids, comma-separated. Empty (the value depends
+    on every record of its user) when none are given or more than MAX_DEPENDENCIES: checking
+    hundreds of keys on every read would cost more than the rare misses it saves."""
+    if not dependencies:
+        return ""
+    if not entry.epoch:
+        raise keys.BadKey("dependency_record_ids are for CONTEXT_GROUP values only")
+    distinct = list(dict.fromkeys(keys.dependency_id(d) for d in dependencies))
+    if len(distinct) > keys.MAX_DEPENDENCIES:
+        return ""
+    return ",".join(distinct)
 
 
 @dataclass(frozen=True)
@@ -155,7 +229,11 @@ class Leases:
             try:
                 answer = await node.run(
                     lambda c: self._lease(
-                        script_keys, [lease_id, lease_ttl_ms, new_generation(), generation_ttl_ms]
+                        script_keys,
+                        [
+                            lease_id, lease_ttl_ms, new_generation(), generation_ttl_ms,
+                            entry.epoch, entry.record_prefix,
+                        ],
                     )
                 )
             except (Unavailable, RedisError) as exc:
@@ -170,7 +248,10 @@ class Leases:
             if kind == 3:
                 self.cache.accepted()  # the lease key was written
                 stats.miss(entry.namespace)
-                return LeaseAnswer(MISS, lease_token=f"{lease_id}.{answer[1].decode()}")
+                token = f"{lease_id}.{answer[1].decode()}"
+                if entry.epoch:
+                    token += f".{answer[2].decode()}"
+                return LeaseAnswer(MISS, lease_token=token)
             remaining = until - time.monotonic()
             if remaining <= 0:
                 stats.miss(entry.namespace)
@@ -179,11 +260,17 @@ class Leases:
             poll = min(poll * 2, POLL_MAX_S)
 
     async def fill(
-        self, entry: keys.CacheEntry, lease_token: str, value: bytes, ttl_seconds: int
+        self,
+        entry: keys.CacheEntry,
+        lease_token: str,
+        value: bytes,
+        ttl_seconds: int,
+        dependencies: Sequence[str] = (),
     ) -> Stored:
-        lease_id, dot, generations = lease_token.partition(".")
-        if not dot or not lease_id:
-            raise BadLease("lease_token is not one GetOrLease handed out")
+        """dependencies: for a context, the ids of the records it was computed from (see
+        dependency_list); empty, it depends on every record of its user."""
+        lease_id, generations, epoch = parse_lease_token(entry, lease_token)
+        deps = dependency_list(entry, dependencies)
         refused = self.cache.too_large(value)
         if refused:
             return refused
@@ -191,9 +278,11 @@ class Leases:
             return Stored(False, "unavailable: Redis not configured")
         ttl_ms = self.cache.ttl_ms(entry.namespace, ttl_seconds)
         script_keys = [entry.key, keys.lease_key(entry.key), *entry.generations]
-        stored = await self.cache.write(
-            lambda c: self._fill(script_keys, [lease_id, generations, value, ttl_ms])
-        )
+        args = [
+            lease_id, generations, value, ttl_ms, entry.epoch, entry.record_prefix, epoch,
+            new_generation(), deps,
+        ]
+        stored = await self.cache.write(lambda c: self._fill(script_keys, args))
         if stored.stored:
             event = self._filled.pop(entry.key, None)
             if event is not None:

@@ -77,3 +77,24 @@ def test_negative_depth_and_unknown_namespace_or_scope_are_refused():
 def test_bad_resources_are_refused(bad):
     with pytest.raises(keys.BadKey):
         keys.lock_key(bad)
+
+
+def test_record_generations_and_write_epoch_are_per_user():
+    assert keys.record_generation("u1", "rec-1") == "cache_gen:record:u1:rec-1"
+    assert keys.record_generation_prefix("u1") + "rec-1" == keys.record_generation("u1", "rec-1")
+    assert keys.write_epoch("u1") == "cache_epoch:context_group:u1"
+    entry = keys.cache_entry(keys.CONTEXT_GROUP, user_id="u1", record_id="r", depth=2)
+    assert (entry.epoch, entry.record_prefix) == (keys.write_epoch("u1"), "cache_gen:record:u1:")
+
+
+def test_only_contexts_track_records():
+    entry = keys.cache_entry(keys.USER_PROFILE, user_id="u1")
+    assert (entry.epoch, entry.record_prefix) == ("", "")
+
+
+@pytest.mark.parametrize("record_id", ["", "a:b", "a=b", "a;b", "a,b", "a|b", "a b", "x" * 257])
+def test_dependency_ids_cannot_forge_a_value_header(record_id):
+    with pytest.raises(keys.BadKey):
+        keys.dependency_id(record_id)
+    with pytest.raises(keys.BadKey):
+        keys.record_generation("u1", record_id)

@@ -24,6 +24,9 @@ update context_groups set topics = $3, coherence = $4, updated_at = now()
  where user_id = $1 and id = $2
 """
 MEMBERS = "select record_id from group_members where user_id = $1 and group_id = $2"
+MEMBERS_OF_MANY = """
+select record_id from group_members where user_id = $1 and group_id = any($2::uuid[])
+"""
 GROUPS_OF = """
 select m.record_id, m.group_id,
        (select count(*) from group_members c
@@ -91,6 +94,14 @@ async def update_stats(conn, user_id: str, group_id, topics: list[str], coherenc
 
 async def members(conn: asyncpg.Connection, user_id: str, group_id) -> list:
     return [row["record_id"] for row in await conn.fetch(MEMBERS, user_id, group_id)]
+
+
+async def members_of_many(conn: asyncpg.Connection, user_id: str, group_ids) -> list:
+    """The members of every one of the groups."""
+    if not group_ids:
+        return []
+    rows = await conn.fetch(MEMBERS_OF_MANY, user_id, list(group_ids))
+    return [row["record_id"] for row in rows]
 
 
 async def groups_of(conn: asyncpg.Connection, user_id: str, record_ids) -> dict:

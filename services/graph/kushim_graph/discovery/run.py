@@ -66,6 +66,7 @@ class Outcome:
     state: str
     links: list = field(default_factory=list)
     data_source_id: object = None
+    groups: set = field(default_factory=set)  # ids of the groups it changed
 
 
 class Discovery:
@@ -150,7 +151,7 @@ class Discovery:
             record_id, len(rows), len(made), (time.monotonic() - started) * 1000,
         )
         made = sorted(made, key=lambda r: (-r["confidence"], str(r["id"])))
-        return Outcome(DONE, made, row["data_source_id"])
+        return Outcome(DONE, made, row["data_source_id"], touched)
 
     async def _score(self, conn, user_id: str, row, rows):
         """(links to write, ids of candidates below the threshold).

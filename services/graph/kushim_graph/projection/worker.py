@@ -15,6 +15,7 @@ import asyncpg
 
 from kushim_graph.db import outbox
 from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
+from kushim_graph.projection import reach
 from kushim_graph.projection.neo4j_store import NEO4J_DOWN, Neo4jStore
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class OutboxWorker:
         store: Neo4jStore,
         *,
         batch: int,
-        on_applied=None,
+        on_applied=None,  # awaited with {user id: records whose contexts changed}
         idle_poll_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
@@ -147,7 +148,6 @@ class OutboxWorker:
 
     async def apply_once(self) -> int:
         """Applies one batch; answers how many outbox rows it applied."""
-        users: set = set()
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             if not await outbox.try_lock(conn):
                 return 0
@@ -155,15 +155,17 @@ class OutboxWorker:
             if not rows:
                 return 0
             named: dict[str, set] = {}
+            owners: dict[str, str] = {}
             for row in rows:
                 named.setdefault(row["entity"], set()).add((row["user_id"], row["entity_id"]))
-                users.add(str(row["user_id"]))
+                owners[str(row["entity_id"])] = str(row["user_id"])
             changes = await read_changes(conn, named)
+            held = await reach.before(self.store, changes)
             await self.store.apply(changes)
             await outbox.done(conn, [row["id"] for row in rows])
         self._neo4j_state(True)
         self.applied_total += len(rows)
         OUTBOX_APPLIED.inc(len(rows))
         if self.on_applied is not None:
-            await self.on_applied(users)
+            await self.on_applied(reach.reached(changes, held, owners))
         return len(rows)

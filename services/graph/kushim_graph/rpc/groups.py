@@ -34,6 +34,8 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         self.deps = deps
 
     async def _changed(self, user_id: str) -> None:
+        # Group edits are rare next to ingestion and reach every member before and after (a
+        # split or a removal leaves records in no group): the whole user's contexts go.
         self.deps.projection.wake()
         await self.deps.lockcache.invalidate_context_groups(user_id)
 

@@ -2,8 +2,8 @@
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
+from kushim_graph import context_reach, messages
 from kushim_graph import groups as group_changes
-from kushim_graph import messages
 from kushim_graph.db import groups, links, outbox, records
 from kushim_graph.errors import AlreadyExists, InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, rpc, user_id_of
@@ -18,9 +18,10 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _changed(self, user_id: str) -> None:
+    async def _changed(self, user_id: str, reached: set[str]) -> None:
+        """reached: the records whose cached contexts the committed change makes stale."""
         self.deps.projection.wake()
-        await self.deps.lockcache.invalidate_context_groups(user_id)
+        await self.deps.lockcache.invalidate_records(user_id, reached)
 
     @rpc
     async def CreateLink(self, request, context):
@@ -47,7 +48,8 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
             await outbox.add(conn, user_id, "link", [link_id])
             await outbox.add(conn, user_id, "group", touched)
             row = await links.get(conn, user_id, link_id)
-        await self._changed(user_id)
+            reached = await context_reach.records_reached(conn, user_id, [a, b], touched)
+        await self._changed(user_id, reached)
         return graph_pb2.CreateLinkResponse(link=messages.link(row))
 
     @rpc
@@ -85,6 +87,10 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
             if not await links.set_feedback(conn, user_id, link_id, feedback, comment):
                 raise NotFound(f"link {link_id} not found")
             row = await links.get(conn, user_id, link_id)
+        # Contexts show a link's feedback; no projection: Neo4j does not hold it.
+        await self.deps.lockcache.invalidate_records(
+            user_id, {str(row["source_record_id"]), str(row["target_record_id"])}
+        )
         return graph_pb2.GetLinkResponse(link=messages.link(row))
 
     @rpc
@@ -104,7 +110,9 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
                 touched |= await group_changes.refresh(conn, user_id, group_id, split=False)
             await outbox.add(conn, user_id, "link", [link_id])
             await outbox.add(conn, user_id, "group", touched)
-        await self._changed(user_id)
+            ends = [row["source_record_id"], row["target_record_id"]]
+            reached = await context_reach.records_reached(conn, user_id, ends, touched)
+        await self._changed(user_id, reached)
         return graph_pb2.DeleteLinkResponse()
 
     @rpc

@@ -5,7 +5,7 @@ import logging
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import ingest, messages
+from kushim_graph import context_reach, ingest, messages
 from kushim_graph.db import links, records, users
 from kushim_graph.discovery.run import DONE
 from kushim_graph.errors import InvalidInput, NotFound
@@ -69,9 +69,12 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         # per user in PostgreSQL.
         gate = asyncio.Semaphore(DISCOVERY_CONCURRENCY)
 
+        touched_groups: set = set()
+
         async def discover(result, record_id) -> None:
             async with gate:
                 outcome = await self.deps.discovery.run(user_id, record_id)
+            touched_groups.update(outcome.groups)
             result.links.extend(messages.link(row) for row in outcome.links)
             if outcome.state == DONE:
                 result.record.discovery_state = "done"
@@ -80,7 +83,12 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         latest = {record_id: result for result, record_id in to_discover}
         await asyncio.gather(*(discover(result, rid) for rid, result in latest.items()))
         sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
-        await self.deps.lockcache.invalidate_context_groups(user_id)
+        # Every link discovery wrote or removed has one of these records as an endpoint.
+        async with self.deps.pool.acquire() as conn:
+            await context_reach.invalidate(
+                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover],
+                touched_groups,
+            )
         for source_id in sorted(sources):
             await self.deps.lockcache.invalidate_data_source(user_id, source_id)
         return graph_pb2.IngestRecordsResponse(results=results)
@@ -124,6 +132,7 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         async with self.deps.pool.acquire() as conn:
             source_id = await ingest.delete(conn, user_id, record_id)
         self.deps.projection.wake()
+        # Rare: the whole user's contexts rather than the record, its neighbours and its group.
         await self.deps.lockcache.invalidate_context_groups(user_id)
         if source_id is not None:
             await self.deps.lockcache.invalidate_data_source(user_id, str(source_id))
