@@ -127,12 +127,12 @@ local header = table.concat(current, ',')
 local epoch = false
 if ARGV[4] ~= '' then
   epoch = redis.call('GET', ARGV[4])
-  header = header .. '|e' .. (epoch or ARGV[3])
+  header = header .. '|e' .. (epoch or ('0-' .. ARGV[3]))
 end
 redis.call('SET', KEYS[1], header .. '\\n' .. ARGV[1], 'PX', ARGV[2])
 local ttl = tonumber(ARGV[2])
 if ARGV[4] ~= '' then
-  keep_alive(ARGV[4], not epoch, ARGV[3], ttl)
+  keep_alive(ARGV[4], not epoch, '0-' .. ARGV[3], ttl)
 end
 for i = 2, #KEYS do
   keep_alive(KEYS[i], missing[i], ARGV[3], ttl)

@@ -99,7 +99,10 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
         try:
             if scope == keys.SCOPE_RECORDS:
                 done = await invalidation.invalidate_records(
-                    self.cache.node, request.user_id, list(request.record_ids)
+                    self.cache.node,
+                    request.user_id,
+                    list(request.record_ids),
+                    2 * self.cache.ttl_ms(keys.CONTEXT_GROUP, 0),
                 )
             else:
                 done = await invalidation.invalidate(

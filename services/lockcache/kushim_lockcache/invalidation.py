@@ -18,11 +18,14 @@ compares the generations recorded with the lease against the current ones.
 
 Records invalidation (context values only) works the same way one level down:
 each record has a generation key, a context value records the tokens of the
-records it contains, and invalidating records deletes their keys, so only the
-contexts that contain one of them miss. The same DEL removes the user's write
-epoch, which discards fills in flight (see lease.py) and the contexts too
-large to name their records.
+records it contains, and invalidating records gives their keys a new value,
+so only the contexts that contain one of them miss. The same script moves the
+user's write epoch on, which drops the contexts too large to name their
+records, and lets a fill in flight tell whether one of its records was
+written since its lease (see lease.py).
 """
+
+import secrets
 
 from redis.exceptions import RedisError
 
@@ -46,18 +49,43 @@ async def invalidate(node: RedisNode | None, scope: str, user_id: str, data_sour
 
 MAX_RECORDS = 10_000
 
+# KEYS[1]: the user's write epoch, KEYS[2..]: generation keys of the written records.
+# ARGV[1]: a fresh token, ARGV[2]: ttl in ms of the keys it sets.
+# The epoch is "<n>-<incarnation>": n counts the records invalidations of the user since the
+# epoch key was (re)created with a fresh incarnation. Each invalidation sets the epoch to the
+# next count and every written record's generation to the same value, so a fill can tell
+# whether one of its records was written after its lease (lease.py). Returns 1.
+RECORDS_SCRIPT = """
+local e = redis.call('GET', KEYS[1])
+local dash = e and string.find(e, '-', 1, true)
+local n, incarnation = 0, ARGV[1]
+if dash then
+  n = tonumber(string.sub(e, 1, dash - 1)) or 0
+  incarnation = string.sub(e, dash + 1)
+end
+local value = (n + 1) .. '-' .. incarnation
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], value, 'PX', ARGV[2])
+end
+return 1
+"""
 
-async def invalidate_records(node: RedisNode | None, user_id: str, record_ids) -> bool:
+
+async def invalidate_records(
+    node: RedisNode | None, user_id: str, record_ids, ttl_ms: int
+) -> bool:
     """Drops the cached contexts of the user that contain one of the records (all of them
-    when there are more than MAX_RECORDS). False when Redis is unavailable or refused."""
+    when there are more than MAX_RECORDS). ttl_ms: how long the new generations are kept,
+    longer than any context value lives. False when Redis is unavailable or refused."""
     if len(record_ids) > MAX_RECORDS:
         return await invalidate(node, keys.SCOPE_USER_CONTEXT_GROUPS, user_id, "")
     names = [keys.write_epoch(user_id)]
     names += sorted({keys.record_generation(user_id, r) for r in record_ids})
     if node is None:
         return False
+    script = node.client.register_script(RECORDS_SCRIPT)
     try:
-        await node.run(lambda c: c.delete(*names))
+        await node.run(lambda c: script(names, [secrets.token_hex(8), ttl_ms], client=c))
     except (Unavailable, RedisError):
         return False
     return True

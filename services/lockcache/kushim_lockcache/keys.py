@@ -131,8 +131,9 @@ def dependency_id(record_id: str) -> str:
 
 
 def write_epoch(user_id: str) -> str:
-    """Changed by every write to a user's records: a fill that saw an older epoch is discarded,
-    and a context value depending on every record of the user is served only under it."""
+    """Counts the records invalidations of a user (invalidation.RECORDS_SCRIPT): a fill tells
+    by it whether its records were written since its lease, and a context value depending on
+    every record of the user is served only under the epoch it was filled under."""
     return f"cache_epoch:context_group:{_part('user_id', user_id)}"
 
 

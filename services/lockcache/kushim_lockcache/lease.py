@@ -10,10 +10,10 @@ scope is discarded instead of undoing the invalidation.
 A context also names the records it was computed from (dependencies); it is
 served while none of them was written (invalidation.invalidate_records).
 Such writes are not in any scope the lease records, so the lease records the
-user's write epoch too, which every records invalidation changes: a fill
-whose epoch changed since its lease is discarded. The epoch is checked at
-fill time only, never on reads, so writes to other records of the user cost
-no hits.
+user's write epoch too, which counts the records invalidations: a fill is
+discarded when one of its records was invalidated after the epoch its lease
+saw. This is checked at fill time only, never on reads, and writes to other
+records of the user discard no fill.
 """
 
 import asyncio
@@ -79,10 +79,44 @@ end
 local epoch = ''
 if ARGV[5] ~= '' then
   epoch = redis.call('GET', ARGV[5])
-  keep_alive(ARGV[5], not epoch, ARGV[3], ttl)
-  epoch = epoch or ARGV[3]
+  keep_alive(ARGV[5], not epoch, '0-' .. ARGV[3], ttl)
+  epoch = epoch or ('0-' .. ARGV[3])
 end
 return {3, generations, epoch}
+"""
+
+# A Lua function the fill script starts with. True when no record of `ids` (comma-separated;
+# empty: every record of the user) was invalidated since the lease saw the write epoch
+# `leased` ("<n>-<incarnation>", see invalidation.RECORDS_SCRIPT). Either the epoch did not
+# move, or it moved within the same incarnation and each record's generation exists and was
+# not set by an invalidation of this incarnation after n. A missing generation (expired, or
+# never set) or a new incarnation could hide a write: then it answers false.
+UNWRITTEN_SINCE = """
+local function counted(value)
+  local dash = value and string.find(value, '-', 1, true)
+  if not dash then
+    return nil, nil
+  end
+  return tonumber(string.sub(value, 1, dash - 1)), string.sub(value, dash + 1)
+end
+local function unwritten_since(epoch, leased, prefix, ids)
+  local now = redis.call('GET', epoch)
+  if now == leased then
+    return true
+  end
+  local n0, incarnation = counted(leased)
+  local _, now_incarnation = counted(now)
+  if ids == '' or not n0 or now_incarnation ~= incarnation then
+    return false
+  end
+  for id in string.gmatch(ids, '[^,]+') do
+    local n, written_in = counted(redis.call('GET', prefix .. id))
+    if not n or (written_in == incarnation and n > n0) then
+      return false
+    end
+  end
+  return true
+end
 """
 
 # KEYS[1]: value key, KEYS[2]: lease key, KEYS[3..]: generation keys.
@@ -93,13 +127,13 @@ return {3, generations, epoch}
 # token for record generation keys that do not exist, ARGV[9]: the ids of the
 # records the context was computed from, comma-separated; empty: it depends on
 # every record of the user (the epoch).
-# Stores the value only if the generations, and for a context the write epoch,
-# are unchanged since the lease was granted: a write to any record of the user
-# in between discards the fill, since it may have been computed before that
-# write (the value is the first write, so out of memory refuses it cleanly),
-# and ends the lease if it is ours. The value records the current token of each
+# Stores the value only if the generations are unchanged since the lease was
+# granted and, for a context, none of its records was invalidated since (see
+# UNWRITTEN_SINCE): such a value may have been computed before that write (the
+# value is the first write, so out of memory refuses it cleanly), and ends the
+# lease if it is ours. The value records the current token of each
 # record it names, creating the missing ones. Returns 1 if stored, else 0.
-FILL_SCRIPT = KEEP_ALIVE + """
+FILL_SCRIPT = KEEP_ALIVE + UNWRITTEN_SINCE + """
 local current = {}
 for i = 3, #KEYS do
   local g = redis.call('GET', KEYS[i])
@@ -111,7 +145,7 @@ for i = 3, #KEYS do
 end
 local ours = redis.call('GET', KEYS[2]) == ARGV[1]
 if current == nil or table.concat(current, ',') ~= ARGV[2]
-    or (ARGV[5] ~= '' and redis.call('GET', ARGV[5]) ~= ARGV[7]) then
+    or (ARGV[5] ~= '' and not unwritten_since(ARGV[5], ARGV[7], ARGV[6], ARGV[9])) then
   if ours then
     redis.call('DEL', KEYS[2])
   end
@@ -129,7 +163,7 @@ if ARGV[5] ~= '' then
       local name = ARGV[6] .. id
       local g = redis.call('GET', name)
       if not g then
-        g = ARGV[8]
+        g = '0-' .. ARGV[8]
         missing[#names + 1] = true
       end
       names[#names + 1] = name
@@ -150,7 +184,7 @@ if ARGV[5] ~= '' then
   keep_alive(ARGV[5], false, '', ttl)
 end
 for i = 1, #names do
-  keep_alive(names[i], missing[i], ARGV[8], ttl)
+  keep_alive(names[i], missing[i], '0-' .. ARGV[8], ttl)
 end
 return 1
 """

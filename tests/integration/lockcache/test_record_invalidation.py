@@ -77,20 +77,54 @@ async def test_another_users_write_to_the_same_record_id_drops_nothing(lockcache
     assert await hit(lockcache, key)
 
 
-async def test_a_fill_racing_a_records_invalidation_is_discarded(lockcache):
+async def test_a_fill_racing_an_invalidation_of_one_of_its_records_is_discarded(lockcache):
     user = unique("u")
+    await cached(lockcache, user, "b", b"B", ["a", "b"])  # a's generation exists
     key = context_key(user, "a")
     granted = await lease(lockcache, key)
-    # The write commits and invalidates while the context is being computed; the fill names
-    # no written record, yet it may hold the state from before the write.
-    await invalidate(lockcache, user, "elsewhere")
-    answer = await fill(lockcache, key, granted.lease_token, b"stale", ["a"])
+    # The write commits and invalidates while the context is being computed: the value may
+    # hold the state from before the write.
+    await invalidate(lockcache, user, "a")
+    answer = await fill(lockcache, key, granted.lease_token, b"stale", ["a", "b"])
     assert not answer.stored
+    assert "invalidated" in answer.message
     assert not await hit(lockcache, key)
     fresh = await lease(lockcache, key)
     assert fresh.lease_token
-    assert (await fill(lockcache, key, fresh.lease_token, b"fresh", ["a"])).stored
+    assert (await fill(lockcache, key, fresh.lease_token, b"fresh", ["a", "b"])).stored
     assert await hit(lockcache, key)
+
+
+async def test_a_fill_racing_a_write_to_another_record_is_stored(lockcache):
+    user = unique("u")
+    await cached(lockcache, user, "b", b"B", ["a", "b"])
+    key = context_key(user, "a")
+    granted = await lease(lockcache, key)
+    await invalidate(lockcache, user, "elsewhere")
+    assert (await fill(lockcache, key, granted.lease_token, b"A", ["a", "b"])).stored
+    assert await hit(lockcache, key)
+
+
+async def test_a_fill_racing_a_write_is_discarded_when_it_cannot_tell_what_was_written(
+    lockcache, cache_redis
+):
+    user = unique("u")
+    await cached(lockcache, user, "b", b"B", ["b"])
+    key = context_key(user, "a")
+    # "a" has no generation yet: it may have expired after a write.
+    granted = await lease(lockcache, key)
+    await invalidate(lockcache, user, "elsewhere")
+    assert not (await fill(lockcache, key, granted.lease_token, b"A", ["a", "b"])).stored
+    # Every record of the user: any write may have changed it.
+    granted = await lease(lockcache, key)
+    await invalidate(lockcache, user, "elsewhere")
+    assert not (await fill(lockcache, key, granted.lease_token, b"A")).stored
+    # The epoch expired and started again: its count says nothing about the lease's.
+    granted = await lease(lockcache, key)
+    await cache_redis.delete(keys.write_epoch(user))
+    await invalidate(lockcache, user, "elsewhere")
+    assert not (await fill(lockcache, key, granted.lease_token, b"A", ["b"])).stored
+    assert not await hit(lockcache, key)
 
 
 async def test_contexts_filled_without_dependencies_depend_on_every_record(lockcache):
