@@ -55,7 +55,8 @@ async def _measure(ctx: Context, workers: int, run: str) -> dict[str, dict]:
 
         async def lua_get(w: int) -> bool:
             entry = entries[random.randrange(KEYS)]  # noqa: S311
-            return await read([entry.key, *entry.generations]) is not None
+            return await read([entry.key, *entry.generations],
+                              [entry.epoch, entry.record_prefix]) is not None
 
         results = {}
         for name, op in (
