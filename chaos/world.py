@@ -3,7 +3,6 @@ Service proxies, the load running through both gateways, and a log of what happe
 
 import asyncio
 import contextlib
-import inspect
 import shutil
 import signal
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from chaos.fleet import SERVICES, Fleet
 from chaos.load import Load
+from chaos.polling import until
 from chaos.processes import LogBuffer
 from chaos.proxy import ServiceProxy
 from devstack.ports import free_ports
@@ -157,16 +157,10 @@ class World:
     async def wait_for(self, check: Callable[[], bool | Awaitable[bool]], what: str,
                        within: float = 30.0, interval: float = 0.2):
         """Poll check (sync or async) until it is truthy; TimeoutError naming `what`."""
-        deadline = time.monotonic() + within
-        while True:
-            result = check()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what}: not within {within:.0f} s")
-            await asyncio.sleep(interval)
+        try:
+            return await until(check, within, interval)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{what}: {exc}") from None
 
     async def hold(self, seconds: float) -> None:
         """Let the load run for `seconds` (a fault's duration, not a synchronization)."""

@@ -1,25 +1,19 @@
 """Waiting for a condition against a deadline, never for a fixed time."""
 
-import asyncio
-import inspect
 import time
 from collections.abc import Callable
+
+from chaos.polling import until
 
 DEFAULT_WITHIN = 20.0
 
 
 async def eventually(check: Callable, within: float = DEFAULT_WITHIN, interval: float = 0.05):
     """Polls `check` (sync or async) until it returns a truthy value, which it returns."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(interval)
+    try:
+        return await until(check, within, interval)
+    except TimeoutError:
+        raise AssertionError(f"condition not met within {within} s") from None
 
 
 def wait_for(check: Callable, within: float = DEFAULT_WITHIN, interval: float = 0.05):
