@@ -16,6 +16,7 @@ from kushim_api.ratelimit import RateLimiter
 from kushim_api.requestid import request_id_middleware
 from kushim_api.routes import setup_routes
 from kushim_api.upstream import Upstream
+from kushim_api.webpage import add_security_headers
 
 
 def body_limit_middleware(max_bytes: int):
@@ -68,5 +69,6 @@ def create_app(config: Config, *, clock: Callable[[], float] = time.time) -> web
     app[keys.PASSWORDS] = Passwords(config.password_hash_profile)
     app.cleanup_ctx.append(upstream_ctx)
     app.on_shutdown.append(on_shutdown)
+    app.on_response_prepare.append(add_security_headers)
     setup_routes(app)
     return app

@@ -13,7 +13,8 @@ from kushim_api import keys
 from kushim_api.errors import Unauthorized
 
 ISSUER = "kushim"
-PUBLIC_PREFIXES = ("/health", "/metrics", "/auth/", "/webhooks/", "/openapi.json")
+# /ui/ is the web page's static files; its API calls carry the token like any client's.
+PUBLIC_PREFIXES = ("/health", "/metrics", "/auth/", "/webhooks/", "/openapi.json", "/ui/")
 
 _PROFILES = {
     "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
@@ -74,7 +75,9 @@ class Tokens:
 
 def is_public(request: web.Request) -> bool:
     path = request.path
-    return path in ("/health", "/openapi.json", "/metrics") or path.startswith(PUBLIC_PREFIXES)
+    return path in ("/", "/ui", "/health", "/openapi.json", "/metrics") or path.startswith(
+        PUBLIC_PREFIXES
+    )
 
 
 @web.middleware

@@ -3,6 +3,7 @@ import re
 from kushim_api.app import create_app
 from kushim_api.config import Config
 from kushim_api.openapi import spec
+from kushim_api.webpage import PAGE_PATHS
 
 
 def _registered():
@@ -10,7 +11,8 @@ def _registered():
     app = create_app(config)
     found = set()
     for route in app.router.routes():
-        if route.method in ("HEAD", "OPTIONS"):
+        # the web page's static files are not part of the HTTP API it calls
+        if route.method in ("HEAD", "OPTIONS") or route.resource.canonical in PAGE_PATHS:
             continue
         found.add((route.method.lower(), route.resource.canonical))
     return found

@@ -12,10 +12,11 @@ from kushim_api.routes import (
     users,
     webhooks,
 )
+from kushim_api import webpage
 
 TABLES = (
     operations.routes, auth.routes, users.routes, records.routes, links.routes,
-    groups.routes, data_sources.routes, webhooks.routes,
+    groups.routes, data_sources.routes, webhooks.routes, webpage.routes,
 )
 
 
