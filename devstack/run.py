@@ -133,6 +133,7 @@ def _start_loudly(service: ServiceProcess, shutdown: Shutdown) -> None:
 
 def print_table(stack: Stack, services: list[ServiceProcess]) -> None:
     rows = [
+        ("web page", f"http://{HOST}:{API_PORT}/ui/  (sign up there)", services[-1].running()),
         ("api", f"http://{HOST}:{API_PORT}  (GET /health)", services[-1].running()),
         ("lockcache", f"{HOST}:{LOCKCACHE_PORT}  (gRPC)", services[0].running()),
         ("graph", f"{HOST}:{GRAPH_PORT}  (gRPC)", services[1].running()),

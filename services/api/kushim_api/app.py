@@ -15,8 +15,8 @@ from kushim_api.metrics import Metrics, metrics_middleware
 from kushim_api.ratelimit import RateLimiter
 from kushim_api.requestid import request_id_middleware
 from kushim_api.routes import setup_routes
+from kushim_api.security_headers import add_security_headers
 from kushim_api.upstream import Upstream
-from kushim_api.webpage import add_security_headers
 
 
 def body_limit_middleware(max_bytes: int):

@@ -3,7 +3,7 @@ import re
 from kushim_api.app import create_app
 from kushim_api.config import Config
 from kushim_api.openapi import spec
-from kushim_api.webpage import PAGE_PATHS
+from kushim_api.routes.page import PAGE_PATHS
 
 
 def _registered():

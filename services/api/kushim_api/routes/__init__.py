@@ -8,15 +8,15 @@ from kushim_api.routes import (
     groups,
     links,
     operations,
+    page,
     records,
     users,
     webhooks,
 )
-from kushim_api import webpage
 
 TABLES = (
     operations.routes, auth.routes, users.routes, records.routes, links.routes,
-    groups.routes, data_sources.routes, webhooks.routes, webpage.routes,
+    groups.routes, data_sources.routes, webhooks.routes, page.routes,
 )
 
 

@@ -1,9 +1,6 @@
 """The web page: static files under /ui/ (HTML, CSS, ES modules and the vendored graph
-library), and the security headers every response carries.
-
-The page is plain files calling the public HTTP API from the same origin, so the gateway only
-serves them; nothing is rendered on the server. The Content-Security-Policy allows scripts and
-styles from this origin only (no inline code, no eval), and no framing."""
+library). The page is plain files calling the public HTTP API from the same origin, so the
+gateway only serves them; nothing is rendered on the server (see security_headers.py)."""
 
 from pathlib import Path
 
@@ -11,7 +8,7 @@ from aiohttp import web
 
 from kushim_api.errors import NotFound
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 PREFIX = "/ui/"
 # Routes outside the HTTP API (and so outside /openapi.json): the page and its redirects.
 PAGE_PATHS = ("/", "/ui", PREFIX + "{name}")
@@ -22,22 +19,6 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".svg": "image/svg+xml",
 }
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-))
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
 
 routes = web.RouteTableDef()
 
@@ -46,7 +27,10 @@ def asset_path(name: str, root: Path = WEB_DIR) -> Path:
     """The file a /ui/ path names, or NotFound: only known file types, only inside root."""
     if not name:
         name = "index.html"
-    candidate = (root / name).resolve()
+    try:
+        candidate = (root / name).resolve()
+    except (ValueError, OSError):  # a NUL byte, a name too long for the filesystem
+        raise NotFound("no such page asset") from None
     if (
         candidate.suffix not in CONTENT_TYPES
         or not candidate.is_relative_to(root)
@@ -75,7 +59,3 @@ async def asset(request: web.Request) -> web.FileResponse:
         "Content-Type": CONTENT_TYPES[path.suffix], "Cache-Control": "no-cache",
     })
 
-
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
