@@ -205,6 +205,41 @@ def test_a_hostile_title_renders_as_text_and_runs_nothing(page, api, tmp_path):
     assert errors == [], "\n".join(errors)
 
 
+def test_a_group_is_renamed_merged_and_refused_a_split_on_its_page(page, api):
+    token = sign_up(page)
+    ids = []
+    for external_id, title in (("G-1", "Billing export"), ("G-2", "Invoice layout")):
+        status, made = api.call("POST", "/records", token, record(
+            external_id, "google", "document", title, body=f"{title} notes."))
+        assert status == 201, made
+        ids.append(made["record"]["id"])
+    made_groups = []
+    for name, member in (("Billing", ids[0]), ("Invoices", ids[1])):
+        status, made = api.call("POST", "/context-groups", token,
+                                {"name": name, "recordIds": [member]})
+        assert status == 201, made
+        made_groups.append(made)
+    target, source = made_groups
+
+    page.open(f"#/groups/{target['id']}")
+    page.text_of("section.group h2", lambda text: text == "Billing")
+    page.type_into("section.group input[name=name]", "Billing and invoices")
+    page.find("section.group input[name=name]").send_keys(Keys.ENTER)
+    page.text_of("section.group h2", lambda text: text == "Billing and invoices")
+    assert api.get(f"/context-groups/{target['id']}", token)["name"] == "Billing and invoices"
+
+    page.find(f"select[name=sourceGroupId] option[value='{source['id']}']").click()
+    page.find("select[name=sourceGroupId]").submit()
+    page.until(lambda: {li.get_attribute("data-record-id")
+                        for li in page.find_all(".members li")} == set(ids))
+    status, _ = api.call("GET", f"/context-groups/{source['id']}", token)
+    assert status == 404
+
+    page.find("section.group button.secondary").click()
+    assert page.text_of("section.group .status", bool).startswith("Not split: ")
+    assert api.get(f"/context-groups/{target['id']}", token)["memberCount"] == 2
+
+
 def test_a_data_source_shows_its_webhook_secret_once_and_can_be_deleted(page, api):
     token = sign_up(page)
     page.open("#/sources")
@@ -235,6 +270,14 @@ def test_a_wrong_password_is_refused_on_the_page(page):
     page.type_into("input[name=password]", "not the password")
     page.find("#sign-in").click()
     assert page.text_of("form.auth .error", bool).startswith("invalid email or password")
+    assert page.token() is None
+    assert not page.driver.find_element(By.ID, "nav").is_displayed()
+
+
+def test_a_token_the_gateway_refuses_returns_to_the_sign_in_form(page):
+    page.driver.execute_script("sessionStorage.setItem('kushim.token', 'not-a-token')")
+    page.driver.refresh()
+    page.find("form.auth #sign-in")
     assert page.token() is None
     assert not page.driver.find_element(By.ID, "nav").is_displayed()
 
