@@ -97,6 +97,17 @@ def upload(page: Page, tmp_path: Path, lines: list[str]) -> dict[str, str]:
             for name in ("created", "updated", "unchanged", "rejected", "links")}
 
 
+def click_on_canvas(page: Page, canvas, where: str, element_id: str) -> None:
+    """A real mouse click where cytoscape drew the node (renderedPosition) or the edge's
+    middle (renderedMidpoint); cytoscape keeps its instance on the container as _cyreg."""
+    x, y = page.driver.execute_script(
+        "const e = document.getElementById('graph')._cyreg.cy.$id(arguments[0]);"
+        "const p = e[arguments[1]](); return [p.x, p.y];", element_id, where)
+    ActionChains(page.driver).move_to_element_with_offset(
+        canvas, int(x - canvas.size["width"] / 2), int(y - canvas.size["height"] / 2)
+    ).click().perform()
+
+
 def outbox_drained(api: Api) -> None:
     """Neo4j is a projection: a context graph is read once the outbox has drained."""
     wait_for(lambda: api.call("GET", "/health/ready")[1].get("outboxPending") == 0)
@@ -160,13 +171,10 @@ def test_a_new_user_goes_from_sign_up_to_the_graph_of_their_upload(page, api, tm
     page.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait_for(lambda: not page.find_all(".edge-panel")[0].is_displayed())
 
-    # clicking the commit's node on the canvas re-centres the page on it
-    x, y = page.driver.execute_script(
-        "const p = document.getElementById('graph')._cyreg.cy.$id(arguments[0])"
-        ".renderedPosition(); return [p.x, p.y];", commit_id)
-    ActionChains(page.driver).move_to_element_with_offset(
-        canvas, int(x - canvas.size["width"] / 2), int(y - canvas.size["height"] / 2)
-    ).click().perform()
+    # on the canvas: clicking an edge opens its explanation, clicking a node re-centres
+    click_on_canvas(page, canvas, "renderedMidpoint", commit_link["id"])
+    page.text_of(".edge-panel .link-ends", lambda text: UPLOAD[1]["title"] in text)
+    click_on_canvas(page, canvas, "renderedPosition", commit_id)
     wait_for(lambda: page.hash().startswith(f"#/records/{commit_id}"))
     page.text_of("h2.record-title", lambda text: text == UPLOAD[1]["title"])
 
