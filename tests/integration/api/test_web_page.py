@@ -93,6 +93,8 @@ def upload(page: Page, tmp_path: Path, lines: list[str]) -> dict[str, str]:
     page.find("input[type=file]").send_keys(str(source))
     page.find("form.ingest button[type=submit]").click()
     page.text_of(".progress .status", lambda text: text.startswith("Done"))
+    bar = page.find(".progress progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max")
     return {name: page.find(f".counts .count-{name}").text
             for name in ("created", "updated", "unchanged", "rejected", "links")}
 
@@ -190,6 +192,18 @@ def test_a_new_user_goes_from_sign_up_to_the_graph_of_their_upload(page, api, tm
     assert errors == [], "\n".join(errors)
 
 
+def test_an_upload_goes_in_batches_and_names_rejected_lines_across_them(page, api, tmp_path):
+    token = sign_up(page)
+    lines = [json.dumps(record(f"N-{i}", "other", "document", f"Note {i}")) for i in range(100)]
+    lines.append(json.dumps(record("N-100", "myspace", "document", "Note 100")))  # batch 2
+    counts = upload(page, tmp_path, lines)
+    assert (counts["created"], counts["rejected"]) == ("100", "1"), counts
+    assert page.find(".progress progress").get_attribute("max") == "2"
+    [rejection] = [li.text for li in page.find_all(".rejections li")]
+    assert rejection.startswith("line 101: sourcePlatform")
+    assert api.get("/records?limit=1", token)["total"] == 100
+
+
 def test_a_hostile_title_renders_as_text_and_runs_nothing(page, api, tmp_path):
     token = sign_up(page)
     status, made = api.call("POST", "/records", token, record(
@@ -243,7 +257,7 @@ def test_a_group_is_renamed_merged_and_refused_a_split_on_its_page(page, api):
     status, _ = api.call("GET", f"/context-groups/{source['id']}", token)
     assert status == 404
 
-    page.find("section.group button.secondary").click()
+    page.find("section.group button.split").click()
     assert page.text_of("section.group .status", bool).startswith("Not split: ")
     assert api.get(f"/context-groups/{target['id']}", token)["memberCount"] == 2
 

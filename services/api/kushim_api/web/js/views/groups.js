@@ -68,7 +68,7 @@ export async function groupView(groupId) {
   } }, field("Merge into this group", source), h("button", { type: "submit" }, "Merge"))
     : null;
 
-  const split = h("button", { type: "button", class: "secondary", onclick: () => act(async () => {
+  const split = h("button", { type: "button", class: "secondary split", onclick: () => act(async () => {
     try {
       const answer = await api("POST", path`/context-groups/${groupId}/split`);
       outcome.replaceChildren(h("p", {}, "Split into: ", answer.groups.map((made, i) => [

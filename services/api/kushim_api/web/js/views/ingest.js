@@ -96,7 +96,7 @@ export function ingestView() {
       progress.value = i + 1;
       shown();
     }
-    progressText.textContent = `Done: ${lines} records read.`;
+    progressText.textContent = `Done: ${lines} lines read.`;
     problems.replaceChildren(rejected.length ? h("div", {},
       h("h3", {}, "Rejected lines"),
       h("ul", { class: "rejections" }, rejected.slice(0, SHOWN_REJECTIONS).map((item) =>
