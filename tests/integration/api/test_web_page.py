@@ -169,6 +169,8 @@ def test_a_new_user_goes_from_sign_up_to_the_graph_of_their_upload(page, api, tm
     page.text_of(".edge-panel .status", lambda text: text == "Feedback recorded: positive")
     stored = api.get(f"/links/between/{ticket_id}/{commit_id}", token)
     assert stored["feedback"] == "positive"
+    page.text_of(f".link-list li[data-link-id='{commit_link['id']}'] .feedback",
+                 lambda text: text.endswith("marked positive"))
     page.screenshot(artifacts_dir() / "record-graph.png")
     page.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait_for(lambda: not page.find_all(".edge-panel")[0].is_displayed())

@@ -61,12 +61,12 @@ function style() {
   return rules;
 }
 
-// Draws into container; returns whether the library was there to draw with.
+// Draws into container; returns the cytoscape instance, or null without the library.
 export function drawGraph(container, graph, { centreId, onNode, onEdge }) {
   if (typeof window.cytoscape !== "function") {
     container.replaceChildren(h("p", { class: "error" },
       "The graph library is not installed; the lists show the same graph."));
-    return false;
+    return null;
   }
   const centred = graph.nodes.some((node) => node.id === centreId);
   const cy = window.cytoscape({
@@ -82,5 +82,5 @@ export function drawGraph(container, graph, { centreId, onNode, onEdge }) {
   cy.on("tap", "edge", (event) => onEdge(event.target.id()));
   container.dataset.nodes = String(cy.nodes().length);
   container.dataset.edges = String(cy.edges().length);
-  return true;
+  return cy;
 }

@@ -16,7 +16,13 @@ function legend() {
 export function graphView(graph, { centreId, onNode }) {
   const byId = new Map(graph.nodes.map((node) => [node.id, node]));
   const title = (id) => shorten(byId.get(id)?.title ?? id, 60);
-  const panel = edgePanel();
+  let cy = null;
+  // Feedback shows at once in the list and on the drawing (a wrong link turns red).
+  const panel = edgePanel((link) => {
+    const entry = linkList.querySelector(`li[data-link-id="${CSS.escape(link.id)}"] .feedback`);
+    if (entry) entry.textContent = ` · marked ${link.feedback}`;
+    cy?.$id(link.id).toggleClass("rejected", link.feedback === "negative");
+  });
   const describe = (link) =>
     `${title(link.sourceRecordId)} ↔ ${title(link.targetRecordId)}`;
   const linksById = new Map(graph.links.map((link) => [link.id, link]));
@@ -37,7 +43,7 @@ export function graphView(graph, { centreId, onNode }) {
     h("button", { type: "button", class: "link", onclick: () => openEdge(link.id) },
       describe(link)),
     ` · ${link.confidence.toFixed(2)} · ${link.method}`,
-    link.feedback ? ` · marked ${link.feedback}` : "")));
+    h("span", { class: "feedback" }, link.feedback ? ` · marked ${link.feedback}` : ""))));
 
   const section = h("section", { class: "graph-section" },
     h("div", { class: "graph-main" }, canvas, legend()),
@@ -49,6 +55,8 @@ export function graphView(graph, { centreId, onNode }) {
         h("h3", {}, `Links (${graph.links.length})`),
         graph.links.length ? linkList : h("p", {}, "No links yet."))));
   // cytoscape measures its container: draw once the section is in the document.
-  section.draw = () => drawGraph(canvas, graph, { centreId, onNode, onEdge: openEdge });
+  section.draw = () => {
+    cy = drawGraph(canvas, graph, { centreId, onNode, onEdge: openEdge });
+  };
   return section;
 }
