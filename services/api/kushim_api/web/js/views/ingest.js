@@ -8,7 +8,7 @@ const BATCH_BYTES = 1024 * 1024; // well under the gateway's body limit
 const SHOWN_REJECTIONS = 20;
 const OUTCOMES = ["created", "updated", "unchanged", "rejected"];
 
-export function parseLines(text) {
+function parseLines(text) {
   const records = [];
   const rejected = [];
   text.split(/\r?\n/).forEach((line, i) => {
