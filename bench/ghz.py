@@ -40,6 +40,15 @@ def parse_report(report: dict) -> dict[str, float]:
     }
 
 
+def mean(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Rates and latencies averaged, counts summed."""
+    summed = {"ops", "errors"}
+    return {
+        k: sum(r[k] for r in runs) if k in summed else round(sum(r[k] for r in runs) / len(runs), 3)
+        for k in runs[0]
+    }
+
+
 def _ghz(ctx: Context, method: str, data: dict, workers: int) -> dict[str, float]:
     if not GHZ.is_file():
         raise RuntimeError(f"{GHZ} is missing: run deploy/tools/install.sh (make bench does)")
@@ -116,18 +125,22 @@ def run(ctx: Context) -> dict:
     }  # fmt: skip
     rows, notes = [], []
     for rpc, (method, data) in calls.items():
-        measured = {
+        measure = {
             "ghz (Go)": lambda m=method, d=data: _ghz(ctx, m, d, workers),
             "grpc.aio (Python)": lambda r=rpc: asyncio.run(_python(ctx, r.split()[0], workers)),
         }
-        base = None
-        for client, measure in measured.items():
-            try:
-                summary = measure()
-            except Exception as exc:  # noqa: BLE001 - one client failing is a result too
-                notes.append(f"{rpc} with {client}: could not run: {type(exc).__name__}: {exc}")
-                continue
-            base = base or summary["ops_per_s"]
+        # A B B A: the machine's load drifts during a run; each client gets an early and a
+        # late turn, and its row is the mean of the two.
+        runs: dict[str, list[dict]] = {client: [] for client in measure}
+        try:
+            for client in [*measure, *reversed(measure)]:
+                runs[client].append(measure[client]())
+        except Exception as exc:  # noqa: BLE001 - one client failing is a result too
+            notes.append(f"{rpc}: could not run: {type(exc).__name__}: {exc}")
+            continue
+        base = mean(runs["ghz (Go)"])["ops_per_s"]
+        for client, measured in runs.items():
+            summary = mean(measured)
             rows.append({
                 "rpc": rpc, "client": client, **summary,
                 "vs ghz": round(summary["ops_per_s"] / base, 2) if base else 0.0,
@@ -139,7 +152,7 @@ def run(ctx: Context) -> dict:
     return {
         "title": (
             f"lockcache under ghz (Go) and grpc.aio (Python): {workers} concurrent clients, "
-            f"{CONNECTIONS} connections, {ctx.seconds:.0f} s each"
+            f"{CONNECTIONS} connections, 2 x {ctx.seconds:.0f} s each (A B B A)"
         ),
         "rows": rows,
         "notes": notes,

@@ -1,6 +1,6 @@
 """ghz's JSON report as the ghz section reads it."""
 
-from bench.ghz import parse_report
+from bench.ghz import mean, parse_report
 
 REPORT = {
     "count": 1014,
@@ -25,4 +25,12 @@ def test_a_run_with_no_answers_reads_as_zero() -> None:
     empty = {"total": 1_000_000_000, "statusCodeDistribution": None, "latencyDistribution": None}
     assert parse_report(empty) == {
         "ops_per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "ops": 0, "errors": 0,
+    }  # fmt: skip
+
+
+def test_two_runs_average_rates_and_sum_counts() -> None:
+    first = {"ops_per_s": 100.0, "p50_ms": 10.0, "p99_ms": 30.0, "ops": 800, "errors": 1}
+    second = {"ops_per_s": 200.0, "p50_ms": 20.0, "p99_ms": 50.0, "ops": 1600, "errors": 0}
+    assert mean([first, second]) == {
+        "ops_per_s": 150.0, "p50_ms": 15.0, "p99_ms": 40.0, "ops": 2400, "errors": 1,
     }  # fmt: skip
