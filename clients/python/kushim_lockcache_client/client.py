@@ -62,6 +62,7 @@ class LockCacheClient:
         self.cache = pb_grpc.CacheServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         self._reachable: bool | None = None
+        self.last_error = ""  # the gRPC status of the last call lockcache did not answer
 
     async def close(self) -> None:
         if self._owns_channel:
@@ -98,6 +99,7 @@ class LockCacheClient:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise ValueError(exc.details() or "invalid argument") from None
             self.note_reachable(False, exc)
+            self.last_error = exc.code().name
             return None
         self.note_reachable(True)
         return answer
@@ -124,7 +126,7 @@ class LockCacheClient:
         )
         answer = await self.call(self.locks.Acquire, request)
         if answer is None:
-            raise LockUnavailable(names, "lockcache unreachable", code="UNAVAILABLE")
+            raise LockUnavailable(names, "lockcache unreachable", code=self.last_error)
         return lease_or_raise(answer, names)
 
     async def release(self, lease: Lease) -> bool:

@@ -86,7 +86,14 @@ async def open_hold(
         requests(), timeout=max_hold_ms / 1000 + client.timeout_s, metadata=client.metadata()
     )
     try:
-        first = await call.read()
+        # Bounded like any call (the stream's own deadline is max_hold); a read cancelled at
+        # the timeout cancels the call, and lockcache then releases what it may have taken.
+        first = await asyncio.wait_for(call.read(), client.timeout_s)
+    except TimeoutError:
+        closed.set()
+        raise LockUnavailable(
+            resources, f"no answer within {client.timeout_s:g} s", code="DEADLINE_EXCEEDED"
+        ) from None
     except grpc.aio.AioRpcError as exc:
         closed.set()
         client.note_reachable(False, exc)

@@ -43,6 +43,10 @@ class LockAnswer:
     fencing_tokens: dict[str, int] = field(default_factory=dict)  # per resource when several
 
 
+def _names(resource: str | Iterable[str]) -> tuple[str, ...]:
+    return (resource,) if isinstance(resource, str) else tuple(resource)
+
+
 def _metadata():
     request_id = request_id_var.get()
     return (("x-request-id", request_id),) if request_id else None
@@ -60,22 +64,23 @@ class LockCacheClient:
 
     async def acquire(self, resource: str | Iterable[str], ttl_ms: int) -> LockAnswer:
         """One resource, or several taken all or none (the answer's fencing_tokens)."""
+        resources = _names(resource)
         try:
-            lease = await self.client.acquire(resource, ttl=ttl_ms / 1000, retries=0)
+            lease = await self.client.acquire(resources, ttl=ttl_ms / 1000, retries=0)
         except LockHeld:
-            log.info("Failed to acquire lock: %s", resource)
+            log.info("Failed to acquire lock: %s", ", ".join(resources))
             return LockAnswer(HELD)
         except LockInvalid as exc:
-            log.warning("Lock request for %s refused: %s", resource, exc.reason)
+            log.warning("Lock request for %s refused: %s", ", ".join(resources), exc.reason)
             return LockAnswer(UNAVAILABLE)
         except LockUnavailable:
             return LockAnswer(UNAVAILABLE)
-        log.info("Lock acquired: %s", resource)
+        for name in lease.resources:  # the operator line of ARCHITECTURE.md, one per resource
+            log.info("Lock acquired: %s", name)
         return LockAnswer(ACQUIRED, lease.token, lease.fencing_token, dict(lease.fencing_tokens))
 
     async def release(self, resource: str | Iterable[str], token: str) -> None:
-        resources = (resource,) if isinstance(resource, str) else tuple(resource)
-        await self.client.release(Lease(resources, token, 0, {}, 0.0))
+        await self.client.release(Lease(_names(resource), token, 0, {}, 0.0))
 
     async def invalidate_context_groups(self, user_id: str) -> bool:
         return await self.client.invalidate(

@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -49,6 +50,9 @@ async def test_two_clients_contend_and_the_second_gets_lock_held(client, rival):
         with pytest.raises(LockHeld) as held:
             await rival.acquire(resource, ttl=15, retries=0)
         assert held.value.resources == (resource,)
+        with pytest.raises(LockHeld):
+            async with rival.hold(resource, ttl=15, retries=0):
+                pytest.fail("the block of a hold that was not acquired ran")
     # Released on exit: the rival gets it now, with a larger fencing token.
     async with rival.lock(resource, ttl=15, retries=0) as second:
         assert second.fencing_token > lease.fencing_token
@@ -89,7 +93,7 @@ async def test_extend_renews_and_reports_a_lost_lock(client, rival):
 
 async def test_hold_keeps_the_lock_past_its_ttl_and_releases_on_exit(client, rival):
     resource = unique("r:")
-    async with client.hold(resource, ttl=0.3) as held:
+    async with client.hold(resource, ttl=0.6) as held:
         first_valid_until = held.valid_until
         await eventually(lambda: held.valid_until > first_valid_until + 0.5)
         with pytest.raises(LockHeld):
@@ -191,6 +195,21 @@ async def test_an_unreachable_lockcache_gives_lock_unavailable_and_cache_misses(
         )
         assert computed == b"fresh"
         assert not await client.serving()
+
+
+async def test_a_lockcache_that_never_answers_gives_lock_unavailable_within_the_deadline():
+    with socket.socket() as silent:  # accepts connections, never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = f"127.0.0.1:{silent.getsockname()[1]}"
+        async with LockCacheClient(target, timeout_s=0.3) as client:
+            with pytest.raises(LockUnavailable) as acquiring:
+                await client.acquire(unique("r:"), ttl=15)
+            assert acquiring.value.code == "DEADLINE_EXCEEDED"
+            with pytest.raises(LockUnavailable) as holding:
+                async with client.hold(unique("r:"), ttl=1):
+                    pass
+            assert holding.value.code == "DEADLINE_EXCEEDED"
 
 
 async def test_get_or_fill_computes_once_then_serves_the_cached_value(client):
