@@ -48,7 +48,7 @@ async def get_or_lease(client: "LockCacheClient", key: pb.CacheKey, wait_ms: int
     """A hit, the lease to fill, or neither (someone else is filling and the wait ran out,
     or Redis/lockcache is down: compute without storing)."""
     answer = await client.call(
-        client.cache.GetOrLease,
+        client.cache_service.GetOrLease,
         pb.GetOrLeaseRequest(key=key, wait_ms=wait_ms),
         timeout_s=client.timeout_s + wait_ms / 1000,
     )
@@ -66,7 +66,7 @@ async def fill(
     """True when stored; False when discarded (invalidated since the lease), too large,
     or lockcache is down."""
     answer = await client.call(
-        client.cache.Fill,
+        client.cache_service.Fill,
         pb.FillCacheRequest(
             key=key, lease_token=lease_token, value=value, ttl_seconds=ttl_s,
             dependency_record_ids=[str(d) for d in dependencies],

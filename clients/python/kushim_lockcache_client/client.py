@@ -31,8 +31,8 @@ def resource_list(resources: str | Iterable[str]) -> list[str]:
     return [resources] if isinstance(resources, str) else list(resources)
 
 
-def ttl_ms(ttl_s: float) -> int:
-    return max(1, round(ttl_s * 1000))
+def to_ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 class LockCacheClient:
@@ -58,8 +58,8 @@ class LockCacheClient:
         self._owns_channel = channel is None
         self._channel = channel or open_channel(target)
         self.metadata = metadata or (lambda: None)
-        self.locks = pb_grpc.LockServiceStub(self._channel)
-        self.cache = pb_grpc.CacheServiceStub(self._channel)
+        self.lock_service = pb_grpc.LockServiceStub(self._channel)
+        self.cache_service = pb_grpc.CacheServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         self._reachable: bool | None = None
         self.last_error = ""  # the gRPC status of the last call lockcache did not answer
@@ -120,11 +120,11 @@ class LockCacheClient:
         names = resource_list(resources)
         request = pb.AcquireLockRequest(
             resources=names,
-            ttl_ms=ttl_ms(ttl),
+            ttl_ms=to_ms(ttl),
             retry_count=-1 if retries is None else retries,
-            retry_delay_ms=0 if retry_delay is None else ttl_ms(retry_delay),
+            retry_delay_ms=0 if retry_delay is None else to_ms(retry_delay),
         )
-        answer = await self.call(self.locks.Acquire, request)
+        answer = await self.call(self.lock_service.Acquire, request)
         if answer is None:
             raise LockUnavailable(names, "lockcache unreachable", code=self.last_error)
         return lease_or_raise(answer, names)
@@ -133,7 +133,8 @@ class LockCacheClient:
         """True when released; False when it had already expired or lockcache is down (the
         lock then expires at its ttl). Never deletes someone else's lock."""
         answer = await self.call(
-            self.locks.Release, pb.ReleaseLockRequest(resources=lease.resources, token=lease.token)
+            self.lock_service.Release,
+            pb.ReleaseLockRequest(resources=lease.resources, token=lease.token),
         )
         return answer is not None and answer.outcome == pb.RELEASED
 
@@ -141,11 +142,13 @@ class LockCacheClient:
         """A lease valid `ttl` from now. Raises LockLost when the lock is no longer ours,
         LockUnavailable when no quorum could confirm it (treat it as lost near valid_until)."""
         answer = await self.call(
-            self.locks.Extend,
-            pb.ExtendLockRequest(resources=lease.resources, token=lease.token, ttl_ms=ttl_ms(ttl)),
+            self.lock_service.Extend,
+            pb.ExtendLockRequest(resources=lease.resources, token=lease.token, ttl_ms=to_ms(ttl)),
         )
-        if answer is None or answer.outcome == pb.EXTEND_UNAVAILABLE:
-            raise LockUnavailable(lease.resources, "no quorum to extend", code="")
+        if answer is None:
+            raise LockUnavailable(lease.resources, "lockcache unreachable", code=self.last_error)
+        if answer.outcome == pb.EXTEND_UNAVAILABLE:
+            raise LockUnavailable(lease.resources, "no quorum to confirm the extension")
         if answer.outcome != pb.EXTENDED:
             raise LockLost(lease.resources, "taken over or expired", lease.fencing_token)
         return Lease(
@@ -188,7 +191,7 @@ class LockCacheClient:
         (with cancel_on_loss=False the work goes on: watch `held.lost` or call `held.check()`;
         LockLost is still raised at exit). Acquisition raises like `acquire`."""
         return open_hold(
-            self, resource_list(resources), ttl_ms(ttl), ttl_ms(max_hold),
+            self, resource_list(resources), to_ms(ttl), to_ms(max_hold),
             -1 if retries is None else retries, cancel_on_loss, on_lost,
         )
 
@@ -218,7 +221,7 @@ class LockCacheClient:
 
     async def invalidate(self, request: pb.InvalidateCacheRequest) -> bool:
         """False when Redis or lockcache is unavailable (nothing was invalidated)."""
-        answer = await self.call(self.cache.Invalidate, request)
+        answer = await self.call(self.cache_service.Invalidate, request)
         return bool(answer and answer.invalidated)
 
     async def serving(self) -> bool:

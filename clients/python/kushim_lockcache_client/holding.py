@@ -82,7 +82,7 @@ async def open_hold(
             if not closed.is_set():
                 yield pb.HoldLockRequest()  # heartbeat
 
-    call = client.locks.Hold(
+    call = client.lock_service.Hold(
         requests(), timeout=max_hold_ms / 1000 + client.timeout_s, metadata=client.metadata()
     )
     try:

@@ -171,12 +171,15 @@ async def test_redis_down_gives_lock_unavailable_not_held(lockcache_factory, red
     server = await lockcache_factory({"REDIS_URL": redis.url})
     async with LockCacheClient(f"127.0.0.1:{server.server.port}") as client:
         resource = unique("r:")
-        async with client.lock(resource, ttl=15):
-            pass
+        lease = await client.acquire(resource, ttl=15)
         redis.kill()
         with pytest.raises(LockUnavailable) as unavailable:
             await client.acquire(resource, ttl=15, retries=0)
         assert not isinstance(unavailable.value, LockHeld)
+        with pytest.raises(LockUnavailable) as extending:
+            await client.extend(lease, ttl=15)
+        assert not isinstance(extending.value, LockLost)
+        assert not await client.release(lease)
         with pytest.raises(LockUnavailable):
             async with client.hold(resource, ttl=1):
                 pass

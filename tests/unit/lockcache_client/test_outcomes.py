@@ -12,7 +12,7 @@ from kushim_lockcache_client import (
     platform_data_key,
     user_profile_key,
 )
-from kushim_lockcache_client.client import ttl_ms
+from kushim_lockcache_client.client import to_ms
 from kushim_lockcache_client.lease import lease_or_raise
 
 
@@ -54,10 +54,10 @@ def test_a_held_answer_without_a_message_still_says_what_happened():
         lease_or_raise(pb.AcquireLockResponse(outcome=pb.HELD), ["r"])
 
 
-def test_ttls_in_seconds_become_milliseconds_never_zero():
-    assert ttl_ms(15) == 15_000
-    assert ttl_ms(0.25) == 250
-    assert ttl_ms(0.0001) == 1
+def test_seconds_become_milliseconds_never_zero():
+    assert to_ms(15) == 15_000
+    assert to_ms(0.25) == 250
+    assert to_ms(0.0001) == 1
 
 
 def test_a_client_needs_a_target_or_a_channel():
