@@ -127,7 +127,7 @@ async def open_hold(
 
     async def watch() -> None:
         while True:
-            # Not wait_for(call.read()): cancelling a read would cancel the whole call.
+            # The read is cancelled only when the lock is given up: that cancels the call.
             read = asyncio.ensure_future(call.read())
             await asyncio.wait({read}, timeout=max(held.valid_until - time.time(), 0))
             if not read.done():

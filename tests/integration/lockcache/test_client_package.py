@@ -157,11 +157,16 @@ async def test_hold_cancels_the_work_and_raises_lock_lost_when_redis_goes(
     server = await lockcache_factory({"REDIS_URL": redis.url})
     async with LockCacheClient(f"127.0.0.1:{server.server.port}") as client:
         resource = unique("r:")
+        told = []
         with pytest.raises(LockLost) as lost:
-            async with client.hold(resource, ttl=0.6):
+            async with client.hold(resource, ttl=0.6, on_lost=told.append) as held:
                 redis.kill()
                 await asyncio.Event().wait()  # the work: runs until cancelled
         assert lost.value.resources == (resource,)
+        assert told == [lost.value]
+        assert held.lost.is_set()
+        with pytest.raises(LockLost):
+            held.check()
         with pytest.raises(LockUnavailable):
             await client.acquire(unique("r:"), ttl=15, retries=0)
 
