@@ -30,6 +30,7 @@ from devstack.stack import Stack
 SECTIONS = [
     "locks",
     "cache",
+    "ghz",
     "http",
     "ingest",
     "graph_context",
