@@ -4,14 +4,11 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from redis.exceptions import AuthenticationError
-
 from kushim_lockcache.config import Config
 from kushim_lockcache.connection import (
     NOT_CONFIGURED_LINE,
     EvictingLockMaster,
     RedisNode,
-    describe,
     watch,
 )
 from kushim_lockcache.redis_url import close, connect, mask_url, parse_redis_url
@@ -40,9 +37,20 @@ class Backends:
                 seen[id(node)] = node
         return list(seen.values())
 
+    @property
+    def locks_disabled(self) -> str:
+        """Why locks are off for good (empty while they are on): the one Redis of
+        REDIS_URL evicts, so it holds only the cache."""
+        if not self.lock_masters:
+            return "Redis not configured"
+        shared = self.cache is not None and self.cache in self.lock_masters
+        return self.cache.refusal_reason if shared else ""
+
     async def start(self) -> None:
-        """Connects to every server; fails fast on a rejected password or an
-        evicting lock master, starts degraded if a server is only unreachable."""
+        """Connects to every server; fails fast on an evicting lock master of
+        REDLOCK_URLS, starts degraded if a server is unreachable or rejects the
+        password (see connection.py). One evicting Redis for both (REDLOCK_URLS
+        unset) keeps the cache and turns locks off."""
         if not self.nodes:
             log.warning(NOT_CONFIGURED_LINE)
             return
@@ -51,14 +59,22 @@ class Backends:
         for node in self.nodes:
             try:
                 await node.connect()
-            except AuthenticationError as exc:
-                raise StartupError(
-                    f"Redis authentication failed for {node.name}: {auth_cause(exc)} "
-                    "(check the password in REDIS_URL / REDLOCK_URLS)"
-                ) from exc
             except EvictingLockMaster as exc:
-                raise StartupError(str(exc)) from exc
-        self._watcher = asyncio.create_task(watch(self.nodes, self._stop))
+                if node is not self.cache:
+                    raise StartupError(str(exc)) from exc
+                self._evicting(node, str(exc))
+        self._watcher = asyncio.create_task(watch(self.nodes, self._stop, self._evicting))
+
+    def _evicting(self, node: RedisNode, message: str) -> None:
+        if node is self.cache:
+            log.warning(
+                "Distributed locking disabled: %s; caching works, discovery falls back to "
+                "PostgreSQL locks. Set REDLOCK_URLS to independent masters with "
+                "maxmemory-policy noeviction to turn locks on",
+                node.refusal_reason,
+            )
+        else:
+            log.error("%s", message)
 
     async def close(self) -> None:
         self._stop.set()
@@ -66,16 +82,6 @@ class Backends:
             await self._watcher
         for node in self.nodes:
             await close(node.client)
-
-
-def auth_cause(exc: AuthenticationError) -> str:
-    """The server's answer with the error code redis-py strips from it."""
-    text = describe(exc)
-    if "username-password pair" in text or "invalid password" in text:
-        return f"WRONGPASS {text}"
-    if "Authentication required" in text or "already authenticated" in text:
-        return f"NOAUTH {text}"
-    return text
 
 
 def open_backends(config: Config, stats: Stats) -> Backends:

@@ -311,14 +311,16 @@ class Cache:
         self.accepted()
         return True, int(count), math.ceil(int(ttl_ms) / 1000)
 
-    async def info(self) -> dict[str, object]:
+    async def info(self) -> dict[str, str]:
+        """INFO_FIELDS as Redis reports them. redis-py parses INFO into numbers;
+        these fields are integers or plain text, which str() gives back unchanged."""
         if self.node is None:
             return {}
         try:
             info = await self.node.run(lambda c: c.info())
         except (Unavailable, ResponseError):
             return {}
-        return {name: info.get(name) for name in INFO_FIELDS if name in info}
+        return {name: str(info[name]) for name in INFO_FIELDS if name in info}
 
     def _read_failed(self, exc: BaseException) -> None:
         if isinstance(exc, RedisError):

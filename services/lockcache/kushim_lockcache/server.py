@@ -54,7 +54,7 @@ class LockcacheServer:
         self._metrics = None
 
     async def start(self) -> int:
-        """Raises StartupError (wrong password, evicting lock master)."""
+        """Raises StartupError (an evicting lock master of REDLOCK_URLS)."""
         await self.backends.start()
         self.port = self.grpc.bind(f"{self.config.bind_host}:{self.config.port}")
         await self.grpc.start()

@@ -101,3 +101,18 @@ async def lock_masters(shared_env):
     yield clients
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def direct():
+    """direct(server) -> a plain client of that server, closed after the test."""
+    opened = []
+
+    def open_(server):
+        client = aioredis.from_url(server.url)
+        opened.append(client)
+        return client
+
+    yield open_
+    for client in opened:
+        await client.aclose()

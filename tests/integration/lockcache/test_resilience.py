@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache.backends import StartupError
 from kushim_lockcache.config import Config
+from kushim_lockcache.connection import FAILED_LINE
 from kushim_lockcache.server import LockcacheServer
 
 from tests.integration.lockcache.support import eventually, unique
@@ -192,7 +193,7 @@ async def test_outage_answers_promptly_is_logged_once_and_recovers(
     assert not counter.available
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
     assert stats.enabled and not stats.connected
-    outage_lines = [r for r in caplog.records if r.getMessage().startswith("Redis unavailable")]
+    outage_lines = [r for r in caplog.records if r.getMessage().startswith(FAILED_LINE)]
     assert len(outage_lines) == 1
 
     server.start()
