@@ -30,6 +30,7 @@ from devstack.stack import Stack
 SECTIONS = [
     "locks",
     "cache",
+    "compression",
     "http",
     "ingest",
     "graph_context",

@@ -3,7 +3,8 @@
 A stored value is "<generations>\\n<payload>": the generation tokens of the
 scopes the key belongs to (see invalidation.py) at the time it was written.
 A read serves the payload only while those generations are unchanged; a stale
-entry is deleted by the read that finds it.
+entry is deleted by the read that finds it. Large payloads are stored compressed
+(compression.py).
 """
 
 import logging
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError, ResponseError
 
-from kushim_lockcache import keys
+from kushim_lockcache import compression, keys
 from kushim_lockcache.connection import RedisNode, Unavailable, is_oom
 from kushim_lockcache.stats import Stats
 
@@ -177,12 +178,18 @@ def new_generation() -> str:
 
 class Cache:
     def __init__(
-        self, node: RedisNode | None, stats: Stats, ttls: dict[str, int], max_value_bytes: int
+        self,
+        node: RedisNode | None,
+        stats: Stats,
+        ttls: dict[str, int],
+        max_value_bytes: int,
+        compress_min_bytes: int = 0,
     ) -> None:
         self.node = node
         self.stats = stats
         self.ttls = ttls  # seconds per namespace
         self.max_value_bytes = max_value_bytes
+        self.compress_min_bytes = compress_min_bytes
         if node is not None:
             self._get = node.client.register_script(GET_SCRIPT)
             self._set = node.client.register_script(SET_SCRIPT)
@@ -205,11 +212,23 @@ class Cache:
             self._read_failed(exc)
             self.stats.miss(entry.namespace)
             return UNAVAILABLE, b""
-        if value is None:
-            self.stats.miss(entry.namespace)
-            return MISS, b""
-        self.stats.hit(entry.namespace)
-        return HIT, value
+        return self.served(entry, value)
+
+    def served(self, entry: keys.CacheEntry, stored: bytes | None) -> tuple[str, bytes]:
+        """(HIT, value) for a stored payload, counted; MISS for none or a corrupt one."""
+        if stored is not None:
+            try:
+                value = compression.unpack(stored, self.max_value_bytes)
+            except compression.CorruptValue as exc:
+                log.warning("Cache value %s unreadable, answered as a miss: %s", entry.key, exc)
+            else:
+                self.stats.hit(entry.namespace)
+                return HIT, value
+        self.stats.miss(entry.namespace)
+        return MISS, b""
+
+    def packed(self, value: bytes) -> bytes:
+        return compression.pack(value, self.compress_min_bytes)
 
     async def get_many(self, entries: list[keys.CacheEntry]) -> list[tuple[str, bytes]]:
         if self.node is None or not entries:
@@ -230,15 +249,7 @@ class Cache:
             for e in entries:
                 self.stats.miss(e.namespace)
             return [(UNAVAILABLE, b"")] * len(entries)
-        answers = []
-        for e, value in zip(entries, values, strict=True):
-            if value is None:
-                self.stats.miss(e.namespace)
-                answers.append((MISS, b""))
-            else:
-                self.stats.hit(e.namespace)
-                answers.append((HIT, value))
-        return answers
+        return [self.served(e, value) for e, value in zip(entries, values, strict=True)]
 
     def too_large(self, value: bytes) -> Stored | None:
         if len(value) > self.max_value_bytes:
@@ -254,9 +265,10 @@ class Cache:
         if self.node is None:
             return Stored(False, "unavailable: Redis not configured")
         ttl_ms = self.ttl_ms(entry.namespace, ttl_seconds)
+        stored = self.packed(value)
         return await self.write(
             lambda c: self._set(
-                [entry.key, *entry.generations], [value, ttl_ms, new_generation(), entry.epoch]
+                [entry.key, *entry.generations], [stored, ttl_ms, new_generation(), entry.epoch]
             )
         )
 

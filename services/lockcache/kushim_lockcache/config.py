@@ -34,6 +34,7 @@ class Config:
     user_profile_ttl_s: int = 600
     platform_data_ttl_s: int = 180
     max_value_bytes: int = MIB
+    compress_min_bytes: int = 1024
     metrics_port: int = 9101
     log_level: str = "INFO"
 
@@ -49,6 +50,7 @@ class Config:
             "lock_retry_delay_ms": self.lock_retry_delay_ms,
             "ttls_s": (self.context_group_ttl_s, self.user_profile_ttl_s, self.platform_data_ttl_s),
             "max_value_bytes": self.max_value_bytes,
+            "compress_min_bytes": self.compress_min_bytes,
             "metrics_port": self.metrics_port,
             "log_level": self.log_level,
         }
@@ -88,6 +90,8 @@ class Config:
             user_profile_ttl_s=read_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
             platform_data_ttl_s=read_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
             max_value_bytes=read_int(environ, "CACHE_MAX_VALUE_BYTES", MIB, minimum=1),
+            # 0 stores every value as given.
+            compress_min_bytes=read_int(environ, "CACHE_COMPRESS_MIN_BYTES", 1024, minimum=0),
             metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             log_level=read_log_level(environ, "LOG_LEVEL"),
         )

@@ -33,7 +33,9 @@ class LockcacheServer:
             keys.PLATFORM: config.platform_data_ttl_s,
             keys.RATE_LIMIT: 60,
         }
-        self.cache = Cache(self.backends.cache, self.stats, ttls, config.max_value_bytes)
+        self.cache = Cache(
+            self.backends.cache, self.stats, ttls, config.max_value_bytes, config.compress_min_bytes
+        )
         self.leases = Leases(self.cache)
         self.grpc = GrpcServer(
             [
