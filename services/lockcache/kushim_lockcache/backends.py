@@ -26,6 +26,7 @@ class Backends:
     cache: RedisNode | None
     lock_masters: list[RedisNode]
     stats: Stats
+    cluster_cache: bool = False
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _watcher: asyncio.Task | None = None
 
@@ -42,6 +43,8 @@ class Backends:
         """Why locks are off for good (empty while they are on): the one Redis of
         REDIS_URL evicts, so it holds only the cache."""
         if not self.lock_masters:
+            if self.cluster_cache:
+                return "REDIS_URL is a Redis Cluster, which holds the cache only"
             return "Redis not configured"
         shared = self.cache is not None and self.cache in self.lock_masters
         return self.cache.refusal_reason if shared else ""
@@ -56,6 +59,12 @@ class Backends:
             return
         if self.cache is None:
             log.warning("REDIS_URL not set - caching disabled (locks use REDLOCK_URLS)")
+        elif not self.lock_masters:
+            log.warning(
+                "Distributed locking disabled: %s; discovery falls back to PostgreSQL locks. "
+                "Set REDLOCK_URLS to independent masters to turn locks on",
+                self.locks_disabled,
+            )
         for node in self.nodes:
             try:
                 await node.connect()
@@ -107,4 +116,6 @@ def open_backends(config: Config, stats: Stats) -> Backends:
             masters.append(cache)
         else:
             masters.append(node(url, "lock master", True))
-    return Backends(cache=cache, lock_masters=masters, stats=stats)
+    return Backends(
+        cache=cache, lock_masters=masters, stats=stats, cluster_cache=config.cluster_cache
+    )

@@ -7,11 +7,13 @@ entry is deleted by the read that finds it. Large payloads are stored compressed
 (compression.py).
 """
 
+import asyncio
 import logging
 import math
 import secrets
 from dataclasses import dataclass
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError, ResponseError
 
 from kushim_lockcache import compression, keys
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 # epoch is <token>) or "r<id>=<token>;..." (served while each record's generation key
 # <prefix><id> still holds <token>). epoch and prefix are empty for values that are not
 # contexts. The keys of the records are built here from the value, so the read stays one round
-# trip; lockcache's cache is one Redis, never a cluster, where undeclared keys would matter.
+# trip. On Redis Cluster the keys it builds share the value key's hash tag ({userId}, see
+# keys.py), so they live in the value's slot, on the node the script runs on.
 CURRENT_HEADER = """
 local function current_header(header, generations, epoch, prefix)
   local bar = string.find(header, '|', 1, true)
@@ -233,6 +236,9 @@ class Cache:
     async def get_many(self, entries: list[keys.CacheEntry]) -> list[tuple[str, bytes]]:
         if self.node is None or not entries:
             return [await self.get(e) for e in entries]
+        if isinstance(self.node.client, RedisCluster):
+            # Its pipelines run no scripts; the entries may be on different nodes anyway.
+            return list(await asyncio.gather(*(self.get(e) for e in entries)))
 
         async def pipelined(client):
             async with client.pipeline(transaction=False) as pipe:

@@ -19,6 +19,10 @@ def _url(environ: Mapping[str, str], name: str, raw: str) -> str:
     return raw
 
 
+def _is_cluster(url: str) -> bool:
+    return parse_redis_url(url).cluster
+
+
 @dataclass(frozen=True)
 class Config:
     bind_host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all its interfaces
@@ -57,6 +61,10 @@ class Config:
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
+    def cluster_cache(self) -> bool:
+        return self.redis_url is not None and _is_cluster(self.redis_url)
+
+    @property
     def redis_enabled(self) -> bool:
         return self.redis_url is not None or bool(self.redlock_urls)
 
@@ -72,8 +80,15 @@ class Config:
             redlock_urls = tuple(
                 _url(environ, "REDLOCK_URLS", u) for u in split_url_list(raw_locks)
             )
+            if any(_is_cluster(u) for u in redlock_urls):
+                raise ConfigError(
+                    "REDLOCK_URLS: a Redis Cluster cannot hold Redlock locks (a failover loses "
+                    "them); name independent masters"
+                )
+        elif redis_url and not _is_cluster(redis_url):
+            redlock_urls = (redis_url,)
         else:
-            redlock_urls = (redis_url,) if redis_url else ()
+            redlock_urls = ()  # a cluster holds the cache only
         ca = environ.get("REDIS_TLS_CA_CERT", "").strip() or None
         if ca is not None and not os.path.isfile(ca):
             raise ConfigError(f"REDIS_TLS_CA_CERT: no such file {ca!r}")

@@ -3,14 +3,17 @@ uncompressed (before compression, or below the threshold) read side by side with
 
 import logging
 
+import pytest
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache import keys
 from kushim_lockcache.compression import MARKER
 
 from bench.context_entry import subgraph
-from tests.integration.lockcache.support import unique
+from tests.integration.lockcache.support import shared_env_on_redis_and_cluster, unique
 
 DEADLINE = 10
+
+shared_env = pytest.fixture(params=["redis", "cluster"])(shared_env_on_redis_and_cluster)
 ENTRY = subgraph()  # a realistic context entry, about 40 KB
 
 
