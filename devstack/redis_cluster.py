@@ -36,6 +36,8 @@ class RedisCluster:
                     # A master whose replica was promoted while it was away rejoins as a
                     # replica; the cluster answers while any slot is served.
                     "cluster-require-full-coverage": "no",
+                    # A cache: a replica takes over however stale it is.
+                    "cluster-replica-validity-factor": 0,
                 },
                 name=f"redis-cluster-{port}",
             )
@@ -65,18 +67,42 @@ class RedisCluster:
         ).stdout  # fmt: skip
         return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
 
+    def master_of(self, slot: int) -> RedisServer:
+        """The node serving `slot` now, from CLUSTER NODES ("<id> <ip:port@bus> <flags> ...
+        <first-last> ..." per node)."""
+        asking = next(n for n in self.nodes if n.running())
+        out = subprocess.run(
+            [_binary("redis-cli"), "-h", HOST, "-p", str(asking.port), "CLUSTER", "NODES"],
+            capture_output=True, text=True, check=True, timeout=5,
+        ).stdout  # fmt: skip
+        for line in out.splitlines():
+            fields = line.split()
+            if "master" not in fields[2].split(",") or "fail" in fields[2]:
+                continue
+            port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for span in fields[8:]:
+                first, _, last = span.partition("-")
+                if first.isdigit() and int(first) <= slot <= int(last or first):
+                    return next(n for n in self.nodes if n.port == port)
+        raise StartError(f"no master serves slot {slot} of {self.url}")
+
     def masters(self) -> list[RedisServer]:
         """The nodes that are masters now (a failover changes which)."""
         running = [n for n in self.nodes if n.running()]
         return [n for n in running if self.info(n, "INFO replication").get("role") == "master"]
 
     def wait_until_ok(self, timeout: float = FORM_TIMEOUT_S) -> None:
-        """Until every running node says cluster_state:ok and three masters serve slots."""
+        """Until every running node says cluster_state:ok, three masters serve slots and
+        every replica finished its sync (one killed mid-sync could not take over)."""
         give_up = time.monotonic() + timeout
         while time.monotonic() < give_up:
             running = [n for n in self.nodes if n.running()]
             states = [self.info(n, "CLUSTER INFO").get("cluster_state") for n in running]
-            if all(s == "ok" for s in states) and len(self.masters()) == MASTERS:
+            replication = [self.info(n, "INFO replication") for n in running]
+            synced = all(
+                r.get("master_link_status") == "up" for r in replication if r.get("role") == "slave"
+            )
+            if all(s == "ok" for s in states) and synced and len(self.masters()) == MASTERS:
                 return
             time.sleep(0.2)
         raise StartError(f"redis cluster on {self.url} not ok within {timeout:.0f} s")

@@ -103,7 +103,11 @@ def open_backends(config: Config, stats: Stats) -> Backends:
         target = parse_redis_url(url)
         client = connect(target, tls_ca_cert=config.tls_ca_cert)
         return RedisNode(
-            f"{role} {mask_url(url)}", client, on_reconnect=on_reconnect, lock_master=lock_master
+            f"{role} {mask_url(url)}",
+            client,
+            on_reconnect=on_reconnect,
+            lock_master=lock_master,
+            cluster=target.cluster,
         )
 
     cache = node(config.redis_url, "cache", False) if config.redis_url else None

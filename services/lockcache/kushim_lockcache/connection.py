@@ -37,6 +37,8 @@ WATCH_INTERVAL_S = 0.5
 AUTH_BACKOFF_MAX_S = 30.0
 # Writes must go through this long without a refusal before that state ends.
 REFUSALS_SETTLE_S = 10.0
+# A cluster counts as up again once no call failed for this long (a failover settles).
+CLUSTER_SETTLE_S = 2.0
 
 # Eviction may silently drop a held lock; only this policy is safe for locks.
 SAFE_LOCK_POLICY = "noeviction"
@@ -78,10 +80,16 @@ class RedisNode:
         *,
         on_reconnect: Callable[[], None] | None = None,
         lock_master: bool = False,
+        cluster: bool = False,
     ) -> None:
         self.name = name
         self.client = client
         self.lock_master = lock_master
+        # A cluster is down while one of its nodes is (a failover): calls to the other
+        # nodes still succeed, so only the watcher's PING, once no call failed for
+        # CLUSTER_SETTLE_S, says it is up again. Otherwise the state (and the log) flaps.
+        self.cluster = cluster
+        self._last_failure = 0.0
         self.up: bool | None = None
         self.silent = False  # down because it stopped answering (not refusing)
         self.rejected = False  # down because it rejected the password
@@ -130,8 +138,14 @@ class RedisNode:
             if probe and isinstance(exc, (TimeoutError, RedisTimeoutError)):
                 self.silent = True  # until an answer (mark_up)
             raise Unavailable(f"{self.name}: {describe(exc)}") from exc
-        self.mark_up()
+        if self._answered_enough(probe):
+            self.mark_up()
         return result
+
+    def _answered_enough(self, probe: bool) -> bool:
+        if not self.cluster or self.up is not False:
+            return True
+        return probe and time.monotonic() - self._last_failure >= CLUSTER_SETTLE_S
 
     async def _reconnecting(self, command: Callable[[Redis], Awaitable[T]]) -> T:
         try:
@@ -157,6 +171,7 @@ class RedisNode:
         log.info("%s (%s)", CONNECTED_LINE, self.name)
 
     def mark_down(self, exc: BaseException) -> None:
+        self._last_failure = time.monotonic()
         if self.up is False:
             return
         self.up = False
