@@ -52,6 +52,10 @@ class RedisCluster:
         for node in self.nodes:
             (node.datadir / "nodes.conf").unlink(missing_ok=True)
             node.start()
+        self.form()
+
+    def form(self) -> None:
+        """Joins the started nodes (empty, never in a cluster) into one."""
         addresses = [f"{HOST}:{n.port}" for n in self.nodes]
         subprocess.run(
             [_binary("redis-cli"), "--cluster", "create", *addresses,
