@@ -30,11 +30,11 @@ from devstack.stack import Stack
 SECTIONS = [
     "locks",
     "cache",
-    "compression",
     "http",
     "ingest",
     "graph_context",
     "read_mix",
+    "compression",
 ]
 
 HERE = Path(__file__).resolve().parent

@@ -31,14 +31,8 @@ PLATFORMS = (
     ("slack", "message", "https://acme.slack.com/archives/C024BE91L/p{n}"),
     ("google", "document", "https://docs.google.com/document/d/{n}/edit"),
 )
-SIGNALS = (
-    "explicit_reference",
-    "url_reference",
-    "shared_metadata",
-    "keyword_similarity",
-    "shared_people",
-    "temporal_proximity",
-)
+SIGNALS = ("explicit_reference", "url_reference", "shared_metadata", "keyword_similarity",
+           "shared_people", "temporal_proximity")  # fmt: skip
 
 
 def _sentence(rng: random.Random) -> str:
