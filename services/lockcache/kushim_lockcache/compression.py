@@ -1,7 +1,7 @@
 """Compression of large cache values, transparent to callers.
 
-A payload of at least CACHE_COMPRESS_MIN_BYTES is stored as MARKER + zlib data; anything
-else is stored as given, so entries written before compression existed still read. The
+A payload of at least CACHE_COMPRESS_MIN_BYTES is stored as MARKER + zlib data when that is
+smaller; anything else is stored as given, so entries written before compression existed still read. The
 marker starts with a NUL byte, which no value lockcache stores begins with (serialized
 protobuf never starts with a zero tag, JSON never with NUL); a payload that does start with
 the marker is compressed whatever its size, so a stored value starting with it is always
@@ -24,9 +24,14 @@ class CorruptValue(ValueError):
 
 
 def pack(value: bytes, min_bytes: int) -> bytes:
-    """The bytes to store for `value`; min_bytes 0 turns compression off."""
-    if value.startswith(MARKER) or (min_bytes and len(value) >= min_bytes):
+    """The bytes to store for `value`; min_bytes 0 turns compression off. A value that does
+    not shrink (already compressed, random) is stored as given."""
+    if value.startswith(MARKER):
         return MARKER + zlib.compress(value, LEVEL)
+    if min_bytes and len(value) >= min_bytes:
+        packed = MARKER + zlib.compress(value, LEVEL)
+        if len(packed) < len(value):
+            return packed
     return value
 
 

@@ -3,6 +3,7 @@ refuses writes, which callers see as "not cached" (logged once per state
 change); lock keys live on the noeviction masters and are never touched."""
 
 import logging
+import os
 
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache import connection
@@ -10,7 +11,7 @@ from kushim_lockcache import connection
 from tests.integration.lockcache.support import eventually, unique
 
 DEADLINE = 10
-VALUE = b"x" * 100_000
+VALUE = os.urandom(100_000)  # incompressible: it fills Redis as it is
 REFUSING = "Redis refuses writes (cache"
 ACCEPTING = "Redis accepts writes again (cache"
 

@@ -3,6 +3,7 @@ Redis servers these tests start (and kill) themselves."""
 
 import asyncio
 import logging
+import os
 import signal
 
 import pytest
@@ -236,7 +237,7 @@ async def test_out_of_memory_is_reported_and_counted(lockcache_factory, redis_se
         key = pb.CacheKey(namespace=pb.CONTEXT_GROUP, user_id=user, record_id=f"r{i}", depth=1)
         answers.append(
             await client.cache.Set(
-                pb.SetCacheRequest(key=key, value=b"x" * 200_000), timeout=DEADLINE
+                pb.SetCacheRequest(key=key, value=os.urandom(200_000)), timeout=DEADLINE
             )
         )
     refused = [a for a in answers if not a.stored]

@@ -1,5 +1,6 @@
 """compression.pack / unpack: which values are compressed, and what reads back."""
 
+import os
 import zlib
 
 import pytest
@@ -50,3 +51,8 @@ def test_a_value_that_would_decompress_past_the_limit_is_corrupt():
     bomb = MARKER + zlib.compress(b"\0" * (LIMIT * 4))
     with pytest.raises(CorruptValue, match="larger than the limit"):
         unpack(bomb, LIMIT)
+
+
+def test_a_value_that_does_not_shrink_is_stored_as_given():
+    value = os.urandom(4096)
+    assert pack(value, 1024) == value or value.startswith(MARKER)
