@@ -35,6 +35,7 @@ SECTIONS = [
     "ingest",
     "graph_context",
     "read_mix",
+    "compression",
 ]
 
 HERE = Path(__file__).resolve().parent

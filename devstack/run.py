@@ -16,7 +16,7 @@ from devstack.probes import HOST, http_ok, tcp_accepts
 from devstack.process import StartAborted, StartError
 from devstack.profilelock import AlreadyRunning
 from devstack.services import ServiceProcess, relay_line
-from devstack.stack import Stack
+from devstack.stack import Stack, masked
 
 log = logging.getLogger(__name__)
 
@@ -132,23 +132,24 @@ def _start_loudly(service: ServiceProcess, shutdown: Shutdown) -> None:
 
 
 def print_table(stack: Stack, services: list[ServiceProcess]) -> None:
+    what = {
+        stack.postgres.name: stack.postgres.url,
+        stack.cache_redis.name: f"{stack.cache_redis.url}  (allkeys-lru, 256mb)",
+        **{r.name: f"{r.url}  (noeviction, Redlock)" for r in stack.lock_redis},
+        stack.neo4j.name: f"{stack.neo4j.url}  (user neo4j, password {stack.neo4j.password})",
+    }
     rows = [
         ("web page", f"http://{HOST}:{API_PORT}/ui/  (sign up there)", services[-1].running()),
         ("api", f"http://{HOST}:{API_PORT}  (GET /health)", services[-1].running()),
         ("lockcache", f"{HOST}:{LOCKCACHE_PORT}  (gRPC)", services[0].running()),
         ("graph", f"{HOST}:{GRAPH_PORT}  (gRPC)", services[1].running()),
-        ("postgres", stack.postgres.url, stack.postgres.running()),
-        (
-            "redis-cache",
-            f"{stack.cache_redis.url}  (allkeys-lru, 256mb)",
-            stack.cache_redis.running(),
-        ),
-        *[(r.name, f"{r.url}  (noeviction, Redlock)", r.running()) for r in stack.lock_redis],
-        (
-            "neo4j",
-            f"{stack.neo4j.url}  (user neo4j, password {stack.neo4j.password})",
-            stack.neo4j.running(),
-        ),
+        *[(server.name, what[server.name], server.running()) for server in stack.servers],
+    ]
+    # Servers of one's own are not watched here: lockcache and graph report them.
+    rows += [
+        (name, f"{masked(value)}  (yours, not started)", True)
+        for name, value in stack.external.items()
+        if name.endswith(("_URL", "_URLS", "_URI"))
     ]
     lines = ["", f"  {'':<12} {'status':<7} listens on"]
     lines += [f"  {name:<12} {'up' if up else 'DOWN':<7} {where}" for name, where, up in rows]

@@ -87,28 +87,36 @@ def _redis_state(stats: lockcache_pb2.GetStatsResponse | None) -> str:
 
 
 NAMESPACES = ("context_group", "user_profile", "platform")
+# The Redis guide's "info" fields, as Redis reports them (text).
+INFO_FIELDS = (
+    "total_commands_processed",
+    "instantaneous_ops_per_sec",
+    "used_memory_human",
+    "connected_clients",
+)
 
 
 def redis_report(stats: lockcache_pb2.GetStatsResponse) -> dict:
+    """The guide's shape ("enabled", "info", "cache"), our extras ("connected",
+    per-namespace counts, "locks") beside it. "info" is empty while Redis is down."""
     if not stats.enabled:
         return {"enabled": False}
     cache: dict = {"hit_rate": stats.hit_rate}
     for name in NAMESPACES:
         ns = stats.namespaces.get(name, lockcache_pb2.NamespaceStats())
         cache[name] = {"hits": ns.hits, "misses": ns.misses, "hit_rate": ns.hit_rate}
+    locks: dict = {"enabled": not stats.locks_disabled}
+    if stats.locks_disabled:
+        locks["reason"] = stats.locks_disabled
+    locks |= {
+        "acquired": stats.locks_acquired,
+        "contended": stats.locks_contended,
+        "unavailable": stats.locks_unavailable,
+    }
     return {
         "enabled": True,
         "connected": stats.connected,
-        "info": {
-            "total_commands_processed": stats.total_commands_processed,
-            "instantaneous_ops_per_sec": stats.instantaneous_ops_per_sec,
-            "used_memory_human": stats.used_memory_human,
-            "connected_clients": stats.connected_clients,
-        },
+        "info": {name: stats.info[name] for name in INFO_FIELDS if name in stats.info},
         "cache": cache,
-        "locks": {
-            "acquired": stats.locks_acquired,
-            "contended": stats.locks_contended,
-            "unavailable": stats.locks_unavailable,
-        },
+        "locks": locks,
     }

@@ -185,8 +185,10 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             oom_errors=stats.oom_errors,
             total_commands_processed=int(info.get("total_commands_processed", 0)),
             instantaneous_ops_per_sec=int(info.get("instantaneous_ops_per_sec", 0)),
-            used_memory_human=str(info.get("used_memory_human", "")),
+            used_memory_human=info.get("used_memory_human", ""),
             connected_clients=int(info.get("connected_clients", 0)),
             keyspace_hits=int(info.get("keyspace_hits", 0)),
             keyspace_misses=int(info.get("keyspace_misses", 0)),
+            info=info,
+            locks_disabled=self.backends.locks_disabled,
         )

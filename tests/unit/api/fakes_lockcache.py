@@ -35,6 +35,7 @@ class CacheStore:
     redis_up: bool = True
     enabled: bool = True
     down: bool = False
+    locks_disabled: str = ""
 
 
 class Cache(lockcache_pb2_grpc.CacheServiceServicer):
@@ -119,7 +120,11 @@ class Cache(lockcache_pb2_grpc.CacheServiceServicer):
         answer = lockcache_pb2.GetStatsResponse(
             enabled=self.s.enabled, connected=self.s.redis_up and self.s.enabled,
             total_commands_processed=42, instantaneous_ops_per_sec=3,
-            used_memory_human="1.02M", connected_clients=2, locks_acquired=5)
+            used_memory_human="1.02M", connected_clients=2, locks_acquired=5,
+            info={"total_commands_processed": "42", "instantaneous_ops_per_sec": "3",
+                  "used_memory_human": "1.02M", "connected_clients": "2",
+                  "keyspace_hits": "7"},
+            locks_disabled=self.s.locks_disabled)
         for name in ("context_group", "user_profile", "platform"):
             hits, misses = self.s.hits.get(name, 0), self.s.misses.get(name, 0)
             answer.namespaces[name].hits = hits

@@ -47,9 +47,14 @@ async def test_health_redis_shapes(client, backends, alice):
     await client.get("/users/me", headers=headers)
     body = await (await client.get("/health/redis")).json()
     assert body["enabled"] is True
-    assert set(body["info"]) == {"total_commands_processed", "instantaneous_ops_per_sec",
-                                 "used_memory_human", "connected_clients"}
+    # The guide's fields only, as text, exactly as Redis reports them.
+    assert body["info"] == {"total_commands_processed": "42", "instantaneous_ops_per_sec": "3",
+                            "used_memory_human": "1.02M", "connected_clients": "2"}
     assert body["cache"]["user_profile"] == {"hits": 1, "misses": 1, "hit_rate": 0.5}
+    assert body["locks"] == {"enabled": True, "acquired": 5, "contended": 0, "unavailable": 0}
+    backends.cache.locks_disabled = "cache redis://r:6379/0 has maxmemory-policy allkeys-lru"
+    locks = (await (await client.get("/health/redis")).json())["locks"]
+    assert locks["enabled"] is False and "allkeys-lru" in locks["reason"]
     backends.cache.enabled = False
     assert (await (await client.get("/health/redis")).json()) == {"enabled": False}
     backends.cache.down = True

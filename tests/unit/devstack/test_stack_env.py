@@ -1,7 +1,7 @@
 """What a Stack tells services and tests, without starting anything."""
 
 from devstack.ports import Ports
-from devstack.stack import Stack
+from devstack.stack import Stack, masked
 from devstack.suite import suite_env
 
 
@@ -41,3 +41,43 @@ def test_suite_env_has_plain_and_prefixed_variables(tmp_path):
     assert env["KUSHIM_TEST_PORT_BASE"] == "50000"
     assert env["KUSHIM_TEST_SPARE_PORTS"] == "50040-50099"
     assert env["KUSHIM_TEST_VAR_DIR"] == str(tmp_path / "var" / "test-50000")
+
+
+def test_run_uses_the_servers_named_in_the_environment_instead_of_starting_them(tmp_path):
+    given = {
+        "REDIS_URL": "redis://:pw@10.0.0.5:6379/0",
+        "DATABASE_URL": "postgresql://me:pw@db.example:5432/kushim",
+        "NEO4J_URI": "bolt://graph.example:7687",
+        "NEO4J_USER": "me",
+        "NEO4J_PASSWORD": "secret",
+        "UNRELATED": "x",
+    }
+    stack = Stack.for_profile("run", root_dir=tmp_path, environ=given)
+    assert stack.servers == []
+    assert stack.env() == {k: v for k, v in given.items() if k != "UNRELATED"}
+
+
+def test_redlock_urls_alone_replace_only_the_lock_masters(tmp_path):
+    given = {"REDLOCK_URLS": "redis://10.0.0.1:6379,redis://10.0.0.2:6379", "NEO4J_USER": "me"}
+    stack = Stack.for_profile("run", root_dir=tmp_path, environ=given)
+    assert [s.name for s in stack.servers] == ["postgres", "redis-cache", "neo4j"]
+    env = stack.env()
+    assert env["REDLOCK_URLS"] == given["REDLOCK_URLS"]
+    assert env["REDIS_URL"] == stack.cache_redis.url
+    assert env["NEO4J_USER"] == "neo4j"  # credentials alone would break the local Neo4j's
+
+
+def test_blank_settings_and_the_test_profile_start_every_server(tmp_path):
+    blank = Stack.for_profile("run", root_dir=tmp_path, environ={"REDIS_URL": " "})
+    assert len(blank.servers) == 6
+    test = Stack.for_profile(
+        "test", root_dir=tmp_path, environ={"KUSHIM_TEST_PORT_BASE": "50200", "REDIS_URL": "r"}
+    )
+    assert len(test.servers) == 6 and test.env()["REDIS_URL"] == test.cache_redis.url
+
+
+def test_masked_hides_every_password_of_a_url_list():
+    assert masked("redis://:p1@a:1,redis://u:p2@b:2/0,redis://c:3") == (
+        "redis://:***@a:1,redis://u:***@b:2/0,redis://c:3"
+    )
+    assert masked("postgresql://me:s3cret@db/kushim") == "postgresql://me:***@db/kushim"

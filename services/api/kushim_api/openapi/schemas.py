@@ -246,18 +246,24 @@ SCHEMAS = {
         {
             "enabled": {"type": "boolean"},
             "connected": {"type": "boolean"},
+            # As Redis reports them (text); empty while Redis is down.
             "info": obj({
-                "total_commands_processed": {"type": "integer"},
-                "instantaneous_ops_per_sec": {"type": "integer"},
+                "total_commands_processed": {"type": "string"},
+                "instantaneous_ops_per_sec": {"type": "string"},
                 "used_memory_human": {"type": "string"},
-                "connected_clients": {"type": "integer"},
-            }, ["total_commands_processed", "instantaneous_ops_per_sec", "used_memory_human",
-                "connected_clients"]),
+                "connected_clients": {"type": "string"},
+            }, []),
             "cache": {"type": "object", "properties": {"hit_rate": {"type": "number"}},
                       "additionalProperties": obj(
                           {"hits": {"type": "integer"}, "misses": {"type": "integer"},
                            "hit_rate": {"type": "number"}}, ["hits", "misses"])},
-            "locks": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "locks": obj({
+                "enabled": {"type": "boolean"},
+                "reason": {"type": "string"},
+                "acquired": {"type": "integer"},
+                "contended": {"type": "integer"},
+                "unavailable": {"type": "integer"},
+            }, ["enabled", "acquired", "contended", "unavailable"]),
         },
         ["enabled"],
     ),
