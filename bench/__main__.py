@@ -32,6 +32,7 @@ SECTIONS = [
     "cache",
     "http",
     "ingest",
+    "history_import",
     "graph_context",
     "read_mix",
 ]

@@ -5,7 +5,7 @@ UNAVAILABLE, cache reads miss, invalidations report False. It is logged once per
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -26,6 +26,7 @@ class LockAnswer:
     outcome: str
     token: str = ""
     fencing_token: int = 0
+    fencing_tokens: dict = field(default_factory=dict)  # per resource
 
 
 @dataclass(frozen=True)
@@ -84,23 +85,38 @@ class LockCacheClient:
         return answer
 
     async def acquire(self, resource: str, ttl_ms: int) -> LockAnswer:
+        return await self.acquire_many([resource], ttl_ms)
+
+    async def acquire_many(self, resources: list[str], ttl_ms: int, *, retry_count: int = 0,
+                           retry_delay_ms: int = 0) -> LockAnswer:
+        """All of the resources (at most 64) or none, in one round trip per master; lockcache
+        retries a HELD answer `retry_count` times, `retry_delay_ms` apart with jitter."""
+        named = resources[0] if len(resources) == 1 else f"{len(resources)} resources"
         answer = await self._call(
             self._locks.Acquire,
-            pb.AcquireLockRequest(resources=[resource], ttl_ms=ttl_ms, retry_count=0),
+            pb.AcquireLockRequest(
+                resources=resources, ttl_ms=ttl_ms, retry_count=retry_count,
+                retry_delay_ms=retry_delay_ms,
+            ),
+            timeout_s=self.timeout_s + retry_count * retry_delay_ms * 2 / 1000,
         )
         if answer is None or answer.outcome in (pb.UNAVAILABLE, pb.LOCK_OUTCOME_UNSPECIFIED):
             return LockAnswer(UNAVAILABLE)
         if answer.outcome == pb.ACQUIRED:
-            log.info("Lock acquired: %s", resource)
-            return LockAnswer(ACQUIRED, answer.token, answer.fencing_token)
+            log.info("Lock acquired: %s", named)
+            tokens = dict(answer.fencing_tokens) or {resources[0]: answer.fencing_token}
+            return LockAnswer(ACQUIRED, answer.token, answer.fencing_token, tokens)
         if answer.outcome == pb.HELD:
-            log.info("Failed to acquire lock: %s", resource)
+            log.info("Failed to acquire lock: %s", named)
             return LockAnswer(HELD)
-        log.warning("Lock request for %s refused: %s", resource, answer.message)
+        log.warning("Lock request for %s refused: %s", named, answer.message)
         return LockAnswer(UNAVAILABLE)
 
     async def release(self, resource: str, token: str) -> None:
-        request = pb.ReleaseLockRequest(resources=[resource], token=token)
+        await self.release_many([resource], token)
+
+    async def release_many(self, resources: list[str], token: str) -> None:
+        request = pb.ReleaseLockRequest(resources=resources, token=token)
         await self._call(self._locks.Release, request)
 
     async def invalidate_context_groups(self, user_id: str) -> bool:

@@ -1,8 +1,15 @@
-"""Graph's maintenance pass: re-runs discovery for records left pending past the lock TTL (a
-crashed or skipped holder) and deletes webhook delivery claims past their retention."""
+"""Graph's maintenance pass: discovery for the records a request handed over (what its deadline
+left pending), then for records left pending past the lock TTL (a crashed or skipped holder),
+each user's through the batched path; and deletion of webhook delivery claims past their
+retention.
+
+Handed-over records are only a head start: they are pending in PostgreSQL, so if this process
+stops first, a pass of any instance finds them once they are stale."""
 
 import asyncio
+import contextlib
 import logging
+from collections import defaultdict
 
 import asyncpg
 
@@ -40,25 +47,39 @@ class Sweeper:
         self.interval_s = interval_s
         self.stale_after_s = stale_after_s
         self.batch = batch
+        self._handed: dict[str, list] = defaultdict(list)
+        self._wake = asyncio.Event()
+
+    def hand_over(self, user_id: str, record_ids) -> None:
+        """Records whose discovery a request left pending: run it at the next pass, now."""
+        self._handed[user_id].extend(record_ids)
+        self._wake.set()
 
     async def sweep_once(self) -> int:
-        """One pass; answers how many records had discovery re-run."""
+        """One pass; answers how many records had discovery run."""
+        handed, self._handed = self._handed, defaultdict(list)
+        ran = 0
+        for user_id, record_ids in handed.items():
+            ran += await self._discover(user_id, record_ids)
         await self.expire_deliveries()
         async with self.pool.acquire() as conn:
             claimed = await conn.fetch(CLAIM, self.stale_after_s, self.batch)
-        users = set()
+        by_user = defaultdict(list)
         for row in claimed:
-            outcome = await self.discovery.run(str(row["user_id"]), row["id"])
-            users.add(str(row["user_id"]))
-            if outcome.data_source_id is not None:
-                await self.lockcache.invalidate_data_source(
-                    str(row["user_id"]), str(outcome.data_source_id)
-                )
-        for user_id in sorted(users):
-            await self.lockcache.invalidate_context_groups(user_id)
+            by_user[str(row["user_id"])].append(row["id"])
+        for user_id, record_ids in by_user.items():
+            await self._discover(user_id, record_ids)
         if claimed:
             log.info("Sweeper re-ran discovery for %d pending record(s)", len(claimed))
-        return len(claimed)
+        return ran + len(claimed)
+
+    async def _discover(self, user_id: str, record_ids) -> int:
+        outcomes = await self.discovery.run_batch(user_id, record_ids)
+        sources = {str(o.data_source_id) for o in outcomes.values() if o.data_source_id}
+        for source_id in sorted(sources):
+            await self.lockcache.invalidate_data_source(user_id, source_id)
+        await self.lockcache.invalidate_context_groups(user_id)
+        return len(outcomes)
 
     async def expire_deliveries(self) -> int:
         async with self.pool.acquire() as conn:
@@ -73,4 +94,11 @@ class Sweeper:
                 await self.sweep_once()
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 log.warning("Sweeper: PostgreSQL error: %s", exc)
-            await asyncio.sleep(self.interval_s)
+            if not self._handed:
+                await self._next_pass()
+
+    async def _next_pass(self) -> None:
+        """After the interval, or at once when a request hands records over."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.interval_s)

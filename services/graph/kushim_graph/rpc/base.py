@@ -55,6 +55,7 @@ class Deps:
     discovery: object  # kushim_graph.discovery.run.Discovery
     projection: object  # kushim_graph.projection.worker.OutboxWorker
     context: object  # kushim_graph.projection.context.ContextReader
+    sweeper: object  # kushim_graph.discovery.sweeper.Sweeper
 
 
 def user_id_of(request) -> str:
