@@ -40,7 +40,7 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             if not await users.exists(conn, user_id):
                 raise NotFound(f"user {user_id} not found")
             if delivery is None:
-                outcomes = await ingest.store_each(conn, user_id, items)
+                outcomes = await ingest.store_batch(conn, user_id, items)
             else:
                 outcomes = await ingest.store_delivery(conn, user_id, delivery, items)
         if outcomes is None:
