@@ -71,6 +71,9 @@ GONE = "gone"  # deleted meanwhile
 FAILED = "failed"  # rolled back by a lock conflict; the sweeper retries
 
 
+# Records discovered in one transaction when no deadline bounds the work (a backlog, what a
+# request handed over): bigger groups recompute the context groups they touch less often.
+BACKLOG_GROUP = 4 * MAX_RESOURCES
 # A first guess of how long one group of records takes, before any was measured.
 FIRST_GROUP_ESTIMATE_S = 0.5
 
@@ -121,23 +124,31 @@ class Discovery:
         answer and stay pending."""
         ids = list(dict.fromkeys(record_ids))
         outcomes: dict = {}
-        for first in range(0, len(ids), MAX_RESOURCES):
+        size = MAX_RESOURCES if until is not None else BACKLOG_GROUP
+        for first in range(0, len(ids), size):
             if until is not None and time.monotonic() + self.group_estimate_s > until:
                 break
             started = time.monotonic()
-            plan = await self.locks.take(ids[first : first + MAX_RESOURCES])
+            plan = await self.locks.take(ids[first : first + size])
             outcomes.update({record_id: Outcome(SKIPPED) for record_id in plan.held})
-            for grant in plan.grants:
-                outcomes.update(await self._discover_grant(user_id, grant))
-            # The slower of the last group and a decaying memory of slower ones.
-            self.group_estimate_s = max(time.monotonic() - started, self.group_estimate_s * 0.8)
+            if plan.grants:
+                outcomes.update(await self._discover_grants(user_id, plan.grants))
+            if until is not None:
+                # The slower of the last group and a decaying memory of slower ones.
+                self.group_estimate_s = max(
+                    time.monotonic() - started, self.group_estimate_s * 0.8
+                )
         for outcome in outcomes.values():
             DISCOVERY_RUNS.labels(outcome.state).inc()
             LINKS_WRITTEN.inc(len(outcome.links))
         return outcomes
 
-    async def _discover_grant(self, user_id: str, grant: Grant) -> dict:
-        tokens = {record_id: grant.fencing.get(record_id) for record_id in grant.record_ids}
+    async def _discover_grants(self, user_id: str, grants: list[Grant]) -> dict:
+        """The records of every grant in one transaction, then every lock released."""
+        tokens = {
+            record_id: grant.fencing.get(record_id)
+            for grant in grants for record_id in grant.record_ids
+        }
         try:
             async with self.pool.acquire() as conn:
                 outcomes = await self.discover_batch(conn, user_id, tokens)
@@ -147,7 +158,8 @@ class Discovery:
                         len(tokens), exc)
             outcomes = {record_id: Outcome(FAILED) for record_id in tokens}
         finally:
-            await self.locks.release(grant)
+            for grant in grants:
+                await self.locks.release(grant)
         for record_id, outcome in outcomes.items():
             if outcome.state == STALE:
                 log.warning("Discovery result discarded: %s",

@@ -36,11 +36,17 @@ update records r set discovery_requested_at = now()
  where r.id = stale.id
 returning r.user_id, r.id
 """
+# Of the records a request handed over, those still pending: a pass over stale records may
+# have discovered some meanwhile.
+STILL_PENDING = """
+select id from records
+ where user_id = $1 and id = any($2::uuid[]) and discovery_state = 'pending'
+"""
 
 
 class Sweeper:
     def __init__(self, pool: asyncpg.Pool, discovery: Discovery, lockcache, *,
-                 interval_s: float, stale_after_s: float, batch: int = 100) -> None:
+                 interval_s: float, stale_after_s: float, batch: int = 512) -> None:
         self.pool = pool
         self.discovery = discovery
         self.lockcache = lockcache
@@ -60,7 +66,11 @@ class Sweeper:
         handed, self._handed = self._handed, defaultdict(list)
         ran = 0
         for user_id, record_ids in handed.items():
-            ran += await self._discover(user_id, record_ids)
+            async with self.pool.acquire() as conn:
+                pending = {row["id"] for row in await conn.fetch(
+                    STILL_PENDING, user_id, record_ids
+                )}
+            ran += await self._discover(user_id, [r for r in record_ids if r in pending])
         await self.expire_deliveries()
         async with self.pool.acquire() as conn:
             claimed = await conn.fetch(CLAIM, self.stale_after_s, self.batch)
@@ -74,6 +84,8 @@ class Sweeper:
         return ran + len(claimed)
 
     async def _discover(self, user_id: str, record_ids) -> int:
+        if not record_ids:
+            return 0
         outcomes = await self.discovery.run_batch(user_id, record_ids)
         sources = {str(o.data_source_id) for o in outcomes.values() if o.data_source_id}
         for source_id in sorted(sources):
