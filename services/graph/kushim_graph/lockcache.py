@@ -5,6 +5,7 @@ UNAVAILABLE, cache reads miss, invalidations report False. It is logged once per
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import grpc
@@ -26,13 +27,17 @@ class LockAnswer:
     outcome: str
     token: str = ""
     fencing_token: int = 0
-    fencing_tokens: dict = field(default_factory=dict)  # per resource
+    fencing_tokens: dict[str, int] = field(default_factory=dict)  # per resource when several
 
 
 @dataclass(frozen=True)
 class Lease:
     value: bytes | None  # set on a hit
     lease_token: str  # non-empty when this caller must fill
+
+
+def _names(resource: str | Iterable[str]) -> tuple[str, ...]:
+    return (resource,) if isinstance(resource, str) else tuple(resource)
 
 
 def _metadata():
@@ -84,26 +89,20 @@ class LockCacheClient:
         self._state(True)
         return answer
 
-    async def acquire(self, resource: str, ttl_ms: int) -> LockAnswer:
-        return await self.acquire_many([resource], ttl_ms)
-
-    async def acquire_many(self, resources: list[str], ttl_ms: int, *, retry_count: int = 0,
-                           retry_delay_ms: int = 0) -> LockAnswer:
-        """All of the resources (at most 64) or none, in one round trip per master; lockcache
-        retries a HELD answer `retry_count` times, `retry_delay_ms` apart with jitter."""
-        named = resources[0] if len(resources) == 1 else f"{len(resources)} resources"
+    async def acquire(self, resource: str | Iterable[str], ttl_ms: int) -> LockAnswer:
+        """One resource, or several (at most 64) taken all or none in one round trip per
+        master (the answer's fencing_tokens)."""
+        resources = _names(resource)
+        named = ", ".join(resources)
         answer = await self._call(
             self._locks.Acquire,
-            pb.AcquireLockRequest(
-                resources=resources, ttl_ms=ttl_ms, retry_count=retry_count,
-                retry_delay_ms=retry_delay_ms,
-            ),
-            timeout_s=self.timeout_s + retry_count * retry_delay_ms * 2 / 1000,
+            pb.AcquireLockRequest(resources=resources, ttl_ms=ttl_ms, retry_count=0),
         )
         if answer is None or answer.outcome in (pb.UNAVAILABLE, pb.LOCK_OUTCOME_UNSPECIFIED):
             return LockAnswer(UNAVAILABLE)
         if answer.outcome == pb.ACQUIRED:
-            log.info("Lock acquired: %s", named)
+            for name in resources:  # the operator line of ARCHITECTURE.md, one per resource
+                log.info("Lock acquired: %s", name)
             tokens = dict(answer.fencing_tokens) or {resources[0]: answer.fencing_token}
             return LockAnswer(ACQUIRED, answer.token, answer.fencing_token, tokens)
         if answer.outcome == pb.HELD:
@@ -112,11 +111,8 @@ class LockCacheClient:
         log.warning("Lock request for %s refused: %s", named, answer.message)
         return LockAnswer(UNAVAILABLE)
 
-    async def release(self, resource: str, token: str) -> None:
-        await self.release_many([resource], token)
-
-    async def release_many(self, resources: list[str], token: str) -> None:
-        request = pb.ReleaseLockRequest(resources=resources, token=token)
+    async def release(self, resource: str | Iterable[str], token: str) -> None:
+        request = pb.ReleaseLockRequest(resources=_names(resource), token=token)
         await self._call(self._locks.Release, request)
 
     async def invalidate_context_groups(self, user_id: str) -> bool:

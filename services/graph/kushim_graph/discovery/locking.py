@@ -2,12 +2,16 @@
 
 One multi-resource Acquire per group of at most 64 (lockcache's limit; all or none, one round
 trip per master). A group answered HELD is halved until the records another instance holds
-are alone; a lone held record is tried again (attempts, delay apart, jittered by lockcache, as
-the Redis guide says) and then left pending for the sweeper while the others go on. A group
+are alone; a lone held record is tried again (attempts in all, the delay apart plus up to as
+much jitter, as the Redis guide says) and then left pending for the sweeper while the others
+go on. A group
 answered UNAVAILABLE (Redis down, lockcache unreachable) is discovered under PostgreSQL
 advisory locks instead, with no fencing token.
 """
 
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from kushim_graph.lockcache import ACQUIRED, HELD, LockCacheClient
@@ -41,11 +45,13 @@ class LockPlan:
 
 class BatchLocks:
     def __init__(self, lockcache: LockCacheClient, *, ttl_ms: int, attempts: int,
-                 retry_delay_ms: int) -> None:
+                 retry_delay_ms: int,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.lockcache = lockcache
         self.ttl_ms = ttl_ms
         self.attempts = attempts
         self.retry_delay_ms = retry_delay_ms
+        self.sleep = sleep
 
     async def take(self, record_ids: list) -> LockPlan:
         grants: list[Grant] = []
@@ -56,12 +62,15 @@ class BatchLocks:
 
     async def _take(self, group: list, grants: list[Grant], held: list) -> None:
         alone = len(group) == 1
-        answer = await self.lockcache.acquire_many(
-            [resource_of(r) for r in group], self.ttl_ms,
-            # A group is not retried whole: halving finds the held records sooner.
-            retry_count=self.attempts - 1 if alone else 0,
-            retry_delay_ms=self.retry_delay_ms,
-        )
+        resources = [resource_of(r) for r in group]
+        answer = await self.lockcache.acquire(resources, self.ttl_ms)
+        # A group is not retried whole: halving finds the held records sooner.
+        for _ in range(self.attempts - 1 if alone else 0):
+            if answer.outcome != HELD:
+                break
+            jitter = random.uniform(0, self.retry_delay_ms)  # noqa: S311 - not a secret
+            await self.sleep((self.retry_delay_ms + jitter) / 1000)
+            answer = await self.lockcache.acquire(resources, self.ttl_ms)
         if answer.outcome == ACQUIRED:
             fencing = {r: answer.fencing_tokens[resource_of(r)] for r in group}
             grants.append(Grant(group, answer.token, fencing))
@@ -76,4 +85,4 @@ class BatchLocks:
 
     async def release(self, grant: Grant) -> None:
         if grant.token:
-            await self.lockcache.release_many(grant.resources, grant.token)
+            await self.lockcache.release(grant.resources, grant.token)
