@@ -7,6 +7,7 @@ import pytest
 from kushim.graph.v1 import graph_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2 as lpb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as lpb_grpc
+from kushim_graph.db.groups import LOCK_USER
 
 from tests.integration.graph.support import eventually, record
 
@@ -143,3 +144,32 @@ async def test_what_the_deadline_leaves_pending_is_discovered_right_after(graph_
 
     await eventually(all_done)
     assert await linked_pairs(graph, user, answer.results)
+
+
+async def test_discovery_waiting_past_the_deadline_answers_pending_not_an_error(
+        graph_factory, db):
+    graph = await graph_factory(DISCOVERY_SWEEP_INTERVAL_S="3600")
+    user = await graph.new_user()
+    graph.server.discovery.group_estimate_s = 0.0  # every group is expected to fit
+    blocker = db.transaction()
+    await blocker.start()
+    # Another writer holds the user's group lock: discovery's transaction waits on it.
+    await db.execute(LOCK_USER, user)
+    try:
+        answer = await graph.records.IngestRecords(
+            pb.IngestRecordsRequest(user_id=user, records=history()), timeout=2.0
+        )
+    finally:
+        await blocker.rollback()
+    assert len(answer.results) == len(history())
+    assert all(r.record.discovery_state == "pending" and not r.links for r in answer.results)
+    ids = [r.record.id for r in answer.results]
+
+    async def all_done() -> bool:
+        pending = await db.fetchval(
+            "select count(*) from records where id = any($1::uuid[])"
+            " and discovery_state = 'pending'", ids,
+        )
+        return pending == 0
+
+    await eventually(all_done)

@@ -10,6 +10,7 @@ token checked, links, one group recomputation, outbox rows, and the records mark
 record discovered alone is a batch of one: the same path.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -125,14 +126,25 @@ class Discovery:
         ids = list(dict.fromkeys(record_ids))
         outcomes: dict = {}
         size = MAX_RESOURCES if until is not None else BACKLOG_GROUP
+        late = False
         for first in range(0, len(ids), size):
-            if until is not None and time.monotonic() + self.group_estimate_s > until:
+            if late or until is not None and time.monotonic() + self.group_estimate_s > until:
                 break
             started = time.monotonic()
             plan = await self.locks.take(ids[first : first + size])
             outcomes.update({record_id: Outcome(SKIPPED) for record_id in plan.held})
-            if plan.grants:
+            if plan.grants and until is None:
                 outcomes.update(await self._discover_grants(user_id, plan.grants))
+            elif plan.grants:
+                try:
+                    # A group can still wait (the user's group lock) past what was expected:
+                    # rolled back at the deadline, its records stay pending.
+                    async with asyncio.timeout(max(0.0, until - time.monotonic())):
+                        outcomes.update(await self._discover_grants(user_id, plan.grants))
+                except TimeoutError:
+                    log.info("Discovery of %d record(s) reached the deadline: left pending",
+                             sum(len(grant.record_ids) for grant in plan.grants))
+                    late = True
             if until is not None:
                 # The slower of the last group and a decaying memory of slower ones.
                 self.group_estimate_s = max(
