@@ -10,6 +10,7 @@ from kushim_common.grpcserve import GrpcServer, run_until_signalled
 
 from kushim_graph.config import Config
 from kushim_graph.db.pool import create_pool
+from kushim_graph.discovery.coalesce import Coalescer
 from kushim_graph.discovery.run import Discovery
 from kushim_graph.discovery.sweeper import Sweeper
 from kushim_graph.lockcache import LockCacheClient
@@ -46,6 +47,7 @@ class GraphServer:
         self.lockcache = LockCacheClient(config.lockcache_addr)
         self.store = Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password)
         self.tasks: list[asyncio.Task] = []
+        self.coalescer: Coalescer | None = None
         self.port = 0
 
     async def start(self) -> int:
@@ -73,8 +75,9 @@ class GraphServer:
             interval_s=config.sweep_interval_s,
             stale_after_s=config.discovery_lock_ttl_ms / 1000,
         )
+        self.coalescer = Coalescer(self.discovery)
         deps = Deps(
-            config, self.pool, self.lockcache, self.discovery, self.worker, context, self.sweeper
+            config, self.pool, self.lockcache, self.coalescer, self.worker, context, self.sweeper
         )
         server = self.grpc.server
         graph_pb2_grpc.add_RecordServiceServicer_to_server(RecordServicer(deps), server)
@@ -121,6 +124,8 @@ class GraphServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks.clear()
+        if self.coalescer is not None:
+            await self.coalescer.close()
         if self.pool is not None:
             await self.pool.close()
         await self.store.close()
