@@ -16,6 +16,7 @@ first). Equal timestamps: the last writer wins, since some edits keep the origin
 Slack message edit keeps the message's `ts`) and the later arrival is then the better guess.
 """
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,6 +32,8 @@ from kushim_graph.validation import CleanRecord
 log = logging.getLogger(__name__)
 
 _RETRIES = 3
+# Records derived (tokenized, references extracted) between two yields to the event loop.
+YIELD_EVERY = 50
 _RETRIABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
@@ -104,6 +107,11 @@ async def _insert_new(conn: asyncpg.Connection, user_id: str,
                       cleans: list[CleanRecord]) -> list[Outcome | None]:
     """New records in one transaction, keyword choice and DFs as if inserted in order."""
     answers: list = [None] * len(cleans)
+    derived_all = []
+    for n, clean in enumerate(cleans):
+        derived_all.append(derive(clean))
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # CPU work: let the other requests of the process move on
     async with conn.transaction():
         sources = {c.data_source_id for c in cleans if c.data_source_id}
         unknown = {s for s in sources if await datasources.get(conn, user_id, s) is None}
@@ -114,7 +122,7 @@ async def _insert_new(conn: asyncpg.Connection, user_id: str,
                     "data_source_id", f"data source {clean.data_source_id} not found"
                 )
             else:
-                chosen.append((n, uuid.uuid4(), clean, derive(clean)))
+                chosen.append((n, uuid.uuid4(), clean, derived_all[n]))
         # Identities in one order, so concurrent batches wait on each other, never deadlock.
         chosen.sort(key=lambda c: (c[2].source_platform, c[2].external_id))
         rows = await records.insert_many(conn, user_id, [c[1:] for c in chosen])

@@ -1,12 +1,17 @@
 """Scoring a batch's records against their candidates: features computed once per record,
 the TF-IDF cosine fetched in two queries for every pair of the batch that needs it."""
 
+import asyncio
+
 from kushim_graph.db import records
 from kushim_graph.discovery import candidates
 from kushim_graph.discovery.derive import features
 from kushim_graph.discovery.scoring import link_type, score
 from kushim_graph.discovery.signals import KEYWORD_SIMILARITY_WEIGHT
 from kushim_graph.discovery.tfidf import cosine
+
+# Records scored between two yields to the event loop.
+YIELD_EVERY = 16
 
 
 async def score_batch(conn, user_id: str, rows: dict, found: dict, others: dict,
@@ -19,7 +24,9 @@ async def score_batch(conn, user_id: str, rows: dict, found: dict, others: dict,
     theirs_of = {other_id: features(row) for other_id, row in others.items()}
     first_pass = {}
     needed = set()
-    for record_id, row in rows.items():
+    for n, (record_id, row) in enumerate(rows.items()):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # CPU work: let the other requests of the process move on
         mine = features(row)
         entries = []
         for other_id in found[record_id][0]:
