@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import secrets
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,8 +20,8 @@ import aiohttp
 import asyncpg
 
 from bench.context import Context
-from bench.ingest import START, Corpus
-from devstack.probes import tcp_accepts
+from bench.http import service_env, start_service
+from bench.ingest import START, Corpus, copy_records, store_df
 from devstack.services import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,18 +43,6 @@ select a.external_id, b.external_id
   join records b on b.id = l.target_record_id
  where l.user_id = $1 and a.source_platform = 'github' and b.source_platform = 'github'
 """
-
-
-def _env(ctx: Context, **extra: str) -> dict[str, str]:
-    return os.environ | ctx.env | {"BIND_HOST": "127.0.0.1", "METRICS_PORT": "0",
-                                   "LOG_LEVEL": "WARNING"} | extra
-
-
-def _start(name: str, module: str, env: dict[str, str], port: int) -> ServiceProcess:
-    service = ServiceProcess(name, [sys.executable, "-m", module], env,
-                             lambda: tcp_accepts(port), start_timeout=90)
-    service.start()
-    return service
 
 
 def history() -> list[dict]:
@@ -159,25 +146,15 @@ async def by_http(url: str, database_url: str, items: list[dict]) -> dict:
         quality = await _precision_recall(conn, user_id)
     finally:
         await conn.close()
-    return {
-        "path": "POST /records, batches of 500",
-        "records": len(items),
-        "records/s": round(len(items) / elapsed, 1),
-        "answered s": round(answered, 1),
-        "done s": round(elapsed, 1),
-        "batches 2xx": f"{sum(200 <= s < 300 for s in statuses)}/{len(statuses)}",
-        "left pending in answers": pending_answered,
-        **quality,
-    }
+    batches = f"{sum(200 <= s < 300 for s in statuses)}/{len(statuses)}"
+    return _row("POST /records, batches of 500", len(items), elapsed, answered, batches,
+                pending_answered, quality)
 
 
 async def by_sweeper(database_url: str, items: list[dict], start_graph) -> dict:
     """The same history stored as a backlog (pending, no discovery yet), then one graph
     process started to drain it through its sweeper."""
-    from kushim_graph.discovery.derive import derive, keywords
     from kushim_graph.validation import CleanRecord
-
-    from bench.ingest import COLUMNS
 
     conn = await asyncpg.connect(database_url)
     try:
@@ -185,48 +162,19 @@ async def by_sweeper(database_url: str, items: list[dict], start_graph) -> dict:
             "insert into users (email, password_hash) values ($1, 'x') returning user_id",
             f"bench-backlog-{uuid.uuid4().hex}@example.com",
         )
-        rows, keys, features, df = [], [], [], {}
-        for item in items:
-            when = _timestamp(item["timestamp"])
-            clean = CleanRecord(
+        cleans = [
+            CleanRecord(
                 item["externalId"], item["sourcePlatform"], item["artifactType"],
                 item.get("title", ""), item.get("body", ""), item.get("url", ""),
-                item.get("author", ""), when, tuple(item.get("participants", ())),
-                item.get("metadata", {}), None, uuid.uuid4().hex,
+                item.get("author", ""), _timestamp(item["timestamp"]),
+                tuple(item.get("participants", ())), item.get("metadata", {}), None,
+                uuid.uuid4().hex,
             )
-            derived = derive(clean)
-            record_id = uuid.uuid4()
-            n_docs = df.get("", 0) + 1
-            chosen = keywords(derived.term_freqs, df, n_docs)
-            for term in derived.term_freqs:
-                df[term] = df.get(term, 0) + 1
-            df[""] = n_docs
-            rows.append((
-                record_id, user_id, clean.source_platform, clean.external_id,
-                clean.artifact_type, clean.title, clean.body, clean.url, clean.author,
-                clean.occurred_at, list(clean.participants), json.dumps(clean.metadata),
-                clean.checksum, json.dumps(derived.refs_json), sorted(derived.identity),
-                sorted(derived.metadata_keys), json.dumps(derived.term_freqs), "pending",
-            ))  # fmt: skip
-            keys += [(user_id, k, "identity", record_id) for k in derived.identity]
-            keys += [(user_id, k, "mention", record_id) for k in derived.mentions]
-            people = sorted(derived.people)[:50]
-            features += [
-                (user_id, f, clean.occurred_at, record_id)
-                for f in sorted({f"p:{p}" for p in people} | {f"t:{k}" for k in chosen})
-            ]
-        await conn.copy_records_to_table("records", records=rows, columns=COLUMNS)
-        await conn.copy_records_to_table(
-            "record_keys", records=keys, columns=["user_id", "key", "kind", "record_id"]
-        )
-        await conn.copy_records_to_table(
-            "record_features", records=features,
-            columns=["user_id", "feature", "occurred_at", "record_id"],
-        )
-        await conn.copy_records_to_table(
-            "term_df", records=[(user_id, t, n) for t, n in df.items()],
-            columns=["user_id", "term", "df"],
-        )
+            for item in items
+        ]
+        df: dict[str, int] = {}
+        await copy_records(conn, user_id, cleans, df, "pending")
+        await store_df(conn, user_id, df)
         await conn.execute(
             "update records set discovery_requested_at = now() - interval '1 hour'"
             " where user_id = $1", user_id,
@@ -241,15 +189,15 @@ async def by_sweeper(database_url: str, items: list[dict], start_graph) -> dict:
         quality = await _precision_recall(conn, user_id)
     finally:
         await conn.close()
+    return _row("backlog drained by the sweeper", len(items), elapsed, 0.0, "-", 0, quality)
+
+
+def _row(path: str, records: int, elapsed: float, answered: float, batches: str,
+         pending: int, quality: dict) -> dict:
     return {
-        "path": "backlog drained by the sweeper",
-        "records": len(items),
-        "records/s": round(len(items) / elapsed, 1),
-        "answered s": 0.0,
-        "done s": round(elapsed, 1),
-        "batches 2xx": "-",
-        "left pending in answers": 0,
-        **quality,
+        "path": path, "records": records, "records/s": round(records / elapsed, 1),
+        "answered s": round(answered, 1), "done s": round(elapsed, 1),
+        "batches 2xx": batches, "left pending in answers": pending, **quality,
     }
 
 
@@ -260,18 +208,18 @@ def _timestamp(text: str):
 
 
 def run(ctx: Context) -> dict:
-    subprocess_env = _env(ctx)
+    subprocess_env = service_env(ctx)
     asyncio.run(_migrate(subprocess_env["DATABASE_URL"]))
     items = history()
     services: list[ServiceProcess] = []
     rows = []
     try:
         graph_port = ctx.port()
-        graph_env = _env(ctx, GRAPH_PORT=str(graph_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
+        graph_env = service_env(ctx, GRAPH_PORT=str(graph_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
                          DB_POOL_SIZE="20")
-        services.append(_start("graph", "kushim_graph", graph_env, graph_port))
+        services.append(start_service("graph", "kushim_graph", graph_env, graph_port))
         api_port = ctx.port()
-        services.append(_start("api", "kushim_api", _env(
+        services.append(start_service("api", "kushim_api", service_env(
             ctx, PORT=str(api_port), GRAPH_ADDR=f"127.0.0.1:{graph_port}",
             LOCKCACHE_ADDR=ctx.lockcache_addr, AUTH_TOKEN_SECRET=secrets.token_urlsafe(48),
             SHUTDOWN_GRACE_SECONDS="5"), api_port))
@@ -281,11 +229,11 @@ def run(ctx: Context) -> dict:
         for service in reversed(services):
             service.stop()
     sweeper_port = ctx.port()
-    sweeper_env = _env(ctx, GRAPH_PORT=str(sweeper_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
+    sweeper_env = service_env(ctx, GRAPH_PORT=str(sweeper_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
                        DB_POOL_SIZE="20", DISCOVERY_SWEEP_INTERVAL_S="0.2")
     rows.append(asyncio.run(by_sweeper(
         ctx.env["DATABASE_URL"], items,
-        lambda: _start("graph-sweeper", "kushim_graph", sweeper_env, sweeper_port),
+        lambda: start_service("graph-sweeper", "kushim_graph", sweeper_env, sweeper_port),
     )))
     return {
         "title": "import: linkset-dev history + generated mix, timed until discovery is done",

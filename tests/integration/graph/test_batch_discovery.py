@@ -48,6 +48,14 @@ async def linked_pairs(graph, user_id: str, results) -> set:
     return pairs
 
 
+async def all_discovered(db, ids) -> bool:
+    pending = await db.fetchval(
+        "select count(*) from records where id = any($1::uuid[]) and discovery_state = 'pending'",
+        ids,
+    )
+    return pending == 0
+
+
 async def stored_before(graph, user_id: str):
     (earlier,) = await graph.ingest(user_id, record("EQ-1", title="Old bug"))
     return earlier
@@ -135,14 +143,7 @@ async def test_what_the_deadline_leaves_pending_is_discovered_right_after(graph_
     graph.server.discovery.group_estimate_s = 0.0
     ids = [r.record.id for r in answer.results]
 
-    async def all_done() -> bool:
-        pending = await db.fetchval(
-            "select count(*) from records where id = any($1::uuid[])"
-            " and discovery_state = 'pending'", ids,
-        )
-        return pending == 0
-
-    await eventually(all_done)
+    await eventually(lambda: all_discovered(db, ids))
     assert await linked_pairs(graph, user, answer.results)
 
 
@@ -165,11 +166,4 @@ async def test_discovery_waiting_past_the_deadline_answers_pending_not_an_error(
     assert all(r.record.discovery_state == "pending" and not r.links for r in answer.results)
     ids = [r.record.id for r in answer.results]
 
-    async def all_done() -> bool:
-        pending = await db.fetchval(
-            "select count(*) from records where id = any($1::uuid[])"
-            " and discovery_state = 'pending'", ids,
-        )
-        return pending == 0
-
-    await eventually(all_done)
+    await eventually(lambda: all_discovered(db, ids))
