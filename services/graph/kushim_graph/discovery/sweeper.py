@@ -36,6 +36,8 @@ update records r set discovery_requested_at = now()
  where r.id = stale.id
 returning r.user_id, r.id
 """
+# Handed-over records kept in memory at most; past it a record waits for a stale pass.
+MAX_HANDED = 100_000
 # Of the records a request handed over, those still pending: a pass over stale records may
 # have discovered some meanwhile.
 STILL_PENDING = """
@@ -58,7 +60,8 @@ class Sweeper:
 
     def hand_over(self, user_id: str, record_ids) -> None:
         """Records whose discovery a request left pending: run it at the next pass, now."""
-        self._handed[user_id].extend(record_ids)
+        room = MAX_HANDED - sum(len(ids) for ids in self._handed.values())
+        self._handed[user_id].extend(list(record_ids)[: max(0, room)])
         self._wake.set()
 
     async def sweep_once(self) -> int:
