@@ -33,6 +33,7 @@ SECTIONS = [
     "ghz",
     "http",
     "ingest",
+    "history_import",
     "graph_context",
     "read_mix",
     "compression",

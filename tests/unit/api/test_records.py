@@ -57,7 +57,8 @@ async def test_batch_returns_per_item_results_in_order(client, alice):
                         (4, "rejected"), (5, "updated")]
     assert body["results"][3]["error"]["field"] == "timestamp"
     assert body["results"][4]["error"]["field"] == "sourcePlatform"
-    assert body["summary"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 3}
+    assert body["summary"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 3,
+                               "pendingDiscovery": 0}
 
 
 async def test_a_batch_over_500_is_refused(client, alice):

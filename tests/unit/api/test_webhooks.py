@@ -195,3 +195,15 @@ async def test_jira_without_delivery_header_dedupes_by_body(client, alice):
     first = await (await client.post(f"/webhooks/jira/{ds}", data=body, headers=sent)).json()
     second = await (await client.post(f"/webhooks/jira/{ds}", data=body, headers=sent)).json()
     assert (first["duplicate"], second["duplicate"]) == (False, True)
+
+
+async def test_slack_edit_naming_no_message_is_acknowledged_with_no_record(client, alice, clock):
+    _, headers = alice
+    ds = await _source(client, headers, "slack")
+    payload = json.loads(raw("slack_message_changed"))
+    del payload["event"]["message"]
+    body = json.dumps(payload).encode()
+    response = await client.post(f"/webhooks/slack/{ds}", data=body,
+                                 headers=_slack_headers(body, int(clock.now)))
+    assert response.status == 200
+    assert (await response.json())["records"] == []

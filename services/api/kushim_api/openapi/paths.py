@@ -65,6 +65,21 @@ def op(summary: str, ok: dict, *, status: str = "200", body: dict | None = None,
     return operation
 
 
+INGEST_BEHAVIOUR = (
+    "Every record is stored before the answer; relationship discovery then runs for the "
+    "batch, in groups, for as long as the request's deadline (UPSTREAM_TIMEOUT_MS) allows. "
+    "A record whose discovery did not fit is answered with `discoveryState: pending` and no "
+    "`links`, and is discovered right after the answer (a batch never answers an error for "
+    "records it stored); `summary.pendingDiscovery` counts them. Poll `GET /records/{id}` "
+    "until `discoveryState` is `done` (`kushim ingest` does so by default)."
+)
+
+
+def _described(description: str, operation: dict) -> dict:
+    operation["description"] = description
+    return operation
+
+
 def _with_responses(operation: dict, responses: dict) -> dict:
     operation["responses"] = {**responses, **operation["responses"]}
     return operation
@@ -115,13 +130,13 @@ PATHS = {
                     body=ref("UserPatch"), errors=("404",)),
     },
     "/records": {
-        "post": _with_responses(
+        "post": _described(INGEST_BEHAVIOUR, _with_responses(
             op("Ingest one record, or a batch of up to 500 with per-item results",
                _json(ref("IngestAnswer"), "a new record"), status="201", tag="records",
                body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404",)),
             {"200": _json({"anyOf": [ref("IngestAnswer"), ref("IngestBatchAnswer")]},
                           "a changed or unchanged record (see the flags), or a batch's results")},
-        ),
+        )),
         "get": op("Search and filter records", _json(ref("RecordPage")), tag="records", query=[
             _query("search", {"type": "string", "maxLength": 500}, "full text over title, body"),
             _query("source", {"type": "string", "enum": list(PLATFORMS)}),

@@ -73,7 +73,12 @@ RECORD = obj(
         "checksum": {"type": "string"},
         "createdAt": NULLABLE_DATE_TIME,
         "updatedAt": NULLABLE_DATE_TIME,
-        "discoveryState": NULLABLE_STRING,
+        "discoveryState": {
+            "type": ["string", "null"], "enum": ["pending", "done", None],
+            "description": "done once relationship discovery ran for this version; pending "
+                           "while it is due (a batch's records the request's deadline left "
+                           "out, or one whose lock another instance held)",
+        },
     },
     ["id", "externalId", "sourcePlatform", "artifactType", "title", "body", "author",
      "timestamp", "participants", "metadata", "checksum"],
@@ -185,7 +190,8 @@ SCHEMAS = {
         {
             "results": {"type": "array", "items": ref("IngestResult")},
             "summary": obj({k: {"type": "integer", "minimum": 0} for k in
-                            ("created", "updated", "unchanged", "rejected")},
+                            ("created", "updated", "unchanged", "rejected",
+                             "pendingDiscovery")},
                            ["created", "updated", "unchanged", "rejected"]),
         },
         ["results", "summary"],

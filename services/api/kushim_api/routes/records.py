@@ -58,9 +58,12 @@ async def create_records(request: web.Request) -> web.Response:
                 "field": item.details.get("field"), "message": item.message,
             }}
     ordered = [results[i] for i in sorted(results)]
-    summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "pendingDiscovery": 0}
     for result in ordered:
         summary[result["status"]] += 1
+        # Stored, its discovery still due: done right after this answer (see the contract).
+        summary["pendingDiscovery"] += (result.get("record") or {}).get(
+            "discoveryState") == "pending"
     return web.json_response({"results": ordered, "summary": summary})
 
 

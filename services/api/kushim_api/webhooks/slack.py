@@ -47,6 +47,21 @@ def _ts_to_iso(ts: Any) -> str:
         raise PayloadError("event ts is not a Slack timestamp") from None
 
 
+def _original_ts(event: dict, message) -> Any:
+    """The ts naming the message: an edit's `message.ts`, else (some real edits carry none)
+    `previous_message.ts`, else the event's own `ts`; None when there is none at all."""
+    if not isinstance(message, dict):
+        return None
+    previous = event.get("previous_message")
+    for candidate in (message.get("ts"), isinstance(previous, dict) and previous.get("ts"),
+                      event.get("ts")):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate
+        if isinstance(candidate, int | float) and not isinstance(candidate, bool):
+            return candidate
+    return None
+
+
 def challenge(payload: dict) -> str | None:
     """The url_verification challenge to echo, or None for other payloads."""
     if payload.get("type") == "url_verification":
@@ -82,10 +97,12 @@ def normalize(payload: dict) -> list[dict]:
     if subtype in IGNORED_SUBTYPES:
         return []
     message = event.get("message") if subtype == "message_changed" else event
-    if not isinstance(message, dict):
-        raise PayloadError("message_changed without message")
+    ts = _original_ts(event, message)
+    if ts is None:
+        # Well formed but naming no message: Slack retries a 4xx and then disables the
+        # subscription, so it is acknowledged with no record.
+        return []
     channel, team = event["channel"], payload.get("team_id") or event.get("team") or ""
-    ts = message["ts"]
     raw = message.get("text") or ""
     text = plain_text(raw)
     author = message.get("user") or message.get("username") or message.get("bot_id") or ""
