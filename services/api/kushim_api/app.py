@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from kushim_api import keys
-from kushim_api.auth import Passwords, Tokens, auth_middleware
+from kushim_api.auth import Tokens, auth_middleware
 from kushim_api.cache import Caches
 from kushim_api.config import Config
 from kushim_api.errors import PayloadTooLarge, error_middleware
 from kushim_api.lifecycle import Lifecycle
 from kushim_api.metrics import Metrics, metrics_middleware
+from kushim_api.passwords import Passwords
 from kushim_api.ratelimit import RateLimiter
 from kushim_api.requestid import request_id_middleware
 from kushim_api.routes import setup_routes
@@ -44,6 +45,15 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     await upstream.close()
 
 
+async def passwords_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    passwords = Passwords(config.password_hash_profile, config.password_hash_concurrency,
+                          config.password_hash_queue)
+    app[keys.PASSWORDS] = passwords
+    yield
+    passwords.close()
+
+
 async def on_shutdown(app: web.Application) -> None:
     app[keys.LIFECYCLE].draining = True
 
@@ -65,7 +75,7 @@ def create_app(config: Config, *, clock: Callable[[], float] = time.time) -> web
     app[keys.LIFECYCLE] = Lifecycle()
     app[keys.CLOCK] = clock
     app[keys.TOKENS] = Tokens(config.auth_token_secret, config.auth_token_ttl_seconds)
-    app[keys.PASSWORDS] = Passwords(config.password_hash_profile)
+    app.cleanup_ctx.append(passwords_ctx)
     app.cleanup_ctx.append(upstream_ctx)
     app.on_shutdown.append(on_shutdown)
     setup_routes(app)

@@ -1,48 +1,16 @@
-"""Passwords (argon2id), bearer tokens (JWT HS256) and the middleware that requires them."""
+"""Bearer tokens (JWT HS256) and the middleware that requires them."""
 
-import asyncio
 import time
 import uuid
 
 import jwt
 from aiohttp import web
-from argon2 import PasswordHasher, profiles
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from kushim_api import keys
 from kushim_api.errors import Unauthorized
 
 ISSUER = "kushim"
 PUBLIC_PREFIXES = ("/health", "/metrics", "/auth/", "/webhooks/", "/openapi.json")
-
-_PROFILES = {
-    "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
-    "rfc9106_high_memory": profiles.RFC_9106_HIGH_MEMORY,
-    "cheapest": profiles.CHEAPEST,
-}
-
-
-class Passwords:
-    """argon2id hashing off the event loop; verification of unknown users costs the same."""
-
-    def __init__(self, profile: str) -> None:
-        self._hasher = PasswordHasher.from_parameters(_PROFILES[profile])
-        self._dummy_hash = self._hasher.hash(uuid.uuid4().hex)
-
-    async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
-
-    async def verify(self, stored_hash: str | None, password: str) -> bool:
-        return await asyncio.to_thread(self._verify, stored_hash, password)
-
-    def _verify(self, stored_hash: str | None, password: str) -> bool:
-        try:
-            return self._hasher.verify(stored_hash or self._dummy_hash, password) and bool(
-                stored_hash
-            )
-        except (VerificationError, InvalidHashError):
-            return False
-
 
 class Tokens:
     def __init__(self, secret: str, ttl_seconds: int) -> None:

@@ -35,6 +35,8 @@ class Config:
     register_rate_limit_per_ip: int = 20
     trust_forwarded_for: bool = False
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
+    password_hash_concurrency: int = 2
+    password_hash_queue: int = 8
     shutdown_grace_seconds: float = 20.0
     log_level: str = "INFO"
 
@@ -108,6 +110,13 @@ class Config:
             ),
             trust_forwarded_for=read_bool(env, "TRUST_FORWARDED_FOR", cls.trust_forwarded_for),
             password_hash_profile=profile,
+            password_hash_concurrency=read_int(
+                env, "PASSWORD_HASH_CONCURRENCY", cls.password_hash_concurrency,
+                minimum=1, maximum=64,
+            ),
+            password_hash_queue=read_int(
+                env, "PASSWORD_HASH_QUEUE", cls.password_hash_queue, minimum=0, maximum=10_000
+            ),
             shutdown_grace_seconds=read_float(
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from kushim_api.auth import Passwords, Tokens
+    from kushim_api.auth import Tokens
     from kushim_api.cache import Caches
     from kushim_api.config import Config
     from kushim_api.lifecycle import Lifecycle
     from kushim_api.metrics import Metrics
+    from kushim_api.passwords import Passwords
     from kushim_api.ratelimit import RateLimiter
     from kushim_api.upstream import Upstream
 

@@ -25,6 +25,8 @@ def test_secret_is_masked_in_repr():
     ({**GOOD, "LOCKCACHE_ADDR": "h:0"}, "LOCKCACHE_ADDR"),
     ({**GOOD, "UPSTREAM_TIMEOUT_MS": "1"}, "UPSTREAM_TIMEOUT_MS"),
     ({**GOOD, "MAX_BODY_BYTES": "-5"}, "MAX_BODY_BYTES"),
+    ({**GOOD, "PASSWORD_HASH_CONCURRENCY": "0"}, "PASSWORD_HASH_CONCURRENCY"),
+    ({**GOOD, "PASSWORD_HASH_QUEUE": "many"}, "PASSWORD_HASH_QUEUE"),
     ({**GOOD, "KUSHIM_ENV": "staging"}, "KUSHIM_ENV"),
     ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ({**GOOD, "TRUST_FORWARDED_FOR": "maybe"}, "TRUST_FORWARDED_FOR"),

@@ -35,6 +35,18 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def _email_taken(request: web.Request, email: str) -> bool:
+    try:
+        await request.app[keys.UPSTREAM].users.GetUserCredentials(
+            graph_pb2.GetUserCredentialsRequest(email=email)
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
 @routes.post("/auth/register")
 async def register(request: web.Request) -> web.Response:
     body = await validate.json_object(request, ("email", "password", "displayName"))
@@ -46,6 +58,10 @@ async def register(request: web.Request) -> web.Response:
         "register_ip", f"register:ip:{client_ip(request)}", config.register_rate_limit_per_ip,
         config.login_rate_limit_window_seconds,
     ))
+    # A taken email is refused before the hash: argon2 memory is spent only on new accounts.
+    # CreateUser still answers ALREADY_EXISTS for the race between two registrations.
+    if await _email_taken(request, email):
+        raise Conflict("an account with this email already exists")
     password_hash = await request.app[keys.PASSWORDS].hash(password)
     try:
         answer = await request.app[keys.UPSTREAM].users.CreateUser(graph_pb2.CreateUserRequest(
