@@ -13,6 +13,8 @@ from kushim_common.envconfig import (
     read_str,
 )
 
+from kushim_api.clientaddr import Network, parse_networks
+
 DEV_TOKEN_SECRET = "kushim-development-only-token-secret-do-not-use"  # noqa: S105
 MIN_SECRET_BYTES = 32
 PASSWORD_PROFILES = ("rfc9106_low_memory", "rfc9106_high_memory", "cheapest")
@@ -33,7 +35,8 @@ class Config:
     login_rate_limit_per_ip: int = 50
     login_rate_limit_window_seconds: int = 300
     register_rate_limit_per_ip: int = 20
-    trust_forwarded_for: bool = False
+    trusted_proxy_hops: int = 0
+    trusted_proxy_networks: tuple[Network, ...] = ()
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
     password_hash_concurrency: int = 2
     password_hash_queue: int = 8
@@ -108,7 +111,8 @@ class Config:
                 env, "REGISTER_RATE_LIMIT_PER_IP", cls.register_rate_limit_per_ip,
                 minimum=1, maximum=1_000_000,
             ),
-            trust_forwarded_for=read_bool(env, "TRUST_FORWARDED_FOR", cls.trust_forwarded_for),
+            trusted_proxy_hops=_proxy_hops(env),
+            trusted_proxy_networks=_proxy_networks(env),
             password_hash_profile=profile,
             password_hash_concurrency=read_int(
                 env, "PASSWORD_HASH_CONCURRENCY", cls.password_hash_concurrency,
@@ -122,3 +126,16 @@ class Config:
             ),
             log_level=read_log_level(env, "LOG_LEVEL"),
         )
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    """TRUSTED_PROXY_HOPS; the older TRUST_FORWARDED_FOR=true means one proxy in front."""
+    legacy = 1 if read_bool(env, "TRUST_FORWARDED_FOR", False) else 0
+    return read_int(env, "TRUSTED_PROXY_HOPS", legacy, minimum=0, maximum=16)
+
+
+def _proxy_networks(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get("TRUSTED_PROXY_CIDRS", ""))
+    except ValueError as exc:
+        raise ConfigError(f"TRUSTED_PROXY_CIDRS: {exc}") from None

@@ -7,6 +7,7 @@ from aiohttp import web
 from kushim.graph.v1 import graph_pb2
 
 from kushim_api import keys, serialize, validate
+from kushim_api.clientaddr import client_address
 from kushim_api.errors import Conflict, Unauthorized, ValidationError
 from kushim_api.ratelimit import Limit, login_limits
 
@@ -28,11 +29,11 @@ def _password(body: dict) -> str:
 
 
 def client_ip(request: web.Request) -> str:
-    if request.app[keys.CONFIG].trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded[:64]
-    return request.remote or "unknown"
+    config = request.app[keys.CONFIG]
+    return client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", ()),
+        hops=config.trusted_proxy_hops, networks=config.trusted_proxy_networks,
+    )
 
 
 async def _email_taken(request: web.Request, email: str) -> bool:
