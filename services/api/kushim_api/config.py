@@ -10,6 +10,7 @@ from kushim_common.envconfig import (
     read_float,
     read_int,
     read_log_level,
+    read_port,
     read_str,
 )
 
@@ -41,6 +42,8 @@ class Config:
     password_hash_concurrency: int = 2
     password_hash_queue: int = 8
     shutdown_grace_seconds: float = 20.0
+    readiness_cache_ms: int = 1_000
+    metrics_port: int = 0
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -124,6 +127,10 @@ class Config:
             shutdown_grace_seconds=read_float(
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
+            readiness_cache_ms=read_int(
+                env, "READINESS_CACHE_MS", cls.readiness_cache_ms, minimum=0, maximum=10_000
+            ),
+            metrics_port=read_port(env, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             log_level=read_log_level(env, "LOG_LEVEL"),
         )
 

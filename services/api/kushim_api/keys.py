@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from kushim_api.auth import Tokens
     from kushim_api.cache import Caches
     from kushim_api.config import Config
+    from kushim_api.health import ReadinessProbe
     from kushim_api.lifecycle import Lifecycle
     from kushim_api.metrics import Metrics
     from kushim_api.passwords import Passwords
@@ -24,5 +25,6 @@ CLOCK: "web.AppKey[Callable[[], float]]" = web.AppKey("clock")
 UPSTREAM: "web.AppKey[Upstream]" = web.AppKey("upstream")
 RATE_LIMITER: "web.AppKey[RateLimiter]" = web.AppKey("rate_limiter")
 CACHES: "web.AppKey[Caches]" = web.AppKey("caches")
+READINESS: "web.AppKey[ReadinessProbe]" = web.AppKey("readiness")
 
 USER_ID: "web.RequestKey[str]" = web.RequestKey("user_id")
