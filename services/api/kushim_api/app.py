@@ -16,6 +16,7 @@ from kushim_api.metrics import Metrics, metrics_middleware, prometheus_response
 from kushim_api.passwords import Passwords
 from kushim_api.ratelimit import RateLimiter
 from kushim_api.requestid import request_id_middleware
+from kushim_api.revocation import TokenVersions
 from kushim_api.routes import setup_routes
 from kushim_api.upstream import Upstream
 
@@ -43,6 +44,7 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.RATE_LIMITER] = RateLimiter(upstream, app[keys.METRICS])
     app[keys.CACHES] = Caches(upstream, app[keys.METRICS])
     app[keys.READINESS] = ReadinessProbe(upstream, config.readiness_cache_ms / 1000)
+    app[keys.TOKEN_VERSIONS] = TokenVersions(upstream, config.token_version_cache_ms / 1000)
     yield
     await upstream.close()
 
@@ -91,7 +93,8 @@ def create_app(config: Config, *, clock: Callable[[], float] = time.time) -> web
     app[keys.METRICS] = metrics
     app[keys.LIFECYCLE] = Lifecycle()
     app[keys.CLOCK] = clock
-    app[keys.TOKENS] = Tokens(config.auth_token_secret, config.auth_token_ttl_seconds)
+    app[keys.TOKENS] = Tokens(config.auth_token_secret, config.auth_token_ttl_seconds,
+                              config.auth_token_previous_secrets)
     app.cleanup_ctx.append(passwords_ctx)
     app.cleanup_ctx.append(upstream_ctx)
     if config.metrics_port:

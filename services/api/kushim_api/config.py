@@ -29,6 +29,8 @@ class Config:
     graph_addr: str = "127.0.0.1:50052"
     auth_token_secret: str = field(default=DEV_TOKEN_SECRET, repr=False)
     auth_token_ttl_seconds: int = 86_400
+    auth_token_previous_secrets: tuple[str, ...] = field(default=(), repr=False)
+    token_version_cache_ms: int = 5_000
     environment: str = "production"
     upstream_timeout_ms: int = 3_000
     max_body_bytes: int = 5 * 1024 * 1024
@@ -50,9 +52,10 @@ class Config:
         shown = {
             name: getattr(self, name)
             for name in self.__dataclass_fields__
-            if name != "auth_token_secret"
+            if name not in ("auth_token_secret", "auth_token_previous_secrets")
         }
         shown["auth_token_secret"] = "***"  # noqa: S105 - the mask
+        shown["auth_token_previous_secrets"] = ("***",) * len(self.auth_token_previous_secrets)
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
@@ -90,6 +93,11 @@ class Config:
             auth_token_ttl_seconds=read_int(
                 env, "AUTH_TOKEN_TTL_SECONDS", cls.auth_token_ttl_seconds,
                 minimum=60, maximum=30 * 86_400,
+            ),
+            auth_token_previous_secrets=_previous_secrets(env),
+            token_version_cache_ms=read_int(
+                env, "TOKEN_VERSION_CACHE_MS", cls.token_version_cache_ms,
+                minimum=0, maximum=300_000,
             ),
             environment=environment,
             upstream_timeout_ms=read_int(
@@ -146,3 +154,14 @@ def _proxy_networks(env: Mapping[str, str]) -> tuple[Network, ...]:
         return parse_networks(env.get("TRUSTED_PROXY_CIDRS", ""))
     except ValueError as exc:
         raise ConfigError(f"TRUSTED_PROXY_CIDRS: {exc}") from None
+
+
+def _previous_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """AUTH_TOKEN_PREVIOUS_SECRETS: comma-separated retired keys that still verify tokens."""
+    secrets = tuple(s.strip() for s in env.get("AUTH_TOKEN_PREVIOUS_SECRETS", "").split(","))
+    secrets = tuple(s for s in secrets if s)
+    if any(len(s.encode()) < MIN_SECRET_BYTES for s in secrets):
+        raise ConfigError(
+            f"AUTH_TOKEN_PREVIOUS_SECRETS entries must be at least {MIN_SECRET_BYTES} bytes"
+        )
+    return secrets

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from kushim_api.metrics import Metrics
     from kushim_api.passwords import Passwords
     from kushim_api.ratelimit import RateLimiter
+    from kushim_api.revocation import TokenVersions
     from kushim_api.upstream import Upstream
 
 CONFIG: "web.AppKey[Config]" = web.AppKey("config")
@@ -26,5 +27,6 @@ UPSTREAM: "web.AppKey[Upstream]" = web.AppKey("upstream")
 RATE_LIMITER: "web.AppKey[RateLimiter]" = web.AppKey("rate_limiter")
 CACHES: "web.AppKey[Caches]" = web.AppKey("caches")
 READINESS: "web.AppKey[ReadinessProbe]" = web.AppKey("readiness")
+TOKEN_VERSIONS: "web.AppKey[TokenVersions]" = web.AppKey("token_versions")
 
 USER_ID: "web.RequestKey[str]" = web.RequestKey("user_id")

@@ -140,6 +140,16 @@ class Users(_Base, graph_pb2_grpc.UserServiceServicer):
         return graph_pb2.UserResponse(user=user)
 
 
+    async def RevokeTokens(self, request, context):
+        await self._enter("RevokeTokens", request, context)
+        if request.user_id not in self.s.users:
+            await self._missing(context, "no such user")
+        user, password_hash = self.s.users[request.user_id]
+        user.token_version += 1
+        self.s.users[request.user_id] = (user, request.password_hash or password_hash)
+        return graph_pb2.UserResponse(user=user)
+
+
 class DataSources(_Base, graph_pb2_grpc.DataSourceServiceServicer):
     async def _own(self, request, context):
         owner, ds, secret = self.s.sources.get(request.data_source_id, (None, None, None))

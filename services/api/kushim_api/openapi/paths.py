@@ -4,7 +4,8 @@ from kushim_api.openapi.schemas import NAME, SECRET, UUID, ref
 from kushim_api.record_input import ARTIFACT_TYPES, PLATFORMS
 
 ERRORS = {
-    "400": "validation_error", "401": "unauthorized", "404": "not_found", "409": "conflict",
+    "400": "validation_error", "401": "unauthorized", "403": "forbidden", "404": "not_found",
+    "409": "conflict",
     "413": "payload_too_large", "415": "unsupported_media_type", "429": "rate_limited",
     "503": "unavailable (Retry-After set)",
 }
@@ -107,6 +108,14 @@ PATHS = {
     "/auth/login": {"post": op(
         "Exchange email and password for a bearer token", _json(ref("LoginAnswer")),
         body=ref("LoginInput"), public=True, tag="auth", errors=("401", "429"),
+    )},
+    "/auth/logout": {"post": op(
+        "Revoke every token of the caller (all sessions)", NO_CONTENT, status="204", tag="auth",
+    )},
+    "/auth/password": {"post": op(
+        "Change the password; every earlier token is revoked and a fresh one answered",
+        _json(ref("LoginAnswer")), body=ref("PasswordChange"), tag="auth",
+        errors=("403", "429"),
     )},
     "/users/me": {
         "get": op("The caller's profile (cached 10 min)", _json(ref("User")), tag="users",
@@ -257,6 +266,12 @@ AUTH_SCHEMAS = {
                    "required": ["email", "password"], "properties": {
                        "email": {"type": "string", "minLength": 1, "maxLength": 254},
                        "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
+    "PasswordChange": {"type": "object", "additionalProperties": False,
+                       "required": ["currentPassword", "newPassword"], "properties": {
+                           "currentPassword": {"type": "string", "minLength": 1,
+                                               "maxLength": 256},
+                           "newPassword": {"type": "string", "minLength": 8,
+                                           "maxLength": 256}}},
     "RegisterAnswer": {"type": "object", "required": ["user", "token"],
                        "properties": {"user": ref("User"), "token": {"type": "string"}}},
     "LoginAnswer": {"type": "object", "required": ["token"], "properties": {
