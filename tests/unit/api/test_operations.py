@@ -241,3 +241,14 @@ async def test_metrics_on_their_own_port_leave_the_public_port(make_client):
             f"http://127.0.0.1:{port}/metrics") as scraped:
         assert scraped.status == 200
         assert "kushim_http_request_duration_seconds" in await scraped.text()
+
+
+async def test_only_idempotent_calls_are_retried_on_unavailable(client, alice, backends):
+    _, headers = alice
+    backends.graph.down = True
+    created = await client.post("/context-groups", json={"name": "g"}, headers=headers)
+    listed = await client.get("/context-groups", headers=headers)
+    assert created.status == listed.status == 503
+    attempts = [name for name, *_ in backends.graph.calls]
+    assert attempts.count("CreateGroup") == 1
+    assert attempts.count("ListGroups") > 1
