@@ -211,6 +211,14 @@ async def test_manual_links_feedback_stats_and_graphs(graph):
     assert len(inside.nodes) == 3 and len(inside.links) == 2
     everything = await graph.groups.GetUserGraph(pb.GetUserGraphRequest(user_id=user))
     assert len(everything.nodes) == 3 and len(everything.links) == 2
+    assert all(node.body == "" for node in everything.nodes)
+    first = await graph.groups.GetUserGraph(pb.GetUserGraphRequest(user_id=user, limit=2))
+    rest = await graph.groups.GetUserGraph(pb.GetUserGraphRequest(user_id=user, limit=2,
+                                                                  offset=2))
+    assert [n.id for n in (*first.nodes, *rest.nodes)] == [n.id for n in everything.nodes]
+    too_big = await rpc_error(graph.groups.GetUserGraph(
+        pb.GetUserGraphRequest(user_id=user, limit=2_001)))
+    assert too_big.code() == grpc.StatusCode.INVALID_ARGUMENT
     await graph.links.DeleteLink(pb.DeleteLinkRequest(user_id=user, link_id=made.id))
     error = await rpc_error(graph.links.GetLinkBetween(
         pb.GetLinkBetweenRequest(user_id=user, record_a=a.record.id, record_b=b.record.id)

@@ -98,8 +98,9 @@ class Groups(_Base, graph_pb2_grpc.GroupServiceServicer):
 
     async def GetUserGraph(self, request, context):
         await self._enter("GetUserGraph", request, context)
+        nodes = [r for o, r in self.s.records.values() if o == request.user_id]
         return graph_pb2.GraphResponse(
-            nodes=[r for o, r in self.s.records.values() if o == request.user_id],
+            nodes=nodes[request.offset:request.offset + (request.limit or 2_000)],
             links=[x for o, x in self.s.links.values() if o == request.user_id])
 
 

@@ -221,8 +221,13 @@ PATHS = {
                "properties": {"groups": {"type": "array", "items": ref("ContextGroup")}}}),
         params=("id",), tag="groups", errors=("409",),
     )},
-    "/graph": {"get": op("All of the caller's records and links", _json(ref("Graph")),
-                         tag="groups")},
+    "/graph": {"get": op(
+        "A page of the caller's records (oldest first, bodies omitted) and the links among them",
+        _json(ref("Graph")), tag="groups", query=[
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 2_000, "default": 500}),
+            _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000,
+                              "default": 0}),
+        ])},
     "/data-sources": {
         "get": op("The caller's data sources", _json(ref("DataSourcePage")), tag="data-sources",
                   query=PAGINATION),

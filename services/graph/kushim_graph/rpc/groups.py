@@ -11,9 +11,11 @@ from kushim_graph.validation import clean_text
 
 MAX_NAME = 200
 MAX_INITIAL_MEMBERS = 500
-# GetUserGraph answers at most this much of a very large store.
-MAX_USER_GRAPH_NODES = 10_000
+# GetUserGraph answers at most this many nodes (without bodies) per page, and the links among
+# them found in the user's first MAX_USER_GRAPH_LINKS links.
+MAX_USER_GRAPH_NODES = 2_000
 MAX_USER_GRAPH_LINKS = 50_000
+MAX_USER_GRAPH_OFFSET = 1_000_000
 
 
 def _name(value: str) -> str:
@@ -206,8 +208,13 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     @rpc
     async def GetUserGraph(self, request, context):
         user_id = user_id_of(request)
+        if not 0 <= request.limit <= MAX_USER_GRAPH_NODES:
+            raise InvalidInput("limit", f"limit must be between 0 and {MAX_USER_GRAPH_NODES}")
+        if not 0 <= request.offset <= MAX_USER_GRAPH_OFFSET:
+            raise InvalidInput("offset", f"offset must be between 0 and {MAX_USER_GRAPH_OFFSET}")
+        limit = request.limit or MAX_USER_GRAPH_NODES
         async with self.deps.pool.acquire() as conn:
-            nodes = await records.of_user(conn, user_id, MAX_USER_GRAPH_NODES)
+            nodes = await records.graph_page(conn, user_id, limit, request.offset)
             edges = await links.of_user(conn, user_id, MAX_USER_GRAPH_LINKS)
         present = {r["id"] for r in nodes}
         return graph_pb2.GraphResponse(
