@@ -2,7 +2,7 @@ import time
 
 import jwt
 
-from tests.unit.api.conftest import SECRET, register
+from tests.unit.api.conftest import SECRET, login, register
 
 
 async def test_register_then_login_gives_a_token_for_the_same_user(client):
@@ -165,14 +165,6 @@ async def test_a_client_cannot_escape_the_ip_limit_by_forging_forwarded_for(make
 async def test_a_successful_login_resets_the_account_counter(make_client):
     client = await make_client(login_rate_limit_per_account=3)
     await register(client)
-    for _ in range(2):
-        bad = await client.post("/auth/login", json={"email": "ada@example.com",
-                                                     "password": "wrong password"})
-        assert bad.status == 401
-    good = await client.post("/auth/login", json={"email": "ada@example.com",
-                                                  "password": "correct horse"})
-    assert good.status == 200
-    for _ in range(3):
-        bad = await client.post("/auth/login", json={"email": "ada@example.com",
-                                                     "password": "wrong password"})
-        assert bad.status == 401
+    assert [await login(client, "wrong password") for _ in range(2)] == [401, 401]
+    assert await login(client, "correct horse") == 200
+    assert [await login(client, "wrong password") for _ in range(3)] == [401, 401, 401]

@@ -4,7 +4,7 @@ secret rotate without logging anyone out."""
 import jwt
 from kushim_api.auth import Tokens
 
-from tests.unit.api.conftest import SECRET, register
+from tests.unit.api.conftest import SECRET, login, register
 
 OLD_SECRET = "the-previous-token-secret-0123456789abc"  # noqa: S105
 
@@ -44,12 +44,8 @@ async def test_password_change_revokes_old_tokens_and_answers_a_new_one(client):
     new_headers = {"Authorization": f"Bearer {(await changed.json())['token']}"}
     assert (await client.get("/users/me", headers=headers)).status == 401
     assert (await client.get("/users/me", headers=new_headers)).status == 200
-    old = await client.post("/auth/login", json={"email": "ada@example.com",
-                                                 "password": "correct horse"})
-    assert old.status == 401
-    new = await client.post("/auth/login", json={"email": "ada@example.com",
-                                                 "password": "a new password"})
-    assert new.status == 200
+    assert await login(client, "correct horse") == 401
+    assert await login(client, "a new password") == 200
 
 
 async def test_a_token_of_a_previous_secret_verifies_after_rotation(make_client):
