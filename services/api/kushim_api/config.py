@@ -38,6 +38,9 @@ class Config:
     login_rate_limit_per_ip: int = 50
     login_rate_limit_window_seconds: int = 300
     register_rate_limit_per_ip: int = 20
+    ingest_rate_limit_per_user: int = 6_000
+    ingest_rate_limit_window_seconds: int = 60
+    search_offset_max: int = 10_000
     trusted_proxy_hops: int = 0
     trusted_proxy_networks: tuple[Network, ...] = ()
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
@@ -121,6 +124,17 @@ class Config:
             register_rate_limit_per_ip=read_int(
                 env, "REGISTER_RATE_LIMIT_PER_IP", cls.register_rate_limit_per_ip,
                 minimum=1, maximum=1_000_000,
+            ),
+            ingest_rate_limit_per_user=read_int(
+                env, "INGEST_RATE_LIMIT_PER_USER", cls.ingest_rate_limit_per_user,
+                minimum=1, maximum=1_000_000,
+            ),
+            ingest_rate_limit_window_seconds=read_int(
+                env, "INGEST_RATE_LIMIT_WINDOW_SECONDS", cls.ingest_rate_limit_window_seconds,
+                minimum=1, maximum=86_400,
+            ),
+            search_offset_max=read_int(
+                env, "SEARCH_OFFSET_MAX", cls.search_offset_max, minimum=0, maximum=1_000_000
             ),
             trusted_proxy_hops=_proxy_hops(env),
             trusted_proxy_networks=_proxy_networks(env),

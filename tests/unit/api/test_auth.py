@@ -1,6 +1,7 @@
 import time
 
 import jwt
+from kushim_api.clientaddr import client_address, parse_networks
 
 from tests.unit.api.conftest import SECRET, login, register
 
@@ -138,8 +139,6 @@ async def test_registration_is_rate_limited_per_ip(make_client):
 
 
 def test_client_address_is_read_from_the_right_past_trusted_proxies():
-    from kushim_api.clientaddr import client_address, parse_networks
-
     spoofed = ["1.1.1.1, 203.0.113.9, 10.0.0.5"]
     assert client_address("10.0.0.2", spoofed, hops=0, networks=()) == "10.0.0.2"
     assert client_address("10.0.0.2", spoofed, hops=1, networks=()) == "10.0.0.5"

@@ -25,6 +25,8 @@ def test_secret_is_masked_in_repr():
     ({**GOOD, "PORT": "http"}, "PORT"),
     ({**GOOD, "PORT": "70000"}, "PORT"),
     ({**GOOD, "GRAPH_ADDR": "nohost"}, "GRAPH_ADDR"),
+    ({**GOOD, "INGEST_RATE_LIMIT_PER_USER": "0"}, "INGEST_RATE_LIMIT_PER_USER"),
+    ({**GOOD, "SEARCH_OFFSET_MAX": "x"}, "SEARCH_OFFSET_MAX"),
     ({**GOOD, "LOCKCACHE_ADDR": "h:0"}, "LOCKCACHE_ADDR"),
     ({**GOOD, "UPSTREAM_TIMEOUT_MS": "1"}, "UPSTREAM_TIMEOUT_MS"),
     ({**GOOD, "MAX_BODY_BYTES": "-5"}, "MAX_BODY_BYTES"),

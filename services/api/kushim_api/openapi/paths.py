@@ -127,7 +127,7 @@ PATHS = {
         "post": _with_responses(
             op("Ingest one record, or a batch of up to 500 with per-item results",
                _json(ref("IngestAnswer"), "a new record"), status="201", tag="records",
-               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404",)),
+               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404", "429")),
             {"200": _json({"anyOf": [ref("IngestAnswer"), ref("IngestBatchAnswer")]},
                           "a changed or unchanged record (see the flags), or a batch's results")},
         ),
