@@ -2,6 +2,7 @@
 
 import grpc
 from kushim.graph.v1 import graph_pb2 as pb
+from kushim_graph.rpc import groups as group_rpc
 
 from tests.integration.graph.support import record, rpc_error
 
@@ -246,3 +247,25 @@ async def test_link_errors(graph):
         pb.SetLinkFeedbackRequest(user_id=user, link_id=missing, feedback="meh")
     ))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_group_answers_show_a_capped_page_of_members_and_the_total(graph, monkeypatch):
+    monkeypatch.setattr(group_rpc, "MAX_GROUP_MEMBERS_ANSWERED", 2)
+    user = await graph.new_user()
+    results = await graph.ingest(user, *(
+        record(f"CAP-{n}", title=f"unrelated topic {n}", when=f"2020-0{n}-01T10:00:00+00:00")
+        for n in range(1, 5)
+    ))
+    ids = [r.record.id for r in results]
+    for group in await graph.groups_of(user):
+        await graph.groups.DeleteGroup(pb.GetGroupRequest(user_id=user, group_id=group.id))
+    made = await graph.groups.CreateGroup(
+        pb.CreateGroupRequest(user_id=user, name="Large", record_ids=ids)
+    )
+    assert made.group.member_count == 4
+    assert [m.id for m in made.members] == ids[:2]
+    read = await graph.groups.GetGroup(pb.GetGroupRequest(user_id=user, group_id=made.group.id))
+    assert [m.id for m in read.members] == ids[:2]
+    inside = await graph.groups.GetGroupGraph(
+        pb.GetGroupRequest(user_id=user, group_id=made.group.id))
+    assert [n.id for n in inside.nodes] == ids[:2]

@@ -16,6 +16,9 @@ MAX_INITIAL_MEMBERS = 500
 MAX_USER_GRAPH_NODES = 2_000
 MAX_USER_GRAPH_LINKS = 50_000
 MAX_USER_GRAPH_OFFSET = 1_000_000
+# A group answer (and its graph) shows at most this many members, oldest first; member_count
+# is always the total.
+MAX_GROUP_MEMBERS_ANSWERED = 500
 
 
 def _name(value: str) -> str:
@@ -46,7 +49,8 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         if row is None:
             raise NotFound(f"context group {group_id} not found")
         member_rows = await records.get_many(
-            conn, user_id, await groups.members(conn, user_id, group_id)
+            conn, user_id,
+            await groups.first_members(conn, user_id, group_id, MAX_GROUP_MEMBERS_ANSWERED),
         )
         return graph_pb2.GroupResponse(
             group=messages.group(row), members=[messages.record(r) for r in _by_time(member_rows)]
@@ -111,7 +115,9 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         async with self.deps.pool.acquire() as conn:
             if await groups.get(conn, user_id, group_id) is None:
                 raise NotFound(f"context group {group_id} not found")
-            member_ids = await groups.members(conn, user_id, group_id)
+            member_ids = await groups.first_members(
+                conn, user_id, group_id, MAX_GROUP_MEMBERS_ANSWERED
+            )
             nodes = await records.get_many(conn, user_id, member_ids)
             edges = await links.among(conn, user_id, member_ids)
         return graph_pb2.GraphResponse(
