@@ -70,11 +70,16 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         gate = asyncio.Semaphore(DISCOVERY_CONCURRENCY)
 
         touched_groups: set = set()
+        linked: set = set()
 
         async def discover(result, record_id) -> None:
             async with gate:
                 outcome = await self.deps.discovery.run(user_id, record_id)
             touched_groups.update(outcome.groups)
+            linked.update(
+                end for row in outcome.links
+                for end in (row["source_record_id"], row["target_record_id"])
+            )
             result.links.extend(messages.link(row) for row in outcome.links)
             if outcome.state == DONE:
                 result.record.discovery_state = "done"
@@ -83,10 +88,11 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         latest = {record_id: result for result, record_id in to_discover}
         await asyncio.gather(*(discover(result, rid) for rid, result in latest.items()))
         sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
-        # Every link discovery wrote or removed has one of these records as an endpoint.
+        # Every link discovery wrote or removed has one of these records as an endpoint; the far
+        # endpoints of the new links go too, since their contexts now show the new link.
         async with self.deps.pool.acquire() as conn:
             await context_reach.invalidate(
-                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover],
+                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover] + list(linked),
                 touched_groups,
             )
         for source_id in sorted(sources):
