@@ -302,10 +302,17 @@ class Cache:
         self.node.accepting()
 
     async def delete(self, entry: keys.CacheEntry) -> bool:
+        return await self._delete(entry.key)
+
+    async def reset_counter(self, subject: str) -> bool:
+        """Ends a rate-limit window early (a successful login clears its account's failures)."""
+        return await self._delete(keys.rate_limit_key(subject))
+
+    async def _delete(self, key: str) -> bool:
         if self.node is None:
             return False
         try:
-            return bool(await self.node.run(lambda c: c.delete(entry.key)))
+            return bool(await self.node.run(lambda c: c.delete(key)))
         except Unavailable:
             return False
         except RedisError as exc:

@@ -88,6 +88,13 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
 
     @bounded
     async def Delete(self, request, context):
+        if request.key.namespace == pb.RATE_LIMIT:
+            try:
+                return pb.DeleteCacheResponse(
+                    deleted=await self.cache.reset_counter(request.key.subject)
+                )
+            except keys.BadKey as exc:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"subject: {exc}")
         entry = await self._entry(request.key, context)
         return pb.DeleteCacheResponse(deleted=await self.cache.delete(entry))
 

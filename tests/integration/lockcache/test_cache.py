@@ -218,6 +218,20 @@ async def test_increment_counts_within_a_window(lockcache, cache_redis):
     assert 0 < await cache_redis.ttl(f"rate_limit:{subject}") <= 60
 
 
+async def test_delete_resets_a_rate_limit_counter(lockcache, cache_redis):
+    key = pb.CacheKey(namespace=pb.RATE_LIMIT, subject=unique("login:account:"))
+    increment = pb.IncrementCounterRequest(key=key, window_seconds=60)
+    for _ in range(3):
+        await lockcache.cache.Increment(increment, timeout=DEADLINE)
+    reset = await lockcache.cache.Delete(pb.DeleteCacheRequest(key=key), timeout=DEADLINE)
+    assert reset.deleted
+    assert (await lockcache.cache.Increment(increment, timeout=DEADLINE)).count == 1
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await lockcache.cache.Delete(pb.DeleteCacheRequest(
+            key=pb.CacheKey(namespace=pb.RATE_LIMIT)), timeout=DEADLINE)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 @pytest.mark.parametrize(
     "request_",
     [

@@ -4,7 +4,8 @@ from kushim_api.openapi.schemas import NAME, SECRET, UUID, ref
 from kushim_api.record_input import ARTIFACT_TYPES, PLATFORMS
 
 ERRORS = {
-    "400": "validation_error", "401": "unauthorized", "404": "not_found", "409": "conflict",
+    "400": "validation_error", "401": "unauthorized", "403": "forbidden", "404": "not_found",
+    "409": "conflict",
     "413": "payload_too_large", "415": "unsupported_media_type", "429": "rate_limited",
     "503": "unavailable (Retry-After set)",
 }
@@ -123,6 +124,14 @@ PATHS = {
         "Exchange email and password for a bearer token", _json(ref("LoginAnswer")),
         body=ref("LoginInput"), public=True, tag="auth", errors=("401", "429"),
     )},
+    "/auth/logout": {"post": op(
+        "Revoke every token of the caller (all sessions)", NO_CONTENT, status="204", tag="auth",
+    )},
+    "/auth/password": {"post": op(
+        "Change the password; every earlier token is revoked and a fresh one answered",
+        _json(ref("LoginAnswer")), body=ref("PasswordChange"), tag="auth",
+        errors=("403", "429"),
+    )},
     "/users/me": {
         "get": op("The caller's profile (cached 10 min)", _json(ref("User")), tag="users",
                   errors=("404",)),
@@ -133,7 +142,7 @@ PATHS = {
         "post": _described(INGEST_BEHAVIOUR, _with_responses(
             op("Ingest one record, or a batch of up to 500 with per-item results",
                _json(ref("IngestAnswer"), "a new record"), status="201", tag="records",
-               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404",)),
+               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404", "429")),
             {"200": _json({"anyOf": [ref("IngestAnswer"), ref("IngestBatchAnswer")]},
                           "a changed or unchanged record (see the flags), or a batch's results")},
         )),
@@ -227,8 +236,13 @@ PATHS = {
                "properties": {"groups": {"type": "array", "items": ref("ContextGroup")}}}),
         params=("id",), tag="groups", errors=("409",),
     )},
-    "/graph": {"get": op("All of the caller's records and links", _json(ref("Graph")),
-                         tag="groups")},
+    "/graph": {"get": op(
+        "A page of the caller's records (oldest first, bodies omitted) and the links among them",
+        _json(ref("Graph")), tag="groups", query=[
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 2_000, "default": 500}),
+            _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000,
+                              "default": 0}),
+        ])},
     "/data-sources": {
         "get": op("The caller's data sources", _json(ref("DataSourcePage")), tag="data-sources",
                   query=PAGINATION),
@@ -272,6 +286,12 @@ AUTH_SCHEMAS = {
                    "required": ["email", "password"], "properties": {
                        "email": {"type": "string", "minLength": 1, "maxLength": 254},
                        "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
+    "PasswordChange": {"type": "object", "additionalProperties": False,
+                       "required": ["currentPassword", "newPassword"], "properties": {
+                           "currentPassword": {"type": "string", "minLength": 1,
+                                               "maxLength": 256},
+                           "newPassword": {"type": "string", "minLength": 8,
+                                           "maxLength": 256}}},
     "RegisterAnswer": {"type": "object", "required": ["user", "token"],
                        "properties": {"user": ref("User"), "token": {"type": "string"}}},
     "LoginAnswer": {"type": "object", "required": ["token"], "properties": {

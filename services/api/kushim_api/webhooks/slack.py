@@ -15,10 +15,15 @@ from kushim_api.webhooks import (
 )
 
 # <https://x|label>, <https://x>, <@U123>, <@U123|name>, <#C123|general>, <!here>
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!([a-z]+)(?:\|[^>]*)?>")
+# Slack escapes "<" and ">" in message text, so no markup contains either: every pattern stops
+# at the next "<", which keeps each attempt within its own segment and the whole scan linear
+# (a class that admitted "<" made "<http:" repeated quadratic).
+_LINK = re.compile(r"<((?:https?|mailto):[^|<>]+)(?:\|([^<>]*))?>")
+_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^<>]*))?>")
+_SPECIAL = re.compile(r"<!([a-z]+)(?:\|[^<>]*)?>")
+# Markup is read from at most this much raw text: the stored body is clipped to BODY_MAX anyway.
+RAW_TEXT_MAX = 2 * BODY_MAX
 IGNORED_SUBTYPES = {
     "message_deleted", "channel_join", "channel_leave", "channel_topic", "channel_purpose",
     "channel_name", "channel_archive", "channel_unarchive", "group_join", "group_leave",
@@ -103,7 +108,7 @@ def normalize(payload: dict) -> list[dict]:
         # subscription, so it is acknowledged with no record.
         return []
     channel, team = event["channel"], payload.get("team_id") or event.get("team") or ""
-    raw = message.get("text") or ""
+    raw = (message.get("text") or "")[:RAW_TEXT_MAX]
     text = plain_text(raw)
     author = message.get("user") or message.get("username") or message.get("bot_id") or ""
     mentioned = _USER.findall(raw)

@@ -240,5 +240,16 @@ select {BRIEF_COLUMNS} from records where user_id = $1 order by occurred_at, id 
 """
 
 
+# A page of the user's whole graph: nodes without bodies, so a page costs kilobytes per node.
+GRAPH_PAGE = f"""
+select {_BASE}, '' as body from records where user_id = $1
+ order by occurred_at, id limit $2 offset $3
+"""
+
+
+async def graph_page(conn: asyncpg.Connection, user_id: str, limit: int, offset: int):
+    return await conn.fetch(GRAPH_PAGE, user_id, limit, offset)
+
+
 async def of_user(conn: asyncpg.Connection, user_id: str, limit: int):
     return await conn.fetch(OF_USER, user_id, limit)

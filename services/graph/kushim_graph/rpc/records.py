@@ -73,9 +73,14 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             user_id, list(latest), until=_discovery_deadline(context)
         )
         touched_groups: set = set()
+        linked: set = set()
         for record_id, outcome in outcomes.items():
             result = latest[record_id]
             touched_groups.update(outcome.groups)
+            linked.update(
+                end for row in outcome.links
+                for end in (row["source_record_id"], row["target_record_id"])
+            )
             result.links.extend(messages.link(row) for row in outcome.links)
             if outcome.state == DONE:
                 result.record.discovery_state = "done"
@@ -84,10 +89,11 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         if left:
             self.deps.sweeper.hand_over(user_id, left)
         sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
-        # Every link discovery wrote or removed has one of these records as an endpoint.
+        # Every link discovery wrote or removed has one of these records as an endpoint; the far
+        # endpoints of the new links go too, since their contexts now show the new link.
         async with self.deps.pool.acquire() as conn:
             await context_reach.invalidate(
-                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover],
+                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover] + list(linked),
                 touched_groups,
             )
         for source_id in sorted(sources):
