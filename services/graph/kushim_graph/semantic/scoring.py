@@ -17,6 +17,7 @@ them.
 from dataclasses import dataclass
 
 import numpy as np
+
 from kushim_graph.semantic.conventions import MAX_COPIES, Match, Text, TitleIndex
 
 SIMILAR = 0.93

@@ -1,0 +1,120 @@
+"""Embeds new and changed records in batches and writes their semantic links.
+
+A loop like the outbox worker's: it claims records whose embedding is missing or stale (their
+checksum changed), embeds them in a thread (the model holds the GIL only briefly), stores the
+vectors, then scores each of them against all of its user's records and brings the record's
+semantic links in line, with the outbox rows for Neo4j, in the same transaction. Replicas claim
+different records (skip locked); the links' unique pair index keeps data single.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+import numpy as np
+
+from kushim_graph.db import embeddings, outbox, semantic_links
+from kushim_graph.discovery.scoring import link_type
+from kushim_graph.metrics import SEMANTIC_EMBEDDED, SEMANTIC_LINKS_WRITTEN
+from kushim_graph.semantic.conventions import Text, quoted_titles
+from kushim_graph.semantic.model import DIMENSIONS, Embedder
+from kushim_graph.semantic.scoring import UserCorpus
+from kushim_graph.semantic.text import embedding_text
+
+log = logging.getLogger(__name__)
+
+
+def _corpus(rows) -> UserCorpus:
+    texts = [
+        Text(
+            str(row["id"]), row["title"], float(row["occurred_at"]),
+            f"{row['source_platform']}/{row['artifact_type']}",
+            tuple((rule, title) for rule, title in row["quotes"]),
+        )
+        for row in rows
+    ]
+    vectors = np.frombuffer(b"".join(row["vector"] for row in rows), dtype="<f4")
+    return UserCorpus(texts, vectors.reshape(len(rows), DIMENSIONS))
+
+
+class SemanticWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        embedder: Embedder,
+        *,
+        batch: int,
+        on_commit=None,  # called after links changed (wakes the outbox worker)
+        idle_poll_s: float = 1.0,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self.pool = pool
+        self.embedder = embedder
+        self.batch = batch
+        self.on_commit = on_commit
+        self.idle_poll_s = idle_poll_s
+        self.max_backoff_s = max_backoff_s
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                done = await self.run_once()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("Semantic worker: PostgreSQL error: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            backoff = 0.1
+            if done >= self.batch:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+
+    async def run_once(self) -> int:
+        """Embeds and links one batch; returns how many records it embedded."""
+        changed = False
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await embeddings.claim_pending(conn, self.batch)
+            if not rows:
+                return 0
+            vectors = await asyncio.to_thread(
+                self.embedder.embed, [embedding_text(r["title"], r["body"]) for r in rows]
+            )
+            await embeddings.upsert(conn, [
+                (row["id"], row["user_id"], row["checksum"], vector.astype("<f4").tobytes(),
+                 quoted_titles(row["title"], row["body"]))
+                for row, vector in zip(rows, vectors, strict=True)
+            ])
+            by_user: dict = {}
+            for row in rows:
+                by_user.setdefault(row["user_id"], []).append(str(row["id"]))
+            for user_id, record_ids in by_user.items():
+                changed = await self._link(conn, user_id, record_ids) or changed
+        SEMANTIC_EMBEDDED.inc(len(rows))
+        if changed and self.on_commit is not None:
+            self.on_commit()
+        return len(rows)
+
+    async def _link(self, conn: asyncpg.Connection, user_id, record_ids: list[str]) -> bool:
+        corpus = _corpus(await embeddings.of_user(conn, user_id))
+        written: list = []
+        removed: list = []
+        for record_id in record_ids:
+            proposals = corpus.propose(record_id)
+            others = [p.target if p.source == record_id else p.source for p in proposals]
+            removed += await semantic_links.delete_stale(conn, user_id, record_id, others)
+            written += await semantic_links.upsert(conn, user_id, [
+                (p.source, p.target, p.confidence, link_type(p.confidence), p.signals)
+                for p in proposals
+            ])
+        if written or removed:
+            await outbox.add(conn, user_id, "link", written + removed)
+            SEMANTIC_LINKS_WRITTEN.inc(len(written))
+        return bool(written or removed)
