@@ -25,7 +25,7 @@ on conflict (record_id) do update
 # What scoring needs of every record of one user: no bodies, the quotes stand for them.
 OF_USER = """
 select r.id, r.title, extract(epoch from r.occurred_at) as occurred_at, r.source_platform,
-       r.artifact_type, e.vector, e.quotes
+       r.artifact_type, r.identity_keys, e.vector, e.quotes
   from record_embeddings e join records r on r.id = e.record_id
  where e.user_id = $1 and r.user_id = $1
 """

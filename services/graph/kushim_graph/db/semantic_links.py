@@ -40,6 +40,11 @@ values ($1, least($2::uuid, $3::uuid), greatest($2::uuid, $3::uuid))
 on conflict do nothing
 """
 
+UNSUPPRESS = """
+delete from link_suppressions
+ where user_id = $1 and low = least($2::uuid, $3::uuid) and high = greatest($2::uuid, $3::uuid)
+"""
+
 
 async def upsert(conn: asyncpg.Connection, user_id, proposals) -> list:
     """proposals: (source, target, confidence, link_type, signals)."""
@@ -61,3 +66,7 @@ async def delete_stale(conn: asyncpg.Connection, user_id, record_id, kept) -> li
 
 async def suppress(conn: asyncpg.Connection, user_id, a, b) -> None:
     await conn.execute(SUPPRESS, user_id, a, b)
+
+
+async def unsuppress(conn: asyncpg.Connection, user_id, a, b) -> None:
+    await conn.execute(UNSUPPRESS, user_id, a, b)

@@ -7,7 +7,10 @@ person states without looking at any data set:
   trailers, "see commit (...)"), names the record titled <title>;
 * the same title on two or three records is one change applied on several branches (a
   cherry-pick, a backport); a backport's title may add its own pull request number, ``(#n)``,
-  as GitHub's squash merges and backport bots do.
+  as GitHub's squash merges and backport bots do;
+* a key that looks like a standard name (``ISO-1``, see
+  ``discovery.references.standard_like_keys``) names the record whose identity is exactly
+  that key (a Jira ticket of project ISO), when the user has one.
 
 Titles are compared after normalization (case, whitespace, hex ids cut), so ids removed from or
 added to a text do not matter. Every regex here runs in linear time: no nested quantifiers.
@@ -22,6 +25,8 @@ MAX_COPIES = 3
 # Shorter titles ("Fix typo", "wip") are too common to identify a change by.
 MIN_TITLE_WORDS = 3
 MAX_TITLE_CHARS = 300
+
+KEY_REFERENCE = "key_reference"
 
 _REVERT_RE = re.compile(r'^[\s*-]*revert\s+"(.+)"\s*$', re.IGNORECASE | re.MULTILINE)
 _QUOTED_SUBJECT_RE = re.compile(r"""\(\s*(?:"([^"\n]{1,300})"|'([^'\n]{1,300})')\s*\)""")
@@ -38,7 +43,10 @@ class Text:
     title: str
     occurred_at: float  # seconds since the epoch
     kind: str = ""  # platform/artifact type
-    quotes: tuple[tuple[str, str], ...] = ()  # quoted_titles() of its title and body
+    # what its title and body name: (rule, normalized title) from quoted_titles(), and
+    # ("key_reference", key) from standard_like_keys()
+    quotes: tuple[tuple[str, str], ...] = ()
+    identity: tuple[str, ...] = ()  # its identity keys ("key:ISO-1", ...)
 
 
 @dataclass(frozen=True)
@@ -81,16 +89,26 @@ class TitleIndex:
         self.by_title: dict[str, list[Text]] = {}
         self.by_base: dict[str, list[Text]] = {}
         self.quoting: dict[str, list[tuple[str, Text]]] = {}
+        self.by_identity: dict[str, list[Text]] = {}
+        self.naming_key: dict[str, list[Text]] = {}
         for text in texts:
             self.by_title.setdefault(normalize_title(text.title), []).append(text)
             self.by_base.setdefault(base_title(text.title), []).append(text)
-            for rule, title in text.quotes:
-                self.quoting.setdefault(title, []).append((rule, text))
+            for rule, value in text.quotes:
+                if rule == KEY_REFERENCE:
+                    self.naming_key.setdefault(f"key:{value}", []).append(text)
+                else:
+                    self.quoting.setdefault(value, []).append((rule, text))
+            for key in text.identity:
+                self.by_identity.setdefault(key, []).append(text)
 
     def matches(self, text: Text) -> list[Match]:
         """The conventions that relate `text` to other records of the index."""
         found: dict[str, Match] = {}
+        self._keys(text, found)
         for rule, title in text.quotes:
+            if rule == KEY_REFERENCE:
+                continue
             older = self._named(text, title)
             if older is not None:
                 found.setdefault(older.id, Match(text.id, older.id, rule, title))
@@ -106,11 +124,24 @@ class TitleIndex:
         if _identifying(title) and 1 < len(copies) <= MAX_COPIES:
             for other in copies:
                 if other.id != text.id and other.id not in found:
-                    newer, older = (
-                        (text, other) if text.occurred_at >= other.occurred_at else (other, text)
-                    )
-                    found[other.id] = Match(newer.id, older.id, "same_change", title)
+                    found[other.id] = _ordered(text, other, "same_change", title)
         return list(found.values())
+
+    def _keys(self, text: Text, found: dict[str, Match]) -> None:
+        """Standard-like keys naming exactly one record's identity, both directions."""
+        for rule, key in text.quotes:
+            named = self.by_identity.get(f"key:{key}", []) if rule == KEY_REFERENCE else []
+            if len(named) == 1 and named[0].id != text.id:
+                found.setdefault(named[0].id, _ordered(text, named[0], KEY_REFERENCE, key))
+        for identity in text.identity:
+            if len(self.by_identity.get(identity, [])) != 1:
+                continue
+            for naming in self.naming_key.get(identity, []):
+                if naming.id != text.id:
+                    found.setdefault(
+                        naming.id,
+                        _ordered(text, naming, KEY_REFERENCE, identity.removeprefix("key:")),
+                    )
 
     def _named(self, quoting: Text, title: str) -> Text | None:
         named = [t for t in self.by_title.get(title, []) if t.id != quoting.id]
@@ -120,3 +151,8 @@ class TitleIndex:
         # record is the one undone or fixed (the branch the quoting record is on).
         earlier = [t for t in named if t.occurred_at <= quoting.occurred_at] or named
         return max(earlier, key=lambda t: t.occurred_at)
+
+
+def _ordered(a: Text, b: Text, rule: str, phrase: str) -> Match:
+    newer, older = (a, b) if a.occurred_at >= b.occurred_at else (b, a)
+    return Match(newer.id, older.id, rule, phrase)

@@ -22,7 +22,11 @@ from kushim_graph.semantic.conventions import MAX_COPIES, Match, Text, TitleInde
 
 SIMILAR = 0.93
 TEMPLATE = 0.90
-RULE_CONFIDENCE = {"revert": 0.95, "quoted_subject": 0.95, "same_change": 0.9}
+RULE_CONFIDENCE = {
+    "revert": 0.95, "quoted_subject": 0.95, "same_change": 0.9,
+    # an exact key, as an explicit reference is (not in the commit set: no value measured)
+    "key_reference": 0.9,
+}
 SIMILARITY_CONFIDENCE = 0.8
 # Neighbours examined per record; exact search over the user's matrix (see bench/README.md).
 NEIGHBOURS = 5

@@ -14,10 +14,12 @@ import logging
 import asyncpg
 import numpy as np
 
-from kushim_graph.db import embeddings, outbox, semantic_links
+from kushim_graph import groups as group_changes
+from kushim_graph.db import embeddings, groups, outbox, semantic_links
+from kushim_graph.discovery.references import standard_like_keys
 from kushim_graph.discovery.scoring import link_type
 from kushim_graph.metrics import SEMANTIC_EMBEDDED, SEMANTIC_LINKS_WRITTEN
-from kushim_graph.semantic.conventions import Text, quoted_titles
+from kushim_graph.semantic.conventions import KEY_REFERENCE, Text, quoted_titles
 from kushim_graph.semantic.model import DIMENSIONS, Embedder
 from kushim_graph.semantic.scoring import UserCorpus
 from kushim_graph.semantic.text import embedding_text
@@ -30,12 +32,19 @@ def _corpus(rows) -> UserCorpus:
         Text(
             str(row["id"]), row["title"], float(row["occurred_at"]),
             f"{row['source_platform']}/{row['artifact_type']}",
-            tuple((rule, title) for rule, title in row["quotes"]),
+            tuple((rule, value) for rule, value in row["quotes"]),
+            tuple(k for k in row["identity_keys"] if k.startswith("key:")),
         )
         for row in rows
     ]
     vectors = np.frombuffer(b"".join(row["vector"] for row in rows), dtype="<f4")
     return UserCorpus(texts, vectors.reshape(len(rows), DIMENSIONS))
+
+
+def _named(title: str, body: str) -> list[tuple[str, str]]:
+    """What a record's text names by convention, kept with its embedding."""
+    keys = standard_like_keys(f"{title}\n{body}")
+    return [*quoted_titles(title, body), *((KEY_REFERENCE, key) for key in keys)]
 
 
 class SemanticWorker:
@@ -89,7 +98,7 @@ class SemanticWorker:
             )
             await embeddings.upsert(conn, [
                 (row["id"], row["user_id"], row["checksum"], vector.astype("<f4").tobytes(),
-                 quoted_titles(row["title"], row["body"]))
+                 _named(row["title"], row["body"]))
                 for row, vector in zip(rows, vectors, strict=True)
             ])
             by_user: dict = {}
@@ -104,17 +113,27 @@ class SemanticWorker:
 
     async def _link(self, conn: asyncpg.Connection, user_id, record_ids: list[str]) -> bool:
         corpus = _corpus(await embeddings.of_user(conn, user_id))
+        # the same order of locks as discovery and the link RPCs: the user's groups first
+        await groups.lock_user(conn, user_id)
         written: list = []
         removed: list = []
+        pairs: list = []
         for record_id in record_ids:
             proposals = corpus.propose(record_id)
             others = [p.target if p.source == record_id else p.source for p in proposals]
             removed += await semantic_links.delete_stale(conn, user_id, record_id, others)
-            written += await semantic_links.upsert(conn, user_id, [
+            made = await semantic_links.upsert(conn, user_id, [
                 (p.source, p.target, p.confidence, link_type(p.confidence), p.signals)
                 for p in proposals
             ])
-        if written or removed:
-            await outbox.add(conn, user_id, "link", written + removed)
-            SEMANTIC_LINKS_WRITTEN.inc(len(written))
-        return bool(written or removed)
+            written += made
+            if made:
+                pairs += [(p.source, p.target) for p in proposals]
+        if not (written or removed):
+            return False
+        # A removed semantic link leaves groups as they are, as a deterministic link that falls
+        # below the threshold does; people split groups by hand.
+        touched = await group_changes.apply_links(conn, user_id, pairs) if pairs else set()
+        await outbox.add_many(conn, user_id, {"link": written + removed, "group": touched})
+        SEMANTIC_LINKS_WRITTEN.inc(len(written))
+        return True
