@@ -89,7 +89,7 @@ def evaluate(data: Path, model_dir: Path) -> dict:
     found: dict[frozenset, tuple] = {}
     for text in texts:
         for p in corpus.propose(text.id):
-            found.setdefault(frozenset((p.source, p.target)), (p.target, p.signals[0]["rule"]))
+            found.setdefault(frozenset((p.source, p.target)), (p.target, p.signals[0]["name"]))
     score_rate = len(texts) / (time.perf_counter() - started)
     true_pairs = {frozenset((t["a"], t["b"])): t for t in truth}
     ignore = {

@@ -27,8 +27,8 @@ def test_a_ticket_and_the_pull_request_that_reads_like_it_are_linked_with_an_exp
     assert (proposal.source, proposal.target) == ("t", "p")
     assert proposal.confidence == SIMILARITY_CONFIDENCE
     [signal] = proposal.signals
-    assert signal["rule"] == "similarity" and signal["similarity"] > 0.99
-    assert signal["phrase"] == "Export the calendar as ICS"
+    assert signal["name"] == "semantic_similarity" and signal["weight"] == SIMILARITY_CONFIDENCE
+    assert signal["detail"] == 'reads like "Export the calendar as ICS"; cosine 1.00'
     assert c.propose("x") == []
 
 
@@ -60,5 +60,5 @@ def test_a_convention_wins_over_similarity_and_carries_its_rule_confidence():
     [proposal] = c.propose("b")
     assert (proposal.source, proposal.target) == ("a", "b")
     assert proposal.confidence == RULE_CONFIDENCE["revert"]
-    assert proposal.signals[0]["rule"] == "revert"
-    assert proposal.signals[0]["phrase"] == "add retry to the uploader"
+    assert proposal.signals[0]["name"] == "revert"
+    assert proposal.signals[0]["detail"] == 'reverts "add retry to the uploader"; cosine 0.00'

@@ -4,15 +4,13 @@ import json
 
 import asyncpg
 
-# Records whose embedding is missing or was computed from another text (checksum). Claimed
-# with skip locked, so replicas embed different records; the caller's transaction holds them.
-CLAIM_PENDING = """
+# Records whose embedding is missing or was computed from another text (checksum).
+PENDING = """
 select r.id, r.user_id, r.title, r.body, r.checksum
   from records r left join record_embeddings e on e.record_id = r.id
  where e.record_id is null or e.checksum <> r.checksum
  order by r.created_at
  limit $1
-   for update of r skip locked
 """
 UPSERT = """
 insert into record_embeddings (record_id, user_id, checksum, vector, quotes)
@@ -35,8 +33,8 @@ select count(*) from records r left join record_embeddings e on e.record_id = r.
 """
 
 
-async def claim_pending(conn: asyncpg.Connection, limit: int):
-    return await conn.fetch(CLAIM_PENDING, limit)
+async def pending(conn: asyncpg.Connection, limit: int):
+    return await conn.fetch(PENDING, limit)
 
 
 async def upsert(conn: asyncpg.Connection, rows) -> None:

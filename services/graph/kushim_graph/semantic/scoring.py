@@ -25,6 +25,11 @@ from kushim_graph.semantic.conventions import MAX_COPIES, Match, Text, TitleInde
 # value below its true pairs (0.81-0.92 but one) and well above its distractors (<= 0.63)
 SIMILAR = 0.75
 TEMPLATE = 0.90
+SIMILARITY = "semantic_similarity"
+DETAIL = {
+    "revert": "reverts", "quoted_subject": "quotes", "same_change": "same change as",
+    "key_reference": "names",
+}
 RULE_CONFIDENCE = {
     "revert": 0.95, "quoted_subject": 0.95, "same_change": 0.9,
     # an exact key, as an explicit reference is (not in the commit set: no value measured)
@@ -39,7 +44,7 @@ class Proposal:
     source: str  # the older record
     target: str  # the newer record
     confidence: float
-    signals: list  # [{"type": "semantic", ...}] explanation for the API
+    signals: list  # [{"name", "weight", "detail"}], as discovery explains its links
 
 
 def _order(a: Text, b: Text) -> tuple[Text, Text]:
@@ -102,8 +107,8 @@ class UserCorpus:
             older, newer = _order(text, other)
             found[other.id] = Proposal(
                 older.id, newer.id, SIMILARITY_CONFIDENCE,
-                [{"type": "semantic", "rule": "similarity", "similarity": round(similarity, 3),
-                  "phrase": other.title[:200]}],
+                [_signal(SIMILARITY, SIMILARITY_CONFIDENCE,
+                         f'reads like "{other.title[:200]}"', similarity)],
             )
         return list(found.values())
 
@@ -112,8 +117,14 @@ def _from_rule(corpus: UserCorpus, match: Match, similarity: float) -> Proposal:
     newer = corpus.texts[corpus.row[match.newer]]
     older = corpus.texts[corpus.row[match.older]]
     source, target = _order(older, newer)
+    confidence = RULE_CONFIDENCE[match.rule]
     return Proposal(
-        source.id, target.id, RULE_CONFIDENCE[match.rule],
-        [{"type": "semantic", "rule": match.rule, "similarity": round(similarity, 3),
-          "phrase": match.phrase[:200]}],
+        source.id, target.id, confidence,
+        [_signal(match.rule, confidence, f'{DETAIL[match.rule]} "{match.phrase[:200]}"',
+                 similarity)],
     )
+
+
+def _signal(name: str, weight: float, detail: str, similarity: float) -> dict:
+    """The explanation of a semantic link, in the shape of discovery's signals."""
+    return {"name": name, "weight": weight, "detail": f"{detail}; cosine {similarity:.2f}"}

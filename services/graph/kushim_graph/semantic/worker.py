@@ -1,15 +1,17 @@
 """Embeds new and changed records in batches and writes their semantic links.
 
-A loop like the outbox worker's: it claims records whose embedding is missing or stale (their
-checksum changed), embeds them in a thread (the model holds the GIL only briefly), stores the
-vectors, then scores each of them against all of its user's records and brings the record's
-semantic links in line, with the outbox rows for Neo4j, in the same transaction. Replicas claim
-different records (skip locked); the links' unique pair index keeps data single.
+A loop like the outbox worker's: it reads records whose embedding is missing or stale (their
+checksum changed), embeds them in a thread (onnxruntime releases the GIL), then in one
+transaction stores the vectors, scores each record against all of its user's records and
+brings the record's semantic links in line, with the group changes and the outbox rows for
+Neo4j. Two replicas may embed the same record twice (wasted work, not wrong data: the writes
+are upserts, serialized per user by the group lock, and the links' pair index keeps one link).
 """
 
 import asyncio
 import contextlib
 import logging
+import uuid
 
 import asyncpg
 import numpy as np
@@ -88,24 +90,31 @@ class SemanticWorker:
 
     async def run_once(self) -> int:
         """Embeds and links one batch; returns how many records it embedded."""
-        changed = False
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await embeddings.claim_pending(conn, self.batch)
+        async with self.pool.acquire() as conn:
+            rows = await embeddings.pending(conn, self.batch)
             if not rows:
                 return 0
+            # No lock is held while the model runs: a record changed meanwhile keeps a
+            # checksum that no longer matches and is embedded again by the next batch.
             vectors = await asyncio.to_thread(
                 self.embedder.embed, [embedding_text(r["title"], r["body"]) for r in rows]
             )
-            await embeddings.upsert(conn, [
-                (row["id"], row["user_id"], row["checksum"], vector.astype("<f4").tobytes(),
-                 _named(row["title"], row["body"]))
-                for row, vector in zip(rows, vectors, strict=True)
-            ])
             by_user: dict = {}
             for row in rows:
                 by_user.setdefault(row["user_id"], []).append(str(row["id"]))
-            for user_id, record_ids in by_user.items():
-                changed = await self._link(conn, user_id, record_ids) or changed
+            async with conn.transaction():
+                # The users' group locks first, as discovery and the link RPCs take them
+                # before any row; sorted, so two workers never wait on each other.
+                for user_id in sorted(by_user):
+                    await groups.lock_user(conn, user_id)
+                await embeddings.upsert(conn, [
+                    (row["id"], row["user_id"], row["checksum"], vector.astype("<f4").tobytes(),
+                     _named(row["title"], row["body"]))
+                    for row, vector in zip(rows, vectors, strict=True)
+                ])
+                changed = False
+                for user_id in sorted(by_user):
+                    changed = await self._link(conn, user_id, by_user[user_id]) or changed
         SEMANTIC_EMBEDDED.inc(len(rows))
         if changed and self.on_commit is not None:
             self.on_commit()
@@ -113,8 +122,6 @@ class SemanticWorker:
 
     async def _link(self, conn: asyncpg.Connection, user_id, record_ids: list[str]) -> bool:
         corpus = _corpus(await embeddings.of_user(conn, user_id))
-        # the same order of locks as discovery and the link RPCs: the user's groups first
-        await groups.lock_user(conn, user_id)
         written: list = []
         removed: list = []
         pairs: list = []
@@ -128,7 +135,7 @@ class SemanticWorker:
             ])
             written += made
             if made:
-                pairs += [(p.source, p.target) for p in proposals]
+                pairs += [(uuid.UUID(p.source), uuid.UUID(p.target)) for p in proposals]
         if not (written or removed):
             return False
         # A removed semantic link leaves groups as they are, as a deterministic link that falls
