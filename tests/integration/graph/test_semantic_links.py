@@ -4,15 +4,17 @@ that carry no id, their explanation, feedback that sticks, readiness of the mode
 Each test has a database of its own: the pass embeds every record of its database, and other
 suites' records are not its business."""
 
+import uuid
+
+from kushim.graph.v1 import graph_pb2 as pb
+
 from devstack.paths import embedding_model_dir
 from tests.integration.graph.support import eventually, record
 
 
 async def semantic_graph(graph_factory, database_url: str, **overrides):
-    return await graph_factory(
-        DATABASE_URL=database_url, SEMANTIC_LINKS="on",
-        EMBEDDING_MODEL_DIR=str(embedding_model_dir()), **overrides,
-    )
+    env = {"SEMANTIC_LINKS": "on", "EMBEDDING_MODEL_DIR": str(embedding_model_dir())}
+    return await graph_factory(DATABASE_URL=database_url, **(env | overrides))
 
 
 def commit(sha: str, title: str, body: str = "", when: str = "2024-03-01T10:00:00+00:00"):
@@ -72,3 +74,123 @@ async def test_records_without_ids_are_linked_by_their_conventions_and_meaning(
     assert await semantic_links(graph, user, noise) == []
     for record_id in released:
         assert await semantic_links(graph, user, record_id) == []
+
+
+async def test_feedback_sticks_a_negative_link_stays_away_and_a_positive_one_stays(
+    own_database, graph_factory
+):
+    graph = await semantic_graph(graph_factory, own_database)
+    user = await graph.new_user()
+    original, revert, other, fixes = await ids(
+        graph, user,
+        commit("f1", "Cache the rendered sidebar", "Rendering took 40 ms per page."),
+        commit("f2", 'Revert "Cache the rendered sidebar"', when="2024-03-02T10:00:00Z"),
+        commit("f3", "Rotate the signing keys monthly", "Keys older than 30 days expire."),
+        commit("f4", "keys: drop expired ones", 'Fixes: ("Rotate the signing keys monthly")',
+               when="2024-03-03T10:00:00Z"),
+    )
+    [wrong] = await eventually(lambda: semantic_links(graph, user, revert), within=60)
+    [right] = await eventually(lambda: semantic_links(graph, user, fixes), within=60)
+    rated = await graph.links.SetLinkFeedback(
+        pb.SetLinkFeedbackRequest(user_id=user, link_id=wrong.id, feedback="negative")
+    )
+    assert rated.link.feedback == "negative"
+    await graph.links.SetLinkFeedback(
+        pb.SetLinkFeedbackRequest(user_id=user, link_id=right.id, feedback="positive")
+    )
+    assert await semantic_links(graph, user, revert) == []
+    # Both records change: the revert is embedded and scored again, the fix no longer quotes.
+    await ids(
+        graph, user,
+        commit("f2", 'Revert "Cache the rendered sidebar"', "It broke dark mode.",
+               when="2024-03-02T10:00:00Z"),
+        commit("f4", "keys: drop expired ones", "Expired keys are removed at start.",
+               when="2024-03-03T10:00:00Z"),
+    )
+
+    async def embedded_again() -> bool:
+        answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
+        pending = await graph.server.pool.fetchval(
+            "select count(*) from records r join record_embeddings e on e.record_id = r.id"
+            " where e.checksum = r.checksum and r.external_id in ('f2', 'f4')"
+        )
+        return answer.dependencies["semantic_model"] == "up" and pending == 2
+
+    await eventually(embedded_again, within=60)
+    assert await semantic_links(graph, user, revert) == []
+    [kept] = await semantic_links(graph, user, fixes)
+    assert (kept.id, kept.feedback) == (right.id, "positive")
+    assert {original, other} == {other_end(wrong, revert), other_end(kept, fixes)}
+
+
+async def test_a_pair_marked_unrelated_is_not_linked_again_by_deterministic_discovery(
+    own_database, graph_factory
+):
+    graph = await semantic_graph(graph_factory, own_database, SEMANTIC_LINKS="off")
+    user = await graph.new_user()
+    ticket, mention = await ids(
+        graph, user,
+        record("PAY-3", title="Refunds for annual plans", when="2024-03-01T10:00:00Z"),
+        record("PAY-9", title="Proration rules", body="Depends on PAY-3.",
+               when="2024-03-02T10:00:00Z"),
+    )
+    [link] = await eventually(lambda: graph.links_of(user, mention), within=30)
+    assert (link.method, other_end(link, mention)) == ("deterministic", ticket)
+    await graph.links.SetLinkFeedback(
+        pb.SetLinkFeedbackRequest(user_id=user, link_id=link.id, feedback="negative")
+    )
+    await ids(graph, user, record("PAY-9", title="Proration rules", body="Still needs PAY-3.",
+                                  when="2024-03-02T10:00:00Z"))
+
+    async def discovered_again() -> bool:
+        state = await graph.server.pool.fetchval(
+            "select discovery_state from records where id = $1", uuid.UUID(mention)
+        )
+        return state == "done"
+
+    await eventually(discovered_again, within=30)
+    assert await graph.links_of(user, mention) == []
+    # linking by hand lifts the verdict
+    made = await graph.links.CreateLink(pb.CreateLinkRequest(
+        user_id=user, source_record_id=ticket, target_record_id=mention
+    ))
+    assert made.link.method == "manual"
+
+
+async def test_a_standard_like_key_links_to_the_record_with_that_key_in_either_arrival_order(
+    own_database, graph_factory
+):
+    graph = await semantic_graph(graph_factory, own_database)
+    user = await graph.new_user()
+    [early] = await ids(graph, user, commit("k1", "Export dates", "Implements ISO-1, UTF-8 safe."))
+    [ticket] = await ids(
+        graph, user, record("ISO-1", title="Calendar export", when="2024-03-02T10:00:00Z")
+    )
+    [late] = await ids(graph, user, commit("k2", "Import dates", "Follow-up to ISO-1.",
+                                           when="2024-03-03T10:00:00Z"))
+    links = await eventually(
+        lambda: _len_at_least(semantic_links(graph, user, ticket), 2), within=60
+    )
+    assert {other_end(lk, ticket) for lk in links} == {early, late}
+    assert {lk.signals[0].name for lk in links} == {"key_reference"}
+
+
+async def _len_at_least(call, n: int):
+    found = await call
+    return found if len(found) >= n else None
+
+
+async def test_readiness_names_the_model_state(own_database, graph_factory, tmp_path):
+    loaded = await semantic_graph(graph_factory, own_database)
+    missing = await semantic_graph(graph_factory, own_database, EMBEDDING_MODEL_DIR=str(tmp_path))
+
+    async def state(graph) -> str:
+        answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
+        return answer.dependencies["semantic_model"]
+
+    assert await eventually(lambda: _is(state(loaded), "up"), within=30)
+    assert await eventually(lambda: _is(state(missing), "down"), within=30)
+
+
+async def _is(call, expected: str) -> bool:
+    return await call == expected
