@@ -27,10 +27,6 @@ select r.id, r.title, extract(epoch from r.occurred_at) as occurred_at, r.source
   from record_embeddings e join records r on r.id = e.record_id
  where e.user_id = $1 and r.user_id = $1
 """
-COUNT_PENDING = """
-select count(*) from records r left join record_embeddings e on e.record_id = r.id
- where e.record_id is null or e.checksum <> r.checksum
-"""
 
 
 async def pending(conn: asyncpg.Connection, limit: int):
@@ -49,6 +45,3 @@ async def upsert(conn: asyncpg.Connection, rows) -> None:
 async def of_user(conn: asyncpg.Connection, user_id):
     return await conn.fetch(OF_USER, user_id)
 
-
-async def count_pending(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval(COUNT_PENDING)
