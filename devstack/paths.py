@@ -4,6 +4,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NEO4J_DEPLOY_DIR = REPO_ROOT / "deploy" / "local" / "neo4j"
+# the pom of the embedding model of the semantic link pass
+EMBEDDING_MODEL_DEPLOY_DIR = REPO_ROOT / "services" / "graph" / "embedding-model"
 
 
 def var_dir(root: Path = REPO_ROOT) -> Path:
@@ -19,3 +21,7 @@ def var_dir(root: Path = REPO_ROOT) -> Path:
 
 def neo4j_lib_dir(root: Path = REPO_ROOT) -> Path:
     return var_dir(root) / "neo4j-lib"
+
+
+def embedding_model_dir(root: Path = REPO_ROOT) -> Path:
+    return var_dir(root) / "embedding-model"

@@ -11,7 +11,7 @@ import time
 
 from devstack.foreground import Shutdown
 from devstack.install import InstallError, ensure_installed
-from devstack.paths import REPO_ROOT
+from devstack.paths import REPO_ROOT, embedding_model_dir
 from devstack.probes import HOST, http_ok, tcp_accepts
 from devstack.process import StartAborted, StartError
 from devstack.profilelock import AlreadyRunning
@@ -30,6 +30,7 @@ def service_env(stack: Stack) -> dict[str, str]:
         # Defaults a developer's own environment may override:
         "KUSHIM_ENV": "development",
         "LOG_LEVEL": "DEBUG",
+        "EMBEDDING_MODEL_DIR": str(embedding_model_dir()),  # unpacked by the install step
         **os.environ,
         **stack.env(),
         "PYTHONUNBUFFERED": "1",  # lines reach the console as they are written

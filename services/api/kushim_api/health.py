@@ -97,13 +97,17 @@ def _assess(checks: Checks, draining: bool) -> Readiness:
         "postgres": reported.get("postgres", UNKNOWN),
         "neo4j": reported.get("neo4j", UNKNOWN),
         "redis": _redis_state(stats),
+        # up, loading, disabled (SEMANTIC_LINKS=off) or down (model files missing)
+        "semantic_model": reported.get("semantic_model", UNKNOWN),
     }
     if draining:
         status = "down"
         dependencies["gateway"] = "draining"
     elif not graph_up or not lockcache_up or dependencies["postgres"] != UP:
         status = "down"
-    elif dependencies["neo4j"] != UP or dependencies["redis"] == DOWN:
+    elif dependencies["neo4j"] != UP or DOWN in (
+        dependencies["redis"], dependencies["semantic_model"]
+    ):
         status = "degraded"
     else:
         status = "ok"

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 from kushim_common.envconfig import (
     ConfigError,
     read_addr,
+    read_bool,
     read_float,
     read_int,
     read_log_level,
@@ -54,6 +55,10 @@ class Config:
     sweep_interval_s: float = 5.0
     outbox_batch: int = 200
     grace_seconds: float = 10.0
+    semantic_links: bool = True
+    # where the image (and devstack's install step, var/embedding-model) puts the model files
+    embedding_model_dir: str = "/opt/kushim/embedding-model"
+    semantic_batch: int = 64
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -102,4 +107,9 @@ class Config:
             ),
             outbox_batch=read_int(environ, "OUTBOX_BATCH", 200, minimum=1, maximum=10_000),
             grace_seconds=read_float(environ, "SHUTDOWN_GRACE_S", 10.0, minimum=0.0, maximum=120.0),
+            semantic_links=read_bool(environ, "SEMANTIC_LINKS", cls.semantic_links),
+            embedding_model_dir=read_str(
+                environ, "EMBEDDING_MODEL_DIR", cls.embedding_model_dir
+            ),
+            semantic_batch=read_int(environ, "SEMANTIC_BATCH", 64, minimum=1, maximum=1_000),
         )

@@ -13,3 +13,9 @@ DISCOVERY_RUNS = Counter("kushim_graph_discovery_total", "Discovery runs", ["out
 LINKS_WRITTEN = Counter("kushim_graph_links_written_total", "Links written by discovery")
 OUTBOX_APPLIED = Counter("kushim_graph_outbox_applied_total", "Outbox rows applied to Neo4j")
 NEO4J_UP = Gauge("kushim_graph_neo4j_up", "1 when the projection worker reaches Neo4j")
+SEMANTIC_EMBEDDED = Counter(
+    "kushim_graph_semantic_embedded_total", "Records embedded by the semantic pass"
+)
+SEMANTIC_LINKS_WRITTEN = Counter(
+    "kushim_graph_semantic_links_written_total", "Links written by the semantic pass"
+)

@@ -24,6 +24,7 @@ from kushim_graph.rpc.groups import GroupServicer
 from kushim_graph.rpc.links import LinkServicer
 from kushim_graph.rpc.records import RecordServicer
 from kushim_graph.rpc.users import UserServicer
+from kushim_graph.semantic.runner import SemanticPass
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,10 @@ class GraphServer:
             lock_retry_delay_ms=config.discovery_lock_retry_delay_ms,
             on_commit=self.worker.wake,
         )
+        self.semantic = SemanticPass(
+            self.pool, enabled=config.semantic_links, model_dir=config.embedding_model_dir,
+            batch=config.semantic_batch, on_commit=self.worker.wake,
+        )
         context = ContextReader(
             self.pool, self.store, self.lockcache, ttl_s=config.context_group_cache_ttl
         )
@@ -85,7 +90,9 @@ class GraphServer:
         graph_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(deps), server)
         graph_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(deps), server)
         graph_pb2_grpc.add_DataSourceServiceServicer_to_server(DataSourceServicer(deps), server)
-        graph_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(deps, self.store), server)
+        graph_pb2_grpc.add_AdminServiceServicer_to_server(
+            AdminServicer(deps, self.store, self.semantic), server
+        )
         self.port = self.grpc.bind(f"{config.bind_host}:{config.port}")
         await self.grpc.start()
         log.info("graph listening on %s:%d", config.bind_host, self.port)
@@ -107,6 +114,7 @@ class GraphServer:
         await self.grpc.mark_serving()
         self.tasks.append(asyncio.create_task(self.worker.run(), name="outbox"))
         self.tasks.append(asyncio.create_task(self.sweeper.run(), name="sweeper"))
+        self.tasks.append(asyncio.create_task(self.semantic.run(), name="semantic"))
 
     async def _projected(self, reached: dict[str, set[str]]) -> None:
         """After Neo4j changed, the cached contexts containing these records are stale."""

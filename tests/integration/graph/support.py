@@ -46,6 +46,8 @@ def graph_env(database_url: str, lockcache_addr: str, **overrides: str) -> dict[
         "GRAPH_PORT": "0",
         "METRICS_PORT": "0",
         "DB_POOL_SIZE": "8",
+        # the semantic pass embeds every record; its own tests turn it on
+        "SEMANTIC_LINKS": "off",
         **overrides,
     }
 

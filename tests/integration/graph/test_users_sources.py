@@ -119,7 +119,9 @@ async def test_data_source_validation(graph):
 
 async def test_check_dependencies_all_up(graph):
     answer = await graph.admin.CheckDependencies(pb.CheckDependenciesRequest())
-    assert dict(answer.dependencies) == {"postgres": "up", "neo4j": "up", "lockcache": "up"}
+    assert dict(answer.dependencies) == {
+        "postgres": "up", "neo4j": "up", "lockcache": "up", "semantic_model": "disabled",
+    }
     assert answer.outbox_pending >= 0
 
 

@@ -27,6 +27,7 @@ class GraphStore:
     calls: list[tuple[str, object, dict]] = field(default_factory=list)
     down: bool = False
     postgres: str = "up"
+    semantic_model: str = "up"
     neo4j: str = "up"
     gate: asyncio.Event | None = None
     entered: asyncio.Event = field(default_factory=asyncio.Event)

@@ -211,4 +211,5 @@ class Admin(_Base, graph_pb2_grpc.AdminServiceServicer):
         await self._enter("CheckDependencies", request, context)
         return graph_pb2.CheckDependenciesResponse(
             dependencies={"postgres": self.s.postgres, "neo4j": self.s.neo4j,
-                          "lockcache": "up"}, outbox_pending=0)
+                          "lockcache": "up", "semantic_model": self.s.semantic_model},
+            outbox_pending=0)

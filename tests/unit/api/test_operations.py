@@ -16,12 +16,14 @@ async def test_ready_ok(client):
     body = await response.json()
     assert body["status"] == "ok"
     assert body["dependencies"] == {"graph": "up", "lockcache": "up", "postgres": "up",
-                                    "neo4j": "up", "redis": "up"}
+                                    "neo4j": "up", "redis": "up", "semantic_model": "up"}
 
 
 @pytest.mark.parametrize("change, status, state", [
     (lambda b: setattr(b.cache, "redis_up", False), 200, "degraded"),
     (lambda b: setattr(b.graph, "neo4j", "down"), 200, "degraded"),
+    (lambda b: setattr(b.graph, "semantic_model", "down"), 200, "degraded"),
+    (lambda b: setattr(b.graph, "semantic_model", "disabled"), 200, "ok"),
     (lambda b: setattr(b.cache, "enabled", False), 200, "ok"),
     (lambda b: setattr(b.graph, "postgres", "down"), 503, "down"),
     (lambda b: setattr(b.graph, "down", True), 503, "down"),

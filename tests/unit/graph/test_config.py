@@ -15,6 +15,16 @@ def test_defaults():
     assert config.max_linking_candidates == 100
     assert config.discovery_lock_ttl_ms == 15_000
     assert config.context_group_cache_ttl == 300
+    assert config.semantic_links is True and config.semantic_batch == 64
+    assert config.embedding_model_dir == "/opt/kushim/embedding-model"
+
+
+def test_semantic_settings():
+    config = Config.from_env(BASE | {
+        "SEMANTIC_LINKS": "off", "EMBEDDING_MODEL_DIR": "/models/minilm", "SEMANTIC_BATCH": "8",
+    })
+    assert config.semantic_links is False
+    assert (config.embedding_model_dir, config.semantic_batch) == ("/models/minilm", 8)
 
 
 def test_overrides():
@@ -38,6 +48,8 @@ def test_overrides():
         ("LOCKCACHE_ADDR", "nohost"),
         ("LOCKCACHE_ADDR", "lc:0"),
         ("DETERMINISTIC_THRESHOLD", "1.5"),
+        ("SEMANTIC_LINKS", "maybe"),
+        ("SEMANTIC_BATCH", "0"),
         ("DETERMINISTIC_THRESHOLD", "high"),
         ("MAX_LINKING_CANDIDATES", "0"),
         ("NEO4J_URI", "http://graph"),

@@ -184,7 +184,9 @@ PATHS = {
         params=("id",), tag="links",
     )},
     "/links/{id}/feedback": {"post": op(
-        "Record feedback on a link", _json(ref("Link")), params=("id",), tag="links",
+        "Record feedback on a link: negative removes it and keeps every discovery from linking "
+        "the pair again (a manual link lifts that); positive keeps it when its records change",
+        _json(ref("Link")), params=("id",), tag="links",
         body={"type": "object", "additionalProperties": False, "required": ["feedback"],
               "properties": {"feedback": {"type": "string", "enum": ["positive", "negative"]},
                              "comment": {"type": ["string", "null"], "maxLength": 2000}}},

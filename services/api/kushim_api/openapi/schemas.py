@@ -95,7 +95,7 @@ LINK = obj(
         "targetRecordId": UUID,
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "linkType": LINK_TYPE,
-        "method": {"type": "string"},
+        "method": {"type": "string", "enum": ["deterministic", "manual", "semantic"]},
         "signals": {"type": "array", "items": ref("Signal")},
         "feedback": {"type": ["string", "null"], "enum": ["positive", "negative", None]},
         "feedbackComment": NULLABLE_STRING,

@@ -15,6 +15,8 @@ insert into links (user_id, source_record_id, target_record_id, confidence, link
                    signals)
 select $1, s, t, c, lt, 'deterministic', sig::jsonb
   from unnest($2::uuid[], $3::uuid[], $4::float8[], $5::text[], $6::text[]) as x(s, t, c, lt, sig)
+ where not exists (select 1 from link_suppressions p  -- pairs a person marked unrelated
+                    where p.user_id = $1 and p.low = least(s, t) and p.high = greatest(s, t))
 on conflict (user_id, least(source_record_id, target_record_id),
              greatest(source_record_id, target_record_id))
 do update set confidence = excluded.confidence, link_type = excluded.link_type,

@@ -10,7 +10,10 @@ candidates in both directions without scanning:
 Decisions, each chosen to keep false links rare, because a shared key is a strong signal:
 
 * Issue keys in free text must be upper case (Jira always writes them so) and not in
-  ``PSEUDO_KEY_PREFIXES`` ("UTF-8", "SHA-256", "ISO-8601", "GPT-4", ...). Labelled metadata values
+  ``PSEUDO_KEY_PREFIXES`` ("UTF-8", "SHA-256", "ISO-8601", "GPT-4", ...). Those are
+  :func:`standard_like_keys`: one still refers to a record when the user has a record with
+  exactly that key (a Jira project ``ISO``); the semantic pass checks that, in either arrival
+  order, so common standard names never flood the reference index. Labelled metadata values
   (``ticketId``, ``issueKey``) are trusted as given, in any case. ``GH-12`` is GitHub's alias
   for ``#12`` and is read as such.
 * A SHA in free text is 7-40 hex digits of one case, containing at least one digit and at least
@@ -179,6 +182,18 @@ def _scan_text(found: _Found, text: str) -> None:
         sha = match[0]
         if _HAS_DIGIT_RE.search(sha) and _HAS_HEX_LETTER_RE.search(sha):
             found.add(found.shas, sha.lower())
+
+
+def standard_like_keys(text: str) -> list[str]:
+    """Keys in free text that look like standard names (``ISO-1``, ``UTF-8``), which
+    :func:`extract_references` leaves out."""
+    _, text = cut_urls(text)
+    keys = {
+        f"{match[1]}-{match[2]}": None
+        for match in _KEY_TEXT_RE.finditer(text)
+        if match[1] in PSEUDO_KEY_PREFIXES
+    }
+    return list(islice(keys, MAX_REFERENCES_PER_KIND))
 
 
 def _add_bare_ref(found: _Found, number: str) -> None:

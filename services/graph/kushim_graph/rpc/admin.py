@@ -9,14 +9,16 @@ from kushim_graph.errors import Unavailable
 from kushim_graph.projection.neo4j_store import NEO4J_DOWN
 from kushim_graph.projection.reproject import reproject
 from kushim_graph.rpc.base import Deps, rpc, user_id_of
+from kushim_graph.semantic.runner import SemanticPass
 
 CHECK_TIMEOUT_S = 2.0
 
 
 class AdminServicer(graph_pb2_grpc.AdminServiceServicer):
-    def __init__(self, deps: Deps, store) -> None:
+    def __init__(self, deps: Deps, store, semantic: SemanticPass) -> None:
         self.deps = deps
         self.store = store
+        self.semantic = semantic
 
     @rpc
     async def Reproject(self, request, context):
@@ -51,6 +53,9 @@ class AdminServicer(graph_pb2_grpc.AdminServiceServicer):
             self._postgres(), self._neo4j(), self._lockcache()
         )
         return graph_pb2.CheckDependenciesResponse(
-            dependencies={"postgres": postgres, "neo4j": neo4j, "lockcache": lockcache},
+            dependencies={
+                "postgres": postgres, "neo4j": neo4j, "lockcache": lockcache,
+                "semantic_model": self.semantic.state,
+            },
             outbox_pending=pending,
         )

@@ -4,7 +4,7 @@ from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import context_reach, messages
 from kushim_graph import groups as group_changes
-from kushim_graph.db import groups, links, outbox, records
+from kushim_graph.db import groups, links, outbox, records, semantic_links
 from kushim_graph.errors import AlreadyExists, InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, rpc, user_id_of
 from kushim_graph.validation import clean_text
@@ -23,6 +23,23 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         self.deps.projection.wake()
         await self.deps.lockcache.invalidate_records(user_id, reached)
 
+    async def _remove(self, conn, user_id: str, link_id) -> set:
+        """Deletes a link and refreshes the groups of its ends; returns the records reached."""
+        await groups.lock_user(conn, user_id)
+        row = await links.delete(conn, user_id, link_id)
+        if row is None:
+            raise NotFound(f"link {link_id} not found")
+        grouped = await groups.groups_of(
+            conn, user_id, [row["source_record_id"], row["target_record_id"]]
+        )
+        touched = set()
+        for group_id in {group for group, _ in grouped.values()}:
+            touched |= await group_changes.refresh(conn, user_id, group_id, split=False)
+        await outbox.add(conn, user_id, "link", [link_id])
+        await outbox.add(conn, user_id, "group", touched)
+        ends = [row["source_record_id"], row["target_record_id"]]
+        return await context_reach.records_reached(conn, user_id, ends, touched)
+
     @rpc
     async def CreateLink(self, request, context):
         user_id = user_id_of(request)
@@ -39,6 +56,8 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
                 (rows[a], rows[b]), key=lambda r: (r["occurred_at"], str(r["id"]))
             )
             await groups.lock_user(conn, user_id)
+            # linking by hand lifts an earlier "unrelated" verdict on the pair
+            await semantic_links.unsuppress(conn, user_id, a, b)
             link_id = await links.insert_manual(
                 conn, user_id, first["id"], second["id"], MANUAL_SIGNALS
             )
@@ -83,14 +102,22 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         comment = clean_text(request.comment).strip()
         if len(comment) > MAX_COMMENT:
             raise InvalidInput("comment", f"comment is longer than {MAX_COMMENT} characters")
-        async with self.deps.pool.acquire() as conn:
+        async with self.deps.pool.acquire() as conn, conn.transaction():
             if not await links.set_feedback(conn, user_id, link_id, feedback, comment):
                 raise NotFound(f"link {link_id} not found")
             row = await links.get(conn, user_id, link_id)
-        # Contexts show a link's feedback; no projection: Neo4j does not hold it.
-        await self.deps.lockcache.invalidate_records(
-            user_id, {str(row["source_record_id"]), str(row["target_record_id"])}
-        )
+            reached = {str(row["source_record_id"]), str(row["target_record_id"])}
+            if feedback == "negative":
+                # Removed, and the pair is kept from every discovery from now on.
+                await semantic_links.suppress(
+                    conn, user_id, row["source_record_id"], row["target_record_id"]
+                )
+                reached = await self._remove(conn, user_id, link_id)
+        if feedback == "negative":
+            await self._changed(user_id, reached)
+        else:
+            # Contexts show a link's feedback; no projection: Neo4j does not hold it.
+            await self.deps.lockcache.invalidate_records(user_id, reached)
         return graph_pb2.GetLinkResponse(link=messages.link(row))
 
     @rpc
@@ -98,20 +125,7 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         user_id = user_id_of(request)
         link_id = id_of("link_id", request.link_id)
         async with self.deps.pool.acquire() as conn, conn.transaction():
-            await groups.lock_user(conn, user_id)
-            row = await links.delete(conn, user_id, link_id)
-            if row is None:
-                raise NotFound(f"link {link_id} not found")
-            grouped = await groups.groups_of(
-                conn, user_id, [row["source_record_id"], row["target_record_id"]]
-            )
-            touched = set()
-            for group_id in {group for group, _ in grouped.values()}:
-                touched |= await group_changes.refresh(conn, user_id, group_id, split=False)
-            await outbox.add(conn, user_id, "link", [link_id])
-            await outbox.add(conn, user_id, "group", touched)
-            ends = [row["source_record_id"], row["target_record_id"]]
-            reached = await context_reach.records_reached(conn, user_id, ends, touched)
+            reached = await self._remove(conn, user_id, link_id)
         await self._changed(user_id, reached)
         return graph_pb2.DeleteLinkResponse()
 
