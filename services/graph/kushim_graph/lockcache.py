@@ -26,6 +26,7 @@ class LockAnswer:
     outcome: str
     token: str = ""
     fencing_token: int = 0
+    fencing_ttl_ms: int = 0  # how long the token's counter lives (0: forever)
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,22 @@ class LockCacheClient:
         self._state(True)
         return answer
 
-    async def acquire(self, resource: str, ttl_ms: int) -> LockAnswer:
+    async def acquire(self, resource: str, ttl_ms: int, *, floor: int = 0) -> LockAnswer:
+        """`floor`: the fencing token PostgreSQL last accepted for the resource."""
         answer = await self._call(
             self._locks.Acquire,
-            pb.AcquireLockRequest(resources=[resource], ttl_ms=ttl_ms, retry_count=0),
+            pb.AcquireLockRequest(
+                resources=[resource], ttl_ms=ttl_ms, retry_count=0,
+                fencing_floors={resource: floor} if floor else {},
+            ),
         )
         if answer is None or answer.outcome in (pb.UNAVAILABLE, pb.LOCK_OUTCOME_UNSPECIFIED):
             return LockAnswer(UNAVAILABLE)
         if answer.outcome == pb.ACQUIRED:
             log.info("Lock acquired: %s", resource)
-            return LockAnswer(ACQUIRED, answer.token, answer.fencing_token)
+            return LockAnswer(
+                ACQUIRED, answer.token, answer.fencing_token, answer.fencing_ttl_ms
+            )
         if answer.outcome == pb.HELD:
             log.info("Failed to acquire lock: %s", resource)
             return LockAnswer(HELD)

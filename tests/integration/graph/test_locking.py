@@ -2,12 +2,14 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import grpc
 import pytest
 from kushim.graph.v1 import graph_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2 as lpb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as lpb_grpc
+from kushim_graph.discovery import fencing
 from kushim_graph.discovery.run import SKIPPED
 from kushim_graph.errors import StaleFencingToken
 
@@ -191,3 +193,77 @@ async def test_concurrent_ingestion_of_one_batch_makes_no_duplicates(graph_facto
         uuid.UUID(user),
     )
     assert pending == 0
+
+
+async def linked_pair(graph, prefix: str):
+    user = await graph.new_user()
+    _, pr = await graph.ingest(
+        user, record(f"{prefix}-1", title="fence both paths"),
+        record(f"x/{prefix.lower()}#1", platform="github", kind="pull_request",
+               body=f"{prefix}-1"),
+    )
+    return user, pr.record.id
+
+
+async def test_a_fallback_run_fences_out_a_redlock_run_that_paused(graph, graph_factory, db, locks):
+    user, record_id = await linked_pair(graph, "FBR")
+    before = await stored_token(db, record_id)
+    # A Redlock run takes the lock (with the stored token as its floor) and pauses ...
+    paused = await locks.Acquire(lpb.AcquireLockRequest(
+        resources=[f"relationship_discovery:{record_id}"], ttl_ms=10_000, retry_count=0,
+        fencing_floors={f"relationship_discovery:{record_id}": before},
+    ), timeout=5)
+    assert paused.outcome == lpb.ACQUIRED
+    # ... meanwhile an instance that cannot reach lockcache runs the fallback path ...
+    fallback = await graph_factory(LOCKCACHE_ADDR=f"127.0.0.1:{free_port()}")
+    outcome = await fallback.server.discovery.run(user, uuid.UUID(record_id))
+    assert outcome.state == "done"
+    assert await stored_token(db, record_id) > before
+    links_before = await graph.links_of(user, record_id)
+    # ... and the paused Redlock run wakes up: fenced out, nothing written.
+    async with graph.server.pool.acquire() as conn:
+        with pytest.raises(StaleFencingToken):
+            await graph.server.discovery.discover(
+                conn, user, uuid.UUID(record_id), paused.fencing_token
+            )
+    assert await graph.links_of(user, record_id) == links_before
+
+
+async def test_a_redlock_run_after_fallback_runs_is_accepted(graph, graph_factory, db):
+    user, record_id = await linked_pair(graph, "FBA")
+    fallback = await graph_factory(LOCKCACHE_ADDR=f"127.0.0.1:{free_port()}")
+    for _ in range(3):
+        assert (await fallback.server.discovery.run(user, uuid.UUID(record_id))).state == "done"
+    after_fallback = await stored_token(db, record_id)
+    # The stored token is the floor of the next Redlock token, however far ahead it went.
+    assert (await graph.server.discovery.run(user, uuid.UUID(record_id))).state == "done"
+    assert await stored_token(db, record_id) > after_fallback
+
+
+async def test_a_redlock_run_waits_for_the_records_advisory_lock(graph, db):
+    user, record_id = await linked_pair(graph, "ADV")
+    async with graph.server.pool.acquire() as holder, holder.transaction():
+        await fencing.lock_record(holder, uuid.UUID(record_id))
+        run = asyncio.ensure_future(graph.server.discovery.run(user, uuid.UUID(record_id)))
+
+        async def waiting():
+            return await db.fetchval(
+                """select count(*) from pg_locks where locktype = 'advisory' and not granted"""
+            ) > 0 and not run.done()
+
+        await eventually(waiting)
+    assert (await run).state == "done"
+
+
+async def test_a_token_past_its_age_limit_is_refused(graph, db, locks):
+    user, record_id = await linked_pair(graph, "AGE")
+    answer = await acquire(locks, record_id, ttl_ms=10_000)
+    assert answer.fencing_ttl_ms > 0
+    async with graph.server.pool.acquire() as conn:
+        floor = await fencing.read_floor(conn, user, uuid.UUID(record_id))
+        with pytest.raises(StaleFencingToken, match="age limit"):
+            await graph.server.discovery.discover(
+                conn, user, uuid.UUID(record_id), answer.fencing_token,
+                accept_until=floor.read_at - timedelta(seconds=1),
+            )
+    assert await stored_token(db, record_id) < answer.fencing_token

@@ -2,9 +2,9 @@
 
 Acquire `relationship_discovery:{recordId}`. HELD: another instance is doing it; the record
 stays pending (the sweeper retries it later). UNAVAILABLE (Redis down or lockcache
-unreachable): proceed under a PostgreSQL advisory transaction lock on the record. Then, in one
-transaction: find candidates, score them, check the fencing token, write links, group changes
-and outbox rows, and mark the record done.
+unreachable): proceed without it. Then, in one transaction under the record's advisory lock:
+find candidates, score them, apply the fencing rule (discovery/fencing.py, one rule for both
+paths), write links, group changes and outbox rows, and mark the record done.
 """
 
 import logging
@@ -16,7 +16,7 @@ import asyncpg
 
 from kushim_graph import groups as group_changes
 from kushim_graph.db import groups, links, outbox, records
-from kushim_graph.discovery import candidates
+from kushim_graph.discovery import candidates, fencing
 from kushim_graph.discovery.derive import features
 from kushim_graph.discovery.scoring import link_type, score
 from kushim_graph.discovery.signals import (
@@ -36,22 +36,6 @@ select id, user_id, occurred_at, author, participants, refs, identity_keys, meta
        term_freqs, title, checksum, fencing_token, data_source_id
   from records where user_id = $1 and id = $2
 """
-LOCK_RECORD = "select pg_advisory_xact_lock(hashtextextended('discovery:' || $1::uuid::text, 0))"
-# Accepts the token only if it is newer than every token that wrote this record before; the
-# record is done unless it changed again meanwhile (then its next discovery is still due).
-FENCE_AND_MARK_DONE = """
-update records
-   set fencing_token = $4,
-       discovery_state = case when checksum = $3 then 'done' else discovery_state end
- where user_id = $1 and id = $2 and fencing_token < $4
-returning id
-"""
-STORED_TOKEN = "select fencing_token from records where user_id = $1 and id = $2"  # noqa: S105
-MARK_DONE = """
-update records set discovery_state = 'done'
- where user_id = $1 and id = $2 and checksum = $3
-"""
-
 NEARBY_MAX_SCORE = SHARED_PEOPLE_WEIGHT + KEYWORD_SIMILARITY_WEIGHT + TEMPORAL_PROXIMITY_WEIGHT
 
 DONE = "done"
@@ -94,14 +78,22 @@ class Discovery:
 
     async def run(self, user_id: str, record_id) -> Outcome:
         resource = f"relationship_discovery:{record_id}"
-        lock = await self.lockcache.acquire(resource, self.lock_ttl_ms)
+        async with self.pool.acquire() as conn:
+            floor = await fencing.read_floor(conn, user_id, record_id)
+        if floor is None:
+            DISCOVERY_RUNS.labels(GONE).inc()
+            return Outcome(GONE)
+        lock = await self.lockcache.acquire(resource, self.lock_ttl_ms, floor=floor.token)
         if lock.outcome == HELD:
             DISCOVERY_RUNS.labels(SKIPPED).inc()
             return Outcome(SKIPPED)
         token = lock.fencing_token if lock.outcome == ACQUIRED else None
+        until = floor.accept_until(lock.fencing_ttl_ms) if lock.outcome == ACQUIRED else None
         try:
             async with self.pool.acquire() as conn:
-                outcome = await self.discover(conn, user_id, record_id, token)
+                outcome = await self.discover(
+                    conn, user_id, record_id, token, accept_until=until
+                )
         except StaleFencingToken as exc:
             log.warning("Discovery result discarded: %s", exc)
             outcome = Outcome(STALE)
@@ -116,12 +108,13 @@ class Discovery:
         LINKS_WRITTEN.inc(len(outcome.links))
         return outcome
 
-    async def discover(self, conn, user_id: str, record_id, token: int | None) -> Outcome:
-        """One transaction; `token` None means no lockcache lock (serialize in PostgreSQL)."""
+    async def discover(
+        self, conn, user_id: str, record_id, token: int | None, *, accept_until=None
+    ) -> Outcome:
+        """One transaction; `token` None means no lockcache lock (the fallback path)."""
         started = time.monotonic()
         async with conn.transaction():
-            if token is None:
-                await conn.execute(LOCK_RECORD, record_id)
+            await fencing.lock_record(conn, record_id)
             row = await conn.fetchrow(LOAD_RECORD, user_id, record_id)
             if row is None:
                 return Outcome(GONE)
@@ -132,10 +125,9 @@ class Discovery:
             rows = await candidates.load(conn, user_id, found)
             linked, below = await self._score(conn, user_id, row, rows)
             await groups.lock_user(conn, user_id)
-            if token is None:
-                await conn.execute(MARK_DONE, user_id, record_id, row["checksum"])
-            else:
-                await self._fence(conn, user_id, record_id, row["checksum"], token)
+            await fencing.advance(
+                conn, user_id, record_id, row["checksum"], token, accept_until
+            )
             link_ids = await links.upsert_deterministic(conn, user_id, linked)
             dropped = [other for other in below if other in already]
             removed = await links.delete_unsupported(conn, user_id, record_id, dropped)
@@ -195,8 +187,3 @@ class Discovery:
                 (first["id"], second["id"], confidence, link_type(confidence), explanation)
             )
         return linked, below
-
-    async def _fence(self, conn, user_id: str, record_id, checksum: str, token: int) -> None:
-        if await conn.fetchval(FENCE_AND_MARK_DONE, user_id, record_id, checksum, token) is None:
-            stored = await conn.fetchval(STORED_TOKEN, user_id, record_id)
-            raise StaleFencingToken(record_id, token, stored or 0)
