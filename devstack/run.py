@@ -17,6 +17,7 @@ from devstack.process import StartAborted, StartError
 from devstack.profilelock import AlreadyRunning
 from devstack.services import ServiceProcess, relay_line
 from devstack.stack import Stack
+from devstack.tls import ServiceCerts, ensure_certs
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +87,25 @@ def run_migrations(env: dict[str, str]) -> None:
         log.info("migrations applied in %.1f s", time.monotonic() - started)
 
 
-def make_services(env: dict[str, str]) -> list[list[ServiceProcess]]:
-    """Stages: lockcache and graph start together, then the api that calls both."""
+def make_services(env: dict[str, str], certs: ServiceCerts) -> list[list[ServiceProcess]]:
+    """Stages: lockcache and graph start together, then the api that calls both. The three
+    speak mutual TLS, each with its own certificate; reflection is on for local grpcurl."""
     python = sys.executable
+
+    def env_of(service: str) -> dict[str, str]:
+        return {"GRPC_REFLECTION": "true", **env, **certs.env(service)}
+
     lockcache = ServiceProcess(
-        "lockcache", [python, "-m", "kushim_lockcache"], env, lambda: tcp_accepts(LOCKCACHE_PORT)
-    )
+        "lockcache", [python, "-m", "kushim_lockcache"], env_of("lockcache"),
+        lambda: tcp_accepts(LOCKCACHE_PORT),
+    )  # fmt: skip
     graph = ServiceProcess(
-        "graph", [python, "-m", "kushim_graph"], env, lambda: tcp_accepts(GRAPH_PORT)
+        "graph", [python, "-m", "kushim_graph"], env_of("graph"), lambda: tcp_accepts(GRAPH_PORT)
     )
     api = ServiceProcess(
         "api",
         [python, "-m", "kushim_api"],
-        env,
+        env_of("api"),
         lambda: tcp_accepts(API_PORT) and http_ok(f"http://{HOST}:{API_PORT}/health"),
     )
     return [[lockcache, graph], [api]]
@@ -198,7 +205,7 @@ def run() -> int:
         env = service_env(stack)
         if not shutdown.requested.is_set():
             run_migrations(env)
-        stages = make_services(env)
+        stages = make_services(env, ensure_certs(stack.dir / "tls"))
         services = [service for stage in stages for service in stage]
         start_services(stages, shutdown)
         stack.lock.update(children={s.name: s.pid for s in services if s.pid})

@@ -12,6 +12,7 @@ from kushim_common.envconfig import (
     read_log_level,
     read_str,
 )
+from kushim_common.grpctls import GrpcTls, read_grpc_security
 
 DEV_TOKEN_SECRET = "kushim-development-only-token-secret-do-not-use"  # noqa: S105
 MIN_SECRET_BYTES = 32
@@ -37,6 +38,7 @@ class Config:
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
     shutdown_grace_seconds: float = 20.0
     log_level: str = "INFO"
+    grpc_tls: GrpcTls | None = None  # mutual TLS to graph and lockcache
 
     def __repr__(self) -> str:
         shown = {
@@ -112,4 +114,5 @@ class Config:
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
             log_level=read_log_level(env, "LOG_LEVEL"),
+            grpc_tls=read_grpc_security(env).tls,
         )

@@ -12,6 +12,7 @@ from kushim_common.envconfig import (
     read_log_level,
     read_str,
 )
+from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
 
 def _mask_url(url: str) -> str:
@@ -52,6 +53,7 @@ class Config:
     sweep_interval_s: float = 5.0
     outbox_batch: int = 200
     grace_seconds: float = 10.0
+    grpc: GrpcSecurity = GrpcSecurity()
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -94,4 +96,5 @@ class Config:
             ),
             outbox_batch=read_int(environ, "OUTBOX_BATCH", 200, minimum=1, maximum=10_000),
             grace_seconds=read_float(environ, "SHUTDOWN_GRACE_S", 10.0, minimum=0.0, maximum=120.0),
+            grpc=read_grpc_security(environ),
         )

@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 from kushim_common import grpcchannel
+from kushim_common.grpctls import GrpcTls
 from kushim_common.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,12 @@ def context_key(user_id: str, record_id: str, depth: int) -> pb.CacheKey:
 
 
 class LockCacheClient:
-    def __init__(self, addr: str, *, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self, addr: str, *, timeout_s: float = 2.0, tls: GrpcTls | None = None
+    ) -> None:
         self.addr = addr
         self.timeout_s = timeout_s
-        self._channel = grpcchannel.connect(addr)
+        self._channel = grpcchannel.connect(addr, tls)
         self._locks = pb_grpc.LockServiceStub(self._channel)
         self._cache = pb_grpc.CacheServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)

@@ -41,9 +41,9 @@ class GraphServer:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.grpc = GrpcServer(SERVICES)
+        self.grpc = GrpcServer(SERVICES, security=config.grpc)
         self.pool: asyncpg.Pool | None = None
-        self.lockcache = LockCacheClient(config.lockcache_addr)
+        self.lockcache = LockCacheClient(config.lockcache_addr, tls=config.grpc.tls)
         self.store = Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password)
         self.tasks: list[asyncio.Task] = []
         self.port = 0

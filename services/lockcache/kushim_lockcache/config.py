@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kushim_common.envconfig import ConfigError, read_int, read_log_level, read_port, read_str
+from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
 from kushim_lockcache.redis_url import mask_url, parse_redis_url
 
@@ -36,6 +37,7 @@ class Config:
     platform_data_ttl_s: int = 180
     max_value_bytes: int = MIB
     metrics_port: int = 9101
+    grpc: GrpcSecurity = GrpcSecurity()
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -52,6 +54,7 @@ class Config:
             "ttls_s": (self.context_group_ttl_s, self.user_profile_ttl_s, self.platform_data_ttl_s),
             "max_value_bytes": self.max_value_bytes,
             "metrics_port": self.metrics_port,
+            "grpc": self.grpc,
             "log_level": self.log_level,
         }
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
@@ -92,6 +95,7 @@ class Config:
             platform_data_ttl_s=read_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
             max_value_bytes=read_int(environ, "CACHE_MAX_VALUE_BYTES", MIB, minimum=1),
             metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
+            grpc=read_grpc_security(environ),
             log_level=read_log_level(environ, "LOG_LEVEL"),
         )
 

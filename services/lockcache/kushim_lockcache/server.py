@@ -43,7 +43,8 @@ class LockcacheServer:
             [
                 pb.DESCRIPTOR.services_by_name["LockService"].full_name,
                 pb.DESCRIPTOR.services_by_name["CacheService"].full_name,
-            ]
+            ],
+            security=config.grpc,
         )
         pb_grpc.add_LockServiceServicer_to_server(
             LockServicer(self.redlock, config), self.grpc.server
