@@ -19,8 +19,6 @@ import grpc
 
 from kushim_common.envconfig import ConfigError, read_bool, read_port
 
-NAMES = ("GRPC_TLS_CA_CERT", "GRPC_TLS_CERT", "GRPC_TLS_KEY")
-
 
 @dataclass(frozen=True)
 class GrpcTls:
@@ -55,11 +53,15 @@ class GrpcSecurity:
 
 
 def read_grpc_security(environ: Mapping[str, str]) -> GrpcSecurity:
-    paths = {name: environ.get(name, "").strip() for name in NAMES}
+    paths = {
+        "GRPC_TLS_CA_CERT": environ.get("GRPC_TLS_CA_CERT", "").strip(),
+        "GRPC_TLS_CERT": environ.get("GRPC_TLS_CERT", "").strip(),
+        "GRPC_TLS_KEY": environ.get("GRPC_TLS_KEY", "").strip(),
+    }
     given = [name for name, path in paths.items() if path]
     tls = None
     if given:
-        missing = [name for name in NAMES if name not in given]
+        missing = [name for name in paths if name not in given]
         if missing:
             raise ConfigError(f"{missing[0]} must be set with {given[0]} for mutual TLS")
         for name, path in paths.items():
