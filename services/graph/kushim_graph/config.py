@@ -14,6 +14,8 @@ from kushim_common.envconfig import (
 )
 from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
+from kushim_graph.secretbox import parse_key
+
 
 def _mask_url(url: str) -> str:
     parts = urlsplit(url)
@@ -32,6 +34,16 @@ def _database_url(environ: Mapping[str, str]) -> str:
     if urlsplit(url).scheme not in ("postgres", "postgresql"):
         raise ConfigError("DATABASE_URL must start with postgresql://")
     return url
+
+
+def _webhook_secret_key(environ: Mapping[str, str]) -> bytes | None:
+    raw = environ.get("WEBHOOK_SECRET_KEY", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_key(raw)
+    except ValueError as exc:
+        raise ConfigError(f"WEBHOOK_SECRET_KEY {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -54,12 +66,13 @@ class Config:
     outbox_batch: int = 200
     grace_seconds: float = 10.0
     grpc: GrpcSecurity = GrpcSecurity()
+    webhook_secret_key: bytes | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{name}={value!r}"
             for name, value in self.__dict__.items()
-            if name not in ("database_url", "neo4j_password")
+            if name not in ("database_url", "neo4j_password", "webhook_secret_key")
         )
         return f"Config(database_url={_mask_url(self.database_url)!r}, {shown})"
 
@@ -97,4 +110,5 @@ class Config:
             outbox_batch=read_int(environ, "OUTBOX_BATCH", 200, minimum=1, maximum=10_000),
             grace_seconds=read_float(environ, "SHUTDOWN_GRACE_S", 10.0, minimum=0.0, maximum=120.0),
             grpc=read_grpc_security(environ),
+            webhook_secret_key=_webhook_secret_key(environ),
         )

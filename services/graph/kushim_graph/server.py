@@ -77,6 +77,8 @@ class GraphServer:
         self.port = self.grpc.bind(f"{config.bind_host}:{config.port}")
         await self.grpc.start()
         log.info("graph listening on %s:%d", config.bind_host, self.port)
+        if config.webhook_secret_key is None:
+            log.warning("WEBHOOK_SECRET_KEY not set: webhook secrets are stored unencrypted")
         self.tasks.append(asyncio.create_task(self._become_ready(), name="ready"))
         return self.port
 

@@ -15,8 +15,10 @@ token=$(rand); redis_pw=$(rand); pg_pw=$(rand); neo4j_pw=$(rand)
 printf 'AUTH_TOKEN_SECRET=%s\n' "$token" >"$dir/api.env"
 printf 'REDIS_URL=redis://:%s@redis:6379/0\nREDLOCK_URLS=redis://:%s@redis:6379/0\n' \
   "$redis_pw" "$redis_pw" >"$dir/lockcache.env"
+webhook_key=$(head -c 32 /dev/urandom | base64)
 printf 'DATABASE_URL=postgresql://kushim:%s@postgres:5432/kushim\nNEO4J_PASSWORD=%s\n' \
   "$pg_pw" "$neo4j_pw" >"$dir/graph.env"
+printf 'WEBHOOK_SECRET_KEY=%s\n' "$webhook_key" >>"$dir/graph.env"
 printf 'REDIS_PASSWORD=%s\n' "$redis_pw" >"$dir/redis.env"
 printf 'POSTGRES_PASSWORD=%s\n' "$pg_pw" >"$dir/postgres.env"
 printf 'NEO4J_AUTH=neo4j/%s\n' "$neo4j_pw" >"$dir/neo4j.env"
