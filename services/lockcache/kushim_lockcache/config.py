@@ -31,7 +31,7 @@ class Config:
     discovery_lock_ttl_ms: int = 15_000
     lock_retry_count: int = 3
     lock_retry_delay_ms: int = 200
-    fencing_counter_ttl_s: int = 3600
+    fencing_counter_ttl_s: int = 600
     context_group_ttl_s: int = 300
     user_profile_ttl_s: int = 600
     platform_data_ttl_s: int = 180
@@ -89,7 +89,7 @@ class Config:
             discovery_lock_ttl_ms=read_int(environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=10),
             lock_retry_count=read_int(environ, "LOCK_RETRY_COUNT", 3, minimum=0),
             lock_retry_delay_ms=read_int(environ, "LOCK_RETRY_DELAY_MS", 200, minimum=0),
-            fencing_counter_ttl_s=read_int(environ, "FENCING_COUNTER_TTL_S", 3600, minimum=60),
+            fencing_counter_ttl_s=read_int(environ, "FENCING_COUNTER_TTL_S", 600, minimum=60),
             context_group_ttl_s=read_int(environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1),
             user_profile_ttl_s=read_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
             platform_data_ttl_s=read_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
