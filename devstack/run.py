@@ -40,6 +40,8 @@ def service_env(stack: Stack) -> dict[str, str]:
         "PORT": str(API_PORT),
         "LOCKCACHE_ADDR": f"{HOST}:{LOCKCACHE_PORT}",
         "GRAPH_ADDR": f"{HOST}:{GRAPH_PORT}",
+        # The services run as the DML-only role; migrations as the owner (MIGRATION_DATABASE_URL).
+        "DATABASE_URL": stack.env()["RUNTIME_DATABASE_URL"],
     }
 
 

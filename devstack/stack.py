@@ -21,11 +21,13 @@ from devstack.redis import RedisServer
 
 log = logging.getLogger(__name__)
 
+RUNTIME_ROLE = "kushim_runtime"
+
 
 def _load_secrets(path: Path) -> dict[str, str]:
     """Passwords made once per profile and kept beside its data: the data dirs are initialized
     with them, so they must outlive any one run."""
-    wanted = ("postgres_admin", "postgres", "neo4j")
+    wanted = ("postgres_admin", "postgres", "postgres_runtime", "neo4j")
     current: dict[str, str] = {}
     if path.exists():
         current = json.loads(path.read_text())
@@ -111,8 +113,15 @@ class Stack:
         return [self.postgres, self.cache_redis, *self.lock_redis, self.neo4j]
 
     def env(self) -> dict[str, str]:
+        """DATABASE_URL is the schema owner's (migrations, tests that create databases);
+        RUNTIME_DATABASE_URL is the DML-only role the services run as in `make run`."""
         return {
             "DATABASE_URL": self.postgres.url,
+            "MIGRATION_DATABASE_URL": self.postgres.url,
+            "DATABASE_RUNTIME_ROLE": RUNTIME_ROLE,
+            "RUNTIME_DATABASE_URL": self.postgres.role_url(
+                RUNTIME_ROLE, self.passwords["postgres_runtime"]
+            ),
             "REDIS_URL": self.cache_redis.url,
             "REDLOCK_URLS": ",".join(server.url for server in self.lock_redis),
             "NEO4J_URI": self.neo4j.url,
@@ -131,6 +140,7 @@ class Stack:
             errors = self._each_in_parallel(lambda server: server.start(abort=abort), abort)
             if errors:
                 raise errors[0]
+            self.postgres.ensure_role(RUNTIME_ROLE, self.passwords["postgres_runtime"])
         except BaseException:
             abort.set()
             self._stop_servers()

@@ -19,6 +19,9 @@ webhook_key=$(head -c 32 /dev/urandom | base64)
 printf 'DATABASE_URL=postgresql://kushim:%s@postgres:5432/kushim\nNEO4J_PASSWORD=%s\n' \
   "$pg_pw" "$neo4j_pw" >"$dir/graph.env"
 printf 'WEBHOOK_SECRET_KEY=%s\n' "$webhook_key" >>"$dir/graph.env"
+# dev: one database role, so migrations and the service share it.
+printf 'MIGRATION_DATABASE_URL=postgresql://kushim:%s@postgres:5432/kushim\n' "$pg_pw" \
+  >>"$dir/graph.env"
 printf 'REDIS_PASSWORD=%s\n' "$redis_pw" >"$dir/redis.env"
 printf 'POSTGRES_PASSWORD=%s\n' "$pg_pw" >"$dir/postgres.env"
 printf 'NEO4J_AUTH=neo4j/%s\n' "$neo4j_pw" >"$dir/neo4j.env"

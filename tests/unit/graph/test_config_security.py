@@ -1,3 +1,5 @@
+"""The graph settings and helpers that protect data at rest: sealed webhook secrets, roles."""
+
 import base64
 import os
 
@@ -54,3 +56,23 @@ def test_the_key_is_read_from_the_environment_and_masked():
 def test_a_bad_key_fails_start_naming_the_variable(raw, why):
     with pytest.raises(ConfigError, match=f"^WEBHOOK_SECRET_KEY {why}"):
         Config.from_env(BASE | {"WEBHOOK_SECRET_KEY": raw})
+
+
+def test_migrations_default_to_the_service_url_and_never_show_a_password():
+    config = Config.from_env(BASE)
+    assert config.migration_database_url == BASE["DATABASE_URL"]
+    owner = "postgresql://owner:s3cret-owner@h/db"
+    config = Config.from_env(BASE | {"MIGRATION_DATABASE_URL": owner})
+    assert config.migration_database_url == owner and "s3cret-owner" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MIGRATION_DATABASE_URL": "mysql://x"}, "^MIGRATION_DATABASE_URL must start with"),
+        ({"DATABASE_RUNTIME_ROLE": "bob; drop table"}, "^DATABASE_RUNTIME_ROLE must be"),
+    ],
+)
+def test_bad_database_role_settings_name_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(BASE | env)
