@@ -12,6 +12,7 @@ import time
 from devstack.foreground import Shutdown
 from devstack.install import InstallError, ensure_installed
 from devstack.paths import REPO_ROOT
+from devstack.ports import reserve_ports
 from devstack.probes import HOST, http_ok, tcp_accepts
 from devstack.process import StartAborted, StartError
 from devstack.profilelock import AlreadyRunning
@@ -199,6 +200,8 @@ def run() -> int:
                 raise StartError(
                     f"port {HOST}:{port} is already in use; is another kushim running?"
                 )
+        # The services' own ports, like the infra's, must not be handed out as source ports.
+        reserve_ports([(port, port) for port in (LOCKCACHE_PORT, GRAPH_PORT, API_PORT)])
         stack.start(mode="run")
         infra_up = True
         # From here a signal only sets shutdown.requested: each step checks it, so no
