@@ -34,6 +34,7 @@ SECTIONS = [
     "ingest",
     "graph_context",
     "read_mix",
+    "fencing_memory",
 ]
 
 HERE = Path(__file__).resolve().parent

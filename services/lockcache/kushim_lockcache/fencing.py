@@ -22,9 +22,9 @@ the floor, no write carrying an older token can still land.
 
 from collections.abc import Sequence
 
-# Measured: about 180 bytes per counter (key, value, expiry) on Redis 7, so a 128 MB lock
-# master holds about 700,000 counters: 10 minutes of TTL covers about 1,100 distinct
-# resources locked per second.
+# Measured (bench/fencing_memory.py): 180-235 bytes per counter (key, value, expiry) on
+# Redis 7, so a 128 MB lock master holds 570,000-700,000 counters: 10 minutes of TTL
+# covers about 1,000 distinct resources locked per second.
 TTL_MS = 600 * 1000
 # Lua numbers are doubles: integers stay exact up to 2^53.
 MAX_FLOOR = 2**53 - 2
