@@ -50,4 +50,7 @@ async def test_the_service_runs_as_the_runtime_role(runtime_url, graph_factory):
         record("x/rol#1", platform="github", kind="pull_request", body="ROL-1"),
     )
     assert pr.record.discovery_state == "done"
-    assert [link.source_record_id for link in pr.links] == [ticket.record.id]
+    # Same time on both: which end is the source follows their random ids.
+    assert [{link.source_record_id, link.target_record_id} for link in pr.links] == [
+        {ticket.record.id, pr.record.id}
+    ]
