@@ -4,17 +4,20 @@ VENV       := .venv
 PY         := $(VENV)/bin/python
 INSTALLED  := $(VENV)/.installed
 STUBS      := gen/.stamp
+# Pinned Go tools (deploy/tools/install.sh, into var/tools/bin): buf, the protoc plugins of
+# the Go example, ghz, and the manifest checkers; plus the Go example's modules.
+GO_TOOLS   := var/tools/.installed
 PROTOS     := $(wildcard protos/kushim/*/v1/*.proto)
 
-.PHONY: run test bench chaos fuzz lint migrate stubs venv clean
+.PHONY: run test bench chaos fuzz lint migrate stubs venv go-tools clean
 
 run: $(STUBS)
 	$(PY) -m devstack run
 
-test: $(STUBS)
+test: $(STUBS) $(GO_TOOLS)
 	$(PY) -m devstack test
 
-bench: $(STUBS) $(VENV)/.bench-installed
+bench: $(STUBS) $(GO_TOOLS) $(VENV)/.bench-installed
 	$(PY) -m bench
 
 chaos: $(STUBS)
@@ -33,20 +36,28 @@ $(VENV)/.bench-installed: $(INSTALLED)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	@touch $@
 
-lint: $(STUBS)
+# ruff, then buf lint and buf breaking against the main branch's protos/
+lint: $(STUBS) $(GO_TOOLS)
 	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider tests/deploy/test_protos.py
 
 migrate: $(STUBS)
 	$(PY) -m kushim_graph.migrate
 
 venv: $(INSTALLED)
 stubs: $(STUBS)
+go-tools: $(GO_TOOLS)
 
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@# generated stubs live in gen/; the venv finds them through a .pth file
 	@echo "$(CURDIR)/gen" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/kushim_gen.pth"
+	@touch $@
+
+$(GO_TOOLS): $(INSTALLED) deploy/tools/install.sh clients/go/go.mod
+	deploy/tools/install.sh >/dev/null
+	cd clients/go && go mod download
 	@touch $@
 
 $(STUBS): $(INSTALLED) $(PROTOS)

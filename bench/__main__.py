@@ -30,10 +30,13 @@ from devstack.stack import Stack
 SECTIONS = [
     "locks",
     "cache",
+    "ghz",
     "http",
     "ingest",
+    "history_import",
     "graph_context",
     "read_mix",
+    "compression",
     "fencing_memory",
 ]
 

@@ -68,12 +68,12 @@ def _ensure_wrk() -> str:
     return path
 
 
-def _env(ctx: Context, **extra: str) -> dict[str, str]:
+def service_env(ctx: Context, **extra: str) -> dict[str, str]:
     return os.environ | ctx.env | {"BIND_HOST": "127.0.0.1", "METRICS_PORT": "0",
                                    "LOG_LEVEL": "WARNING"} | extra
 
 
-def _start(name: str, module: str, env: dict[str, str], port: int) -> ServiceProcess:
+def start_service(name: str, module: str, env: dict[str, str], port: int) -> ServiceProcess:
     service = ServiceProcess(name, [sys.executable, "-m", module], env,
                              lambda: tcp_accepts(port), start_timeout=90)
     service.start()
@@ -133,19 +133,19 @@ def _wrk(wrk: str, urls: list[str], script: Path, seconds: float, path: str) -> 
 
 def run(ctx: Context) -> dict:
     wrk = _ensure_wrk()
-    subprocess.run([sys.executable, "-m", "kushim_graph.migrate"], env=_env(ctx), check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "kushim_graph.migrate"], env=service_env(ctx),
+                   check=True, capture_output=True, timeout=120)
     services: list[ServiceProcess] = []
     try:
         graph_port = ctx.port()
-        services.append(_start("graph", "kushim_graph", _env(
+        services.append(start_service("graph", "kushim_graph", service_env(
             ctx, GRAPH_PORT=str(graph_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
             DB_POOL_SIZE="20"), graph_port))
         urls = []
         secret = secrets.token_urlsafe(48)
         for name in ("api-1", "api-2"):
             port = ctx.port()
-            services.append(_start(name, "kushim_api", _env(
+            services.append(start_service(name, "kushim_api", service_env(
                 ctx, PORT=str(port), GRAPH_ADDR=f"127.0.0.1:{graph_port}",
                 LOCKCACHE_ADDR=ctx.lockcache_addr, AUTH_TOKEN_SECRET=secret,
                 SHUTDOWN_GRACE_SECONDS="5"), port))

@@ -158,17 +158,27 @@ async def prefill(
     df: dict[str, int],
 ) -> None:
     """COPY records start..stop with their derived index rows; `df` is updated in place."""
-    from kushim_graph.discovery.derive import derive, keywords
     from kushim_graph.validation import CleanRecord
 
-    records, keys, features = [], [], []
+    cleans = []
     for index in range(start, stop):
         item = corpus.make(index, total)
-        clean = CleanRecord(
+        cleans.append(CleanRecord(
             item["external_id"], item["source_platform"], item["artifact_type"], item["title"],
             item["body"], item.get("url", ""), item["author"], item["when"],
             tuple(item["participants"]), {}, None, uuid.uuid4().hex,
-        )  # fmt: skip
+        ))  # fmt: skip
+    await copy_records(conn, user_id, cleans, df, "done")
+
+
+async def copy_records(conn: asyncpg.Connection, user_id: uuid.UUID, cleans: list,
+                       df: dict[str, int], discovery_state: str) -> None:
+    """COPY the records with the derived index rows ingestion writes, keywords chosen as if
+    they came in order; `df` ('' = document count) is updated in place."""
+    from kushim_graph.discovery.derive import derive, keywords
+
+    records, keys, features = [], [], []
+    for clean in cleans:
         derived = derive(clean)
         record_id = uuid.uuid4()
         n_docs = df.get("", 0) + 1
@@ -179,9 +189,9 @@ async def prefill(
         records.append((
             record_id, user_id, clean.source_platform, clean.external_id, clean.artifact_type,
             clean.title, clean.body, clean.url, clean.author, clean.occurred_at,
-            list(clean.participants), "{}", clean.checksum, json.dumps(derived.refs_json),
-            sorted(derived.identity), sorted(derived.metadata_keys),
-            json.dumps(derived.term_freqs), "done",
+            list(clean.participants), json.dumps(clean.metadata), clean.checksum,
+            json.dumps(derived.refs_json), sorted(derived.identity),
+            sorted(derived.metadata_keys), json.dumps(derived.term_freqs), discovery_state,
         ))  # fmt: skip
         keys += [(user_id, k, "identity", record_id) for k in derived.identity]
         keys += [(user_id, k, "mention", record_id) for k in derived.mentions]

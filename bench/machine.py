@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import asyncpg
 import neo4j
@@ -48,6 +49,16 @@ def load_average() -> str:
     return " / ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
+# Go tools built by deploy/tools/install.sh report no version of their own ("dev"): its stamp
+# files name the pinned one.
+TOOL_STAMPS = Path(__file__).resolve().parent.parent / "var" / "tools" / "stamps"
+
+
+def _pinned_tool_version(name: str) -> str:
+    stamps = sorted(TOOL_STAMPS.glob(f"{name}-v*"))
+    return stamps[-1].name.removeprefix(f"{name}-") if stamps else "not installed"
+
+
 def _command_version(argv: list[str], pattern: str) -> str:
     if shutil.which(argv[0]) is None:
         return "not installed"
@@ -80,6 +91,7 @@ def describe(env: dict[str, str]) -> dict:
         "redis-server": _command_version(["redis-server", "--version"], r"v=(\S+)"),
         "redis-benchmark": _command_version(["redis-benchmark", "--version"], r"(\d+\.\d+\.\d+)"),
         "wrk": _command_version(["wrk", "--version"], r"wrk (\S+)"),
+        "ghz": _pinned_tool_version("ghz"),
         "postgresql": asyncio.run(_postgres_version(env["DATABASE_URL"])),
         "neo4j": _neo4j_version(env),
     }

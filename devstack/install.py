@@ -1,5 +1,6 @@
 """Install what the local stack needs, and only what is missing: Debian packages for the
-servers (as root, with apt-get) and the Neo4j jars (with Maven, into var/neo4j-lib/).
+servers and the page tests' browser (as root, with apt-get), the Neo4j jars (with Maven, into
+var/neo4j-lib/) and the web page's pinned libraries (with npm, see webassets.py).
 A warm machine passes through here in milliseconds."""
 
 # ruff: noqa: S603 -- starting processes from fixed argv lists (no shell) is the job here
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from devstack import webassets
 from devstack.neo4j import compile_launcher
 from devstack.paths import NEO4J_DEPLOY_DIR, REPO_ROOT, neo4j_lib_dir, var_dir
 from devstack.postgres import find_bin_dir
@@ -42,6 +44,10 @@ def _missing_packages() -> list[str]:
         "openssl": shutil.which("openssl") is not None,
         # load generator of make bench's http section
         "wrk": shutil.which("wrk") is not None,
+        # the web page's libraries (npm ci) and the browser its tests drive
+        "npm": shutil.which("npm") is not None,
+        "chromium": shutil.which("chromium") is not None,
+        "chromium-driver": shutil.which("chromedriver") is not None,
     }
     return [package for package, present in checks.items() if not present]
 
@@ -133,6 +139,17 @@ def resolve_neo4j(root: Path, log_path: Path) -> bool:
     return True
 
 
+def install_web_assets(root: Path, log_path: Path) -> bool:
+    """npm ci the web page's pinned libraries into its served assets when the lock file
+    changed. Returns whether anything was installed."""
+    if webassets.up_to_date():
+        return False
+    work_dir = webassets.stage(root)
+    _run("npm ci (web page libraries)", webassets.npm_ci_argv(work_dir), log_path)
+    webassets.copy_vendored(work_dir)
+    return True
+
+
 def ensure_installed(root: Path = REPO_ROOT) -> float:
     """Install whatever is missing; returns the seconds it took."""
     started = time.monotonic()
@@ -141,6 +158,7 @@ def ensure_installed(root: Path = REPO_ROOT) -> float:
     with _exclusive(var / "install.lock"):
         changed = install_packages(log_path)
         changed = resolve_neo4j(root, log_path) or changed
+        changed = install_web_assets(root, log_path) or changed
         compile_launcher(neo4j_lib_dir(root))
     elapsed = time.monotonic() - started
     log.info("install: %s (%.1f s)", "done" if changed else "everything already present", elapsed)

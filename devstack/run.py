@@ -17,7 +17,7 @@ from devstack.probes import HOST, http_ok, tcp_accepts
 from devstack.process import StartAborted, StartError
 from devstack.profilelock import AlreadyRunning
 from devstack.services import ServiceProcess, relay_line
-from devstack.stack import Stack
+from devstack.stack import Stack, masked
 from devstack.tls import ServiceCerts, ensure_certs
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,13 @@ WATCH_INTERVAL = 0.5
 
 
 def service_env(stack: Stack) -> dict[str, str]:
-    return {
+    infra = stack.env()
+    env = {
         # Defaults a developer's own environment may override:
         "KUSHIM_ENV": "development",
         "LOG_LEVEL": "DEBUG",
         **os.environ,
-        **stack.env(),
+        **infra,
         "PYTHONUNBUFFERED": "1",  # lines reach the console as they are written
         "BIND_HOST": HOST,  # the services default to all interfaces, as pods do
         "LOCKCACHE_PORT": str(LOCKCACHE_PORT),
@@ -41,9 +42,12 @@ def service_env(stack: Stack) -> dict[str, str]:
         "PORT": str(API_PORT),
         "LOCKCACHE_ADDR": f"{HOST}:{LOCKCACHE_PORT}",
         "GRAPH_ADDR": f"{HOST}:{GRAPH_PORT}",
-        # The services run as the DML-only role; migrations as the owner (MIGRATION_DATABASE_URL).
-        "DATABASE_URL": stack.env()["RUNTIME_DATABASE_URL"],
     }
+    if "RUNTIME_DATABASE_URL" in infra:
+        # The services run as the DML-only role; migrations as the owner
+        # (MIGRATION_DATABASE_URL). A DATABASE_URL given in the environment is used as given.
+        env["DATABASE_URL"] = infra["RUNTIME_DATABASE_URL"]
+    return env
 
 
 def _module_exists(module: str, env: dict[str, str]) -> bool:
@@ -142,22 +146,24 @@ def _start_loudly(service: ServiceProcess, shutdown: Shutdown) -> None:
 
 
 def print_table(stack: Stack, services: list[ServiceProcess]) -> None:
+    what = {
+        stack.postgres.name: stack.postgres.url,
+        stack.cache_redis.name: f"{stack.cache_redis.url}  (allkeys-lru, 256mb)",
+        **{r.name: f"{r.url}  (noeviction, Redlock)" for r in stack.lock_redis},
+        stack.neo4j.name: f"{stack.neo4j.url}  (user neo4j, password {stack.neo4j.password})",
+    }
     rows = [
+        ("web page", f"http://{HOST}:{API_PORT}/ui/  (sign up there)", services[-1].running()),
         ("api", f"http://{HOST}:{API_PORT}  (GET /health)", services[-1].running()),
         ("lockcache", f"{HOST}:{LOCKCACHE_PORT}  (gRPC)", services[0].running()),
         ("graph", f"{HOST}:{GRAPH_PORT}  (gRPC)", services[1].running()),
-        ("postgres", stack.postgres.url, stack.postgres.running()),
-        (
-            "redis-cache",
-            f"{stack.cache_redis.url}  (allkeys-lru, 256mb)",
-            stack.cache_redis.running(),
-        ),
-        *[(r.name, f"{r.url}  (noeviction, Redlock)", r.running()) for r in stack.lock_redis],
-        (
-            "neo4j",
-            f"{stack.neo4j.url}  (user neo4j, password {stack.neo4j.password})",
-            stack.neo4j.running(),
-        ),
+        *[(server.name, what[server.name], server.running()) for server in stack.servers],
+    ]
+    # Servers of one's own are not watched here: lockcache and graph report them.
+    rows += [
+        (name, f"{masked(value)}  (yours, not started)", True)
+        for name, value in stack.external.items()
+        if name.endswith(("_URL", "_URLS", "_URI"))
     ]
     lines = ["", f"  {'':<12} {'status':<7} listens on"]
     lines += [f"  {name:<12} {'up' if up else 'DOWN':<7} {where}" for name, where, up in rows]

@@ -1,9 +1,12 @@
 """The whole local infrastructure of one profile: PostgreSQL, a cache Redis, three lock-master
-Redis instances and Neo4j, with data under var/<profile>/."""
+Redis instances and Neo4j, with data under var/<profile>/. For `make run`, a server named in
+the environment (REDIS_URL or REDLOCK_URLS, DATABASE_URL, NEO4J_URI) is used instead of
+starting the local one."""
 
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -22,6 +25,27 @@ from devstack.redis import RedisServer
 log = logging.getLogger(__name__)
 
 RUNTIME_ROLE = "kushim_runtime"
+
+# The settings that name a server of one's own.
+EXTERNAL_VARS = (
+    "REDIS_URL", "REDLOCK_URLS", "DATABASE_URL", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD",
+)
+
+
+def masked(urls: str) -> str:
+    """URLs (one, or comma-separated) with their passwords shown as ***. devstack uses the
+    standard library only, so it cannot borrow lockcache's mask_url."""
+    return re.sub(r"://([^:/@,]*):[^@,]*@", r"://\1:***@", urls)
+
+
+def external_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The server settings given in the environment (blank ones are not given). The Neo4j
+    credentials count only with NEO4J_URI: alone they would break the local Neo4j's."""
+    given = {name: environ[name] for name in EXTERNAL_VARS if environ.get(name, "").strip()}
+    if "NEO4J_URI" not in given:
+        given.pop("NEO4J_USER", None)
+        given.pop("NEO4J_PASSWORD", None)
+    return given
 
 
 def _load_secrets(path: Path) -> dict[str, str]:
@@ -54,11 +78,17 @@ class Stack:
         *,
         durable: bool | None = None,
         quick_jit: bool = True,
+        external: Mapping[str, str] | None = None,
     ) -> None:
         """durable: PostgreSQL fsyncs (default: only for the `run` profile; test data is
         throwaway). quick_jit: Neo4j's JIT stops at C1, which cuts the CPU its start costs by
-        more than half; benchmarks of graph queries want quick_jit=False and durable=True."""
+        more than half; benchmarks of graph queries want quick_jit=False and durable=True.
+        external: settings from external_settings(); their servers are not started.
+        REDIS_URL replaces the local lock masters too (as in the Redis guide, lockcache then
+        puts locks on REDIS_URL, or turns them off if it evicts); REDLOCK_URLS alone
+        replaces only the lock masters."""
         self.profile = profile
+        self.external = dict(external or {})
         self.ports = ports or Ports.run()
         self.dir = var_dir(root_dir) / profile
         self.passwords = _load_secrets(self.dir / "secrets.json")
@@ -102,32 +132,53 @@ class Stack:
         """`run` or `test` (whose ports and directory follow KUSHIM_TEST_PORT_BASE);
         options as for Stack()."""
         if profile == "run":
-            return cls("run", root_dir, Ports.run(), **options)
+            external = external_settings(environ)
+            return cls("run", root_dir, Ports.run(), external=external, **options)
         if profile == "test":
             base = test_port_base(environ)
             return cls(f"test-{base}", root_dir, Ports.test(base), **options)
         raise ValueError(f"unknown profile {profile!r}; use run or test")
 
     @property
+    def own_lock_masters(self) -> bool:
+        return "REDIS_URL" not in self.external and "REDLOCK_URLS" not in self.external
+
+    @property
     def servers(self) -> list[ServerProcess]:
-        return [self.postgres, self.cache_redis, *self.lock_redis, self.neo4j]
+        """The servers this stack starts: those not given in `external`."""
+        servers: list[ServerProcess] = []
+        if "DATABASE_URL" not in self.external:
+            servers.append(self.postgres)
+        if "REDIS_URL" not in self.external:
+            servers.append(self.cache_redis)
+        if self.own_lock_masters:
+            servers += self.lock_redis
+        if "NEO4J_URI" not in self.external:
+            servers.append(self.neo4j)
+        return servers
 
     def env(self) -> dict[str, str]:
         """DATABASE_URL is the schema owner's (migrations, tests that create databases);
-        RUNTIME_DATABASE_URL is the DML-only role the services run as in `make run`."""
-        return {
-            "DATABASE_URL": self.postgres.url,
-            "MIGRATION_DATABASE_URL": self.postgres.url,
-            "DATABASE_RUNTIME_ROLE": RUNTIME_ROLE,
-            "RUNTIME_DATABASE_URL": self.postgres.role_url(
-                RUNTIME_ROLE, self.passwords["postgres_runtime"]
-            ),
-            "REDIS_URL": self.cache_redis.url,
-            "REDLOCK_URLS": ",".join(server.url for server in self.lock_redis),
-            "NEO4J_URI": self.neo4j.url,
-            "NEO4J_USER": self.neo4j.user,
-            "NEO4J_PASSWORD": self.neo4j.password,
-        }
+        RUNTIME_DATABASE_URL is the DML-only role the services run as in `make run`. A
+        DATABASE_URL given in the environment is used as given, with no runtime role."""
+        env = {"DATABASE_URL": self.postgres.url, "REDIS_URL": self.cache_redis.url}
+        if "DATABASE_URL" not in self.external:
+            env |= {
+                "MIGRATION_DATABASE_URL": self.postgres.url,
+                "DATABASE_RUNTIME_ROLE": RUNTIME_ROLE,
+                "RUNTIME_DATABASE_URL": self.postgres.role_url(
+                    RUNTIME_ROLE, self.passwords["postgres_runtime"]
+                ),
+            }
+        if self.own_lock_masters:
+            env["REDLOCK_URLS"] = ",".join(server.url for server in self.lock_redis)
+        if "NEO4J_URI" not in self.external:
+            env |= {
+                "NEO4J_URI": self.neo4j.url,
+                "NEO4J_USER": self.neo4j.user,
+                "NEO4J_PASSWORD": self.neo4j.password,
+            }
+        return env | self.external
 
     def start(self, mode: str = "library") -> float:
         """Take the profile's lock and start every server in parallel; returns the seconds
@@ -140,7 +191,8 @@ class Stack:
             errors = self._each_in_parallel(lambda server: server.start(abort=abort), abort)
             if errors:
                 raise errors[0]
-            self.postgres.ensure_role(RUNTIME_ROLE, self.passwords["postgres_runtime"])
+            if "DATABASE_URL" not in self.external:
+                self.postgres.ensure_role(RUNTIME_ROLE, self.passwords["postgres_runtime"])
         except BaseException:
             abort.set()
             self._stop_servers()

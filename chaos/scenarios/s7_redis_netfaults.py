@@ -70,5 +70,5 @@ async def inject(world) -> None:
         if link.stats.bytes_upstream == before[name]:
             world.fail(f"no traffic crossed the {name} link during the fault")
         world.note(f"{name} link: {link.stats.accepted} connections, {link.stats.resets} reset")
-    outages = [line for line in world.log.lines() if "Redis unavailable (" in line]
+    outages = [line for line in world.log.lines() if "Failed to connect to Redis: " in line]
     world.note(f"lockcache logged {len(outages)} Redis outage line(s)")

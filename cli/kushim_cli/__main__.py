@@ -13,6 +13,9 @@ from kushim_cli import credentials, views
 from kushim_cli.client import DEFAULT_URL, ApiError, Client, CliError
 from kushim_cli.ingest import MAX_BATCH, Tally, ingest
 
+# How long `kushim ingest` waits, by default, for discovery of what it sent.
+WAIT_S = 1800.0
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kushim", description=__doc__)
@@ -26,11 +29,24 @@ def _parser() -> argparse.ArgumentParser:
     login.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input (for scripts)")
 
-    ingest_cmd = commands.add_parser("ingest", help="upload records from a JSONL file")
+    ingest_cmd = commands.add_parser(
+        "ingest", help="upload records from a JSONL file",
+        description="Uploads records in batches. Each record's outcome is the server's: "
+        "created, updated, unchanged, rejected, or retried (a batch sent again after a "
+        "transient failure found the record already stored, by the interrupted attempt or "
+        "before). A batch answers once its records are stored; discovery its deadline left "
+        "out runs right after, and the command waits for it (a progress bar) unless "
+        "--no-wait.",
+    )
     ingest_cmd.add_argument("file", type=Path)
-    ingest_cmd.add_argument("--batch-size", type=int, default=MAX_BATCH)
+    ingest_cmd.add_argument("--batch-size", type=int, default=MAX_BATCH,
+                            help=f"records per request, 1 to {MAX_BATCH} (default {MAX_BATCH})")
     ingest_cmd.add_argument("--restart", action="store_true",
                             help="ignore the checkpoint and start from the first line")
+    ingest_cmd.add_argument("--no-wait", action="store_true",
+                            help="do not wait until discovery is done for the records sent")
+    ingest_cmd.add_argument("--wait-timeout", type=float, default=WAIT_S, metavar="SECONDS",
+                            help=f"wait at most this long for discovery (default {WAIT_S:g})")
 
     groups = commands.add_parser("groups", help="list context groups")
     groups.add_argument("--limit", type=int, default=50)
@@ -77,6 +93,11 @@ def _summary(tally: Tally, console: Console) -> None:
         table.add_column(outcome, justify="right")
     table.add_row(*(str(n) for n in tally.counts.values()))
     console.print(table)
+    if tally.pending:
+        done = len(tally.pending) - tally.still_pending
+        console.print(f"Discovery done for {done} of the {len(tally.pending)} records "
+                      "answered pending" + ("" if not tally.still_pending else
+                                             "; the rest is still running on the server"))
     if tally.rejections:
         rejected = Table(title="Rejected lines")
         for column in ("line", "field", "reason"):
@@ -104,8 +125,9 @@ def run(argv: list[str] | None = None, env: dict[str, str] | None = None) -> int
         if not client.token:
             raise CliError("not logged in: run `kushim login` (or set KUSHIM_TOKEN)")
         if args.command == "ingest":
+            wait_s = 0.0 if args.no_wait else max(0.0, args.wait_timeout)
             tally = ingest(client, args.file, batch_size=args.batch_size, restart=args.restart,
-                           console=errors)
+                           console=errors, wait_s=wait_s)
             _summary(tally, console)
             return 1 if tally.counts["rejected"] else 0
         if args.command == "groups":

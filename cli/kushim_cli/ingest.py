@@ -3,6 +3,13 @@
 After each acknowledged batch a checkpoint next to the input records the last line
 acknowledged, the byte offset after it and a hash of the bytes before it; running the same
 command again resumes there when the input's beginning is unchanged.
+
+Every outcome is the server's answer for that record. A batch sent again after a transient
+failure (the earlier attempt may have stored part of it) reports the records it finds already
+stored as `retried` (stored by the interrupted attempt, or before), never as `unchanged`. A
+batch's records whose discovery the request's deadline left pending are discovered right after
+it; by default the command then waits, with a second progress bar, until discovery is done
+for every record it sent.
 """
 
 import hashlib
@@ -21,7 +28,9 @@ from kushim_cli.client import ApiError, Client, CliError, ConnectionFailed
 MAX_BATCH = 500
 RETRIES = 3
 MAX_KEPT_REJECTIONS = 1000
-OUTCOMES = ("created", "updated", "unchanged", "rejected")
+OUTCOMES = ("created", "updated", "unchanged", "retried", "rejected")
+# While discovery is pending: how often the oldest pending record is looked at again.
+POLL_S = 0.5
 
 
 class IngestStopped(CliError):
@@ -32,6 +41,8 @@ class IngestStopped(CliError):
 class Tally:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # ids whose discovery was not done yet
+    still_pending: int = 0  # after waiting: discovery not done when the wait ended
 
     def reject(self, line: int, reason: str, field_name: str | None = None) -> None:
         self.counts["rejected"] += 1
@@ -77,12 +88,13 @@ def save_checkpoint(source: Path, line: int, offset: int, tally: Tally) -> None:
     os.replace(tmp, path)
 
 
-def _send(client: Client, records: list[dict]) -> list[dict]:
+def _send(client: Client, records: list[dict]) -> tuple[list[dict], bool]:
+    """(the results, whether the batch was sent more than once)."""
     delay = 0.5
     for attempt in range(RETRIES + 1):
         try:
             answer = client.post("/records", {"records": records}, timeout=300)
-            return answer["results"]
+            return answer["results"], attempt > 0
         except (ConnectionFailed, ApiError) as exc:
             transient = isinstance(exc, ConnectionFailed) or exc.transient
             if not transient or attempt == RETRIES:
@@ -99,7 +111,8 @@ def _count_lines(source: Path, offset: int) -> int:
 
 
 def ingest(client: Client, source: Path, *, batch_size: int, restart: bool,
-           console: Console) -> Tally:
+           console: Console, wait_s: float = 0.0) -> Tally:
+    """wait_s: how long to wait at most, after the upload, for discovery (0: do not)."""
     if not source.is_file():
         raise CliError(f"{source}: no such file")
     batch_size = max(1, min(batch_size, MAX_BATCH))
@@ -135,7 +148,37 @@ def ingest(client: Client, source: Path, *, batch_size: int, restart: bool,
         if batch:
             _flush(client, batch, tally, line_no)
     checkpoint_path(source).unlink(missing_ok=True)
+    if wait_s > 0:
+        wait_for_discovery(client, tally, wait_s, console)
     return tally
+
+
+def wait_for_discovery(client: Client, tally: Tally, wait_s: float, console: Console) -> None:
+    """Until every record the upload left pending is discovered, or wait_s has passed.
+    Discovery goes roughly in the order records were sent, so the oldest pending record is
+    the one to look at: each record is read about once."""
+    deadline = time.monotonic() + wait_s
+    waiting = list(reversed(tally.pending))
+    progress = Progress(
+        TextColumn("[bold]discovery"), BarColumn(), MofNCompleteColumn(), TextColumn("records"),
+        TimeElapsedColumn(), console=console,
+    )
+    with progress:
+        task = progress.add_task("discovery", total=len(waiting))
+        while waiting and time.monotonic() < deadline:
+            record_id = waiting[-1]
+            try:
+                record = client.get(f"/records/{record_id}")
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                record = None  # deleted meanwhile: nothing left to discover
+            if record is None or record.get("discoveryState") != "pending":
+                waiting.pop()
+                progress.advance(task)
+            else:
+                time.sleep(POLL_S)
+    tally.still_pending = len(waiting)
 
 
 def _parse_line(raw: bytes, line_no: int, tally: Tally) -> dict | None:
@@ -154,7 +197,7 @@ def _parse_line(raw: bytes, line_no: int, tally: Tally) -> dict | None:
 
 def _flush(client: Client, batch: list[tuple[int, dict]], tally: Tally, line_no: int) -> None:
     try:
-        results = _send(client, [item for _, item in batch])
+        results, retried = _send(client, [item for _, item in batch])
     except ApiError as exc:
         if exc.status == 401:
             raise
@@ -169,5 +212,10 @@ def _flush(client: Client, batch: list[tuple[int, dict]], tally: Tally, line_no:
         if status == "rejected":
             error = result.get("error") or {}
             tally.reject(line, error.get("message", "rejected"), error.get("field"))
-        else:
-            tally.counts[status] += 1
+            continue
+        if retried and status == "unchanged":
+            status = "retried"
+        tally.counts[status] += 1
+        record = result.get("record") or {}
+        if record.get("discoveryState") == "pending" and record.get("id"):
+            tally.pending.append(record["id"])

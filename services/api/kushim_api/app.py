@@ -6,15 +6,19 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from kushim_api import keys
-from kushim_api.auth import Passwords, Tokens, auth_middleware
+from kushim_api.auth import Tokens, auth_middleware
 from kushim_api.cache import Caches
 from kushim_api.config import Config
 from kushim_api.errors import PayloadTooLarge, error_middleware
+from kushim_api.health import ReadinessProbe
 from kushim_api.lifecycle import Lifecycle
-from kushim_api.metrics import Metrics, metrics_middleware
+from kushim_api.metrics import Metrics, metrics_middleware, prometheus_response
+from kushim_api.passwords import Passwords
 from kushim_api.ratelimit import RateLimiter
 from kushim_api.requestid import request_id_middleware
+from kushim_api.revocation import TokenVersions
 from kushim_api.routes import setup_routes
+from kushim_api.security_headers import add_security_headers
 from kushim_api.upstream import Upstream
 
 
@@ -41,8 +45,34 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.UPSTREAM] = upstream
     app[keys.RATE_LIMITER] = RateLimiter(upstream, app[keys.METRICS])
     app[keys.CACHES] = Caches(upstream, app[keys.METRICS])
+    app[keys.READINESS] = ReadinessProbe(upstream, config.readiness_cache_ms / 1000)
+    app[keys.TOKEN_VERSIONS] = TokenVersions(upstream, config.token_version_cache_ms / 1000)
     yield
     await upstream.close()
+
+
+async def passwords_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    passwords = Passwords(config.password_hash_profile, config.password_hash_concurrency,
+                          config.password_hash_queue)
+    app[keys.PASSWORDS] = passwords
+    yield
+    passwords.close()
+
+
+async def metrics_site_ctx(app: web.Application) -> AsyncIterator[None]:
+    """/metrics alone on METRICS_PORT, for the scraper: the public port then does not serve it."""
+    config = app[keys.CONFIG]
+    async def scraped(request: web.Request) -> web.Response:
+        return await prometheus_response(app)
+
+    scrape = web.Application()
+    scrape.router.add_get("/metrics", scraped)
+    runner = web.AppRunner(scrape, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.bind_host, config.metrics_port).start()
+    yield
+    await runner.cleanup()
 
 
 async def on_shutdown(app: web.Application) -> None:
@@ -65,9 +95,13 @@ def create_app(config: Config, *, clock: Callable[[], float] = time.time) -> web
     app[keys.METRICS] = metrics
     app[keys.LIFECYCLE] = Lifecycle()
     app[keys.CLOCK] = clock
-    app[keys.TOKENS] = Tokens(config.auth_token_secret, config.auth_token_ttl_seconds)
-    app[keys.PASSWORDS] = Passwords(config.password_hash_profile)
+    app[keys.TOKENS] = Tokens(config.auth_token_secret, config.auth_token_ttl_seconds,
+                              config.auth_token_previous_secrets)
+    app.cleanup_ctx.append(passwords_ctx)
     app.cleanup_ctx.append(upstream_ctx)
+    if config.metrics_port:
+        app.cleanup_ctx.append(metrics_site_ctx)
     app.on_shutdown.append(on_shutdown)
+    app.on_response_prepare.append(add_security_headers)
     setup_routes(app)
     return app

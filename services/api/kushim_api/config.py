@@ -10,9 +10,12 @@ from kushim_common.envconfig import (
     read_float,
     read_int,
     read_log_level,
+    read_port,
     read_str,
 )
 from kushim_common.grpctls import GrpcTls, read_grpc_security
+
+from kushim_api.clientaddr import Network, parse_networks
 
 DEV_TOKEN_SECRET = "kushim-development-only-token-secret-do-not-use"  # noqa: S105
 MIN_SECRET_BYTES = 32
@@ -27,6 +30,8 @@ class Config:
     graph_addr: str = "127.0.0.1:50052"
     auth_token_secret: str = field(default=DEV_TOKEN_SECRET, repr=False)
     auth_token_ttl_seconds: int = 86_400
+    auth_token_previous_secrets: tuple[str, ...] = field(default=(), repr=False)
+    token_version_cache_ms: int = 5_000
     environment: str = "production"
     upstream_timeout_ms: int = 3_000
     max_body_bytes: int = 5 * 1024 * 1024
@@ -34,9 +39,17 @@ class Config:
     login_rate_limit_per_ip: int = 50
     login_rate_limit_window_seconds: int = 300
     register_rate_limit_per_ip: int = 20
-    trust_forwarded_for: bool = False
+    ingest_rate_limit_per_user: int = 6_000
+    ingest_rate_limit_window_seconds: int = 60
+    search_offset_max: int = 10_000
+    trusted_proxy_hops: int = 0
+    trusted_proxy_networks: tuple[Network, ...] = ()
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
+    password_hash_concurrency: int = 2
+    password_hash_queue: int = 8
     shutdown_grace_seconds: float = 20.0
+    readiness_cache_ms: int = 1_000
+    metrics_port: int = 0
     log_level: str = "INFO"
     grpc_tls: GrpcTls | None = None  # mutual TLS to graph and lockcache
 
@@ -44,9 +57,10 @@ class Config:
         shown = {
             name: getattr(self, name)
             for name in self.__dataclass_fields__
-            if name != "auth_token_secret"
+            if name not in ("auth_token_secret", "auth_token_previous_secrets")
         }
         shown["auth_token_secret"] = "***"  # noqa: S105 - the mask
+        shown["auth_token_previous_secrets"] = ("***",) * len(self.auth_token_previous_secrets)
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
@@ -85,6 +99,11 @@ class Config:
                 env, "AUTH_TOKEN_TTL_SECONDS", cls.auth_token_ttl_seconds,
                 minimum=60, maximum=30 * 86_400,
             ),
+            auth_token_previous_secrets=_previous_secrets(env),
+            token_version_cache_ms=read_int(
+                env, "TOKEN_VERSION_CACHE_MS", cls.token_version_cache_ms,
+                minimum=0, maximum=300_000,
+            ),
             environment=environment,
             upstream_timeout_ms=read_int(
                 env, "UPSTREAM_TIMEOUT_MS", cls.upstream_timeout_ms, minimum=50, maximum=120_000
@@ -108,11 +127,58 @@ class Config:
                 env, "REGISTER_RATE_LIMIT_PER_IP", cls.register_rate_limit_per_ip,
                 minimum=1, maximum=1_000_000,
             ),
-            trust_forwarded_for=read_bool(env, "TRUST_FORWARDED_FOR", cls.trust_forwarded_for),
+            ingest_rate_limit_per_user=read_int(
+                env, "INGEST_RATE_LIMIT_PER_USER", cls.ingest_rate_limit_per_user,
+                minimum=1, maximum=1_000_000,
+            ),
+            ingest_rate_limit_window_seconds=read_int(
+                env, "INGEST_RATE_LIMIT_WINDOW_SECONDS", cls.ingest_rate_limit_window_seconds,
+                minimum=1, maximum=86_400,
+            ),
+            search_offset_max=read_int(
+                env, "SEARCH_OFFSET_MAX", cls.search_offset_max, minimum=0, maximum=1_000_000
+            ),
+            trusted_proxy_hops=_proxy_hops(env),
+            trusted_proxy_networks=_proxy_networks(env),
             password_hash_profile=profile,
+            password_hash_concurrency=read_int(
+                env, "PASSWORD_HASH_CONCURRENCY", cls.password_hash_concurrency,
+                minimum=1, maximum=64,
+            ),
+            password_hash_queue=read_int(
+                env, "PASSWORD_HASH_QUEUE", cls.password_hash_queue, minimum=0, maximum=10_000
+            ),
             shutdown_grace_seconds=read_float(
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
+            readiness_cache_ms=read_int(
+                env, "READINESS_CACHE_MS", cls.readiness_cache_ms, minimum=0, maximum=10_000
+            ),
+            metrics_port=read_port(env, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             log_level=read_log_level(env, "LOG_LEVEL"),
             grpc_tls=read_grpc_security(env).tls,
         )
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    """TRUSTED_PROXY_HOPS; the older TRUST_FORWARDED_FOR=true means one proxy in front."""
+    legacy = 1 if read_bool(env, "TRUST_FORWARDED_FOR", False) else 0
+    return read_int(env, "TRUSTED_PROXY_HOPS", legacy, minimum=0, maximum=16)
+
+
+def _proxy_networks(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get("TRUSTED_PROXY_CIDRS", ""))
+    except ValueError as exc:
+        raise ConfigError(f"TRUSTED_PROXY_CIDRS: {exc}") from None
+
+
+def _previous_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """AUTH_TOKEN_PREVIOUS_SECRETS: comma-separated retired keys that still verify tokens."""
+    secrets = tuple(s.strip() for s in env.get("AUTH_TOKEN_PREVIOUS_SECRETS", "").split(","))
+    secrets = tuple(s for s in secrets if s)
+    if any(len(s.encode()) < MIN_SECRET_BYTES for s in secrets):
+        raise ConfigError(
+            f"AUTH_TOKEN_PREVIOUS_SECRETS entries must be at least {MIN_SECRET_BYTES} bytes"
+        )
+    return secrets

@@ -2,6 +2,8 @@
 Stats, and the standard gRPC health service of both."""
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -51,11 +53,41 @@ async def _stats(upstream: Upstream) -> lockcache_pb2.GetStatsResponse | None:
         return None
 
 
-async def readiness(upstream: Upstream, draining: bool) -> Readiness:
-    graph_ok, lockcache_ok, deps, stats = await asyncio.gather(
+Checks = tuple[bool, bool, graph_pb2.CheckDependenciesResponse | None,
+               lockcache_pb2.GetStatsResponse | None]
+
+
+async def _check(upstream: Upstream) -> Checks:
+    return await asyncio.gather(
         _serving(upstream.graph_health.Check), _serving(upstream.lockcache_health.Check),
         _graph(upstream), _stats(upstream),
     )
+
+
+class ReadinessProbe:
+    """The backend checks, run at most once per `ttl_seconds` and by one caller at a time: every
+    kubelet and load balancer probing every replica costs the backends one round per interval.
+    Draining is read fresh on every call."""
+
+    def __init__(self, upstream: Upstream, ttl_seconds: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._upstream = upstream
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._checks: Checks | None = None
+        self._checked_at = 0.0
+
+    async def readiness(self, draining: bool) -> Readiness:
+        async with self._lock:
+            if self._checks is None or self._clock() - self._checked_at >= self._ttl:
+                self._checks = await _check(self._upstream)
+                self._checked_at = self._clock()
+            return _assess(self._checks, draining)
+
+
+def _assess(checks: Checks, draining: bool) -> Readiness:
+    graph_ok, lockcache_ok, deps, stats = checks
     graph_up = graph_ok and deps is not None
     lockcache_up = lockcache_ok and stats is not None
     reported = dict(deps.dependencies) if deps is not None else {}
@@ -87,28 +119,36 @@ def _redis_state(stats: lockcache_pb2.GetStatsResponse | None) -> str:
 
 
 NAMESPACES = ("context_group", "user_profile", "platform")
+# The Redis guide's "info" fields, as Redis reports them (text).
+INFO_FIELDS = (
+    "total_commands_processed",
+    "instantaneous_ops_per_sec",
+    "used_memory_human",
+    "connected_clients",
+)
 
 
 def redis_report(stats: lockcache_pb2.GetStatsResponse) -> dict:
+    """The guide's shape ("enabled", "info", "cache"), our extras ("connected",
+    per-namespace counts, "locks") beside it. "info" is empty while Redis is down."""
     if not stats.enabled:
         return {"enabled": False}
     cache: dict = {"hit_rate": stats.hit_rate}
     for name in NAMESPACES:
         ns = stats.namespaces.get(name, lockcache_pb2.NamespaceStats())
         cache[name] = {"hits": ns.hits, "misses": ns.misses, "hit_rate": ns.hit_rate}
+    locks: dict = {"enabled": not stats.locks_disabled}
+    if stats.locks_disabled:
+        locks["reason"] = stats.locks_disabled
+    locks |= {
+        "acquired": stats.locks_acquired,
+        "contended": stats.locks_contended,
+        "unavailable": stats.locks_unavailable,
+    }
     return {
         "enabled": True,
         "connected": stats.connected,
-        "info": {
-            "total_commands_processed": stats.total_commands_processed,
-            "instantaneous_ops_per_sec": stats.instantaneous_ops_per_sec,
-            "used_memory_human": stats.used_memory_human,
-            "connected_clients": stats.connected_clients,
-        },
+        "info": {name: stats.info[name] for name in INFO_FIELDS if name in stats.info},
         "cache": cache,
-        "locks": {
-            "acquired": stats.locks_acquired,
-            "contended": stats.locks_contended,
-            "unavailable": stats.locks_unavailable,
-        },
+        "locks": locks,
     }

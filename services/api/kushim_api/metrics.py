@@ -2,8 +2,19 @@
 
 import time
 
+import grpc
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from kushim.lockcache.v1 import lockcache_pb2
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from kushim_api import keys
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -80,3 +91,21 @@ def metrics_middleware(metrics: Metrics):
             )
 
     return middleware
+
+
+async def prometheus_response(app: web.Application) -> web.Response:
+    """The Prometheus text of `app`'s registry, with lockcache's lock and cache counters."""
+    registry = app[keys.METRICS]
+    try:
+        stats = await app[keys.UPSTREAM].cache.Stats(lockcache_pb2.GetStatsRequest())
+    except grpc.aio.AioRpcError:
+        stats = None
+    if stats is not None and stats.enabled:
+        registry.lockcache_locks.labels("acquired").set(stats.locks_acquired)
+        registry.lockcache_locks.labels("contended").set(stats.locks_contended)
+        registry.lockcache_locks.labels("unavailable").set(stats.locks_unavailable)
+        for name, ns in stats.namespaces.items():
+            registry.lockcache_cache.labels(name, "hit").set(ns.hits)
+            registry.lockcache_cache.labels(name, "miss").set(ns.misses)
+    body = generate_latest(registry.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

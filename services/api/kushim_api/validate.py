@@ -158,11 +158,11 @@ def json_object_text(body: Mapping[str, Any], field: str) -> str | None:
         raise ValidationError(
             f"{field} must hold finite numbers and valid Unicode text", field=field
         ) from None
-    if _JSON_NUL_RE.search(encoded):
-        raise ValidationError(f"{field} must not contain NUL characters", field=field)
     if size > MAX_OBJECT_BYTES:
         raise ValidationError(f"{field} must be at most {MAX_OBJECT_BYTES} bytes as JSON",
                               field=field)
+    if _JSON_NUL_RE.search(encoded):
+        raise ValidationError(f"{field} must not contain NUL characters", field=field)
     return encoded
 
 

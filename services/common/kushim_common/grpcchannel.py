@@ -9,11 +9,30 @@ from kushim_common.grpctls import GrpcTls
 # A backend replica that is draining (rolling update) answers UNAVAILABLE to calls that reach
 # it at the last moment, and CANCELLED to calls it had received but not yet handed to a handler
 # when shutdown began (grpc/grpc#41785: core reports those as cancelled, not unavailable).
-# Neither reached application code, and every call the services send is idempotent by identity
-# (records by externalId, deliveries by id, invalidations bump a generation, releases compare
-# the token), so retrying on a fresh connection is safe; the call deadline bounds the total.
+# Neither reached application code in the common case, but an UNAVAILABLE can also follow a
+# call that did run (the connection broke before the answer), so only idempotent calls are
+# retried: reads, and writes idempotent by identity (records by externalId, deliveries by id,
+# invalidations bump a generation, releases compare the token). The calls below create,
+# count or move something each time they run, and are never retried: their callers see the
+# failure (503) and decide. The call deadline bounds the total of the retries.
+NOT_RETRIED = {
+    "kushim.graph.v1.UserService": ("CreateUser", "RevokeTokens"),
+    "kushim.graph.v1.GroupService": ("CreateGroup", "MergeGroups", "SplitGroup"),
+    "kushim.graph.v1.DataSourceService": ("CreateDataSource",),
+    "kushim.graph.v1.LinkService": ("CreateLink",),
+    "kushim.lockcache.v1.CacheService": ("Increment",),
+    "kushim.lockcache.v1.LockService": ("Acquire", "Hold"),
+}
 RETRY_SERVICE_CONFIG = {
     "methodConfig": [
+        {
+            # A method named here is more specific than the default below, and has no policy.
+            "name": [
+                {"service": service, "method": method}
+                for service, methods in NOT_RETRIED.items()
+                for method in methods
+            ],
+        },
         {
             "name": [{}],
             "retryPolicy": {

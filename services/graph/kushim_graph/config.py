@@ -70,6 +70,8 @@ class Config:
     deterministic_threshold: float = 0.7
     max_linking_candidates: int = 100
     discovery_lock_ttl_ms: int = 15_000
+    discovery_lock_attempts: int = 3
+    discovery_lock_retry_delay_ms: int = 200
     context_group_cache_ttl: int = 300
     db_pool_size: int = 10
     sweep_interval_s: float = 5.0
@@ -114,6 +116,12 @@ class Config:
             ),
             discovery_lock_ttl_ms=read_int(
                 environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=100, maximum=600_000
+            ),
+            discovery_lock_attempts=read_int(
+                environ, "DISCOVERY_LOCK_ATTEMPTS", 3, minimum=1, maximum=20
+            ),
+            discovery_lock_retry_delay_ms=read_int(
+                environ, "DISCOVERY_LOCK_RETRY_DELAY_MS", 200, minimum=1, maximum=10_000
             ),
             context_group_cache_ttl=read_int(
                 environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1, maximum=86_400

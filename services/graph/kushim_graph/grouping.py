@@ -22,6 +22,8 @@ CONFIDENCE_WEIGHT = 0.3
 MAX_NAME_LENGTH = 80
 MAX_NAME_WORDS = 4
 FALLBACK_NAME = "Untitled group"
+# Stored titles are at most 4096 characters; a name is read from no more than that of any title.
+MAX_TITLE_SCANNED = 4_096
 
 _NAME_WORD_RE = re.compile(r"[^\W_][\w'-]*")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+")
@@ -123,7 +125,7 @@ def topics(
 def _clean(title: object) -> str:
     if not isinstance(title, str):
         return ""
-    return " ".join(_CONTROL_RE.sub(" ", title).split())
+    return " ".join(_CONTROL_RE.sub(" ", title[:MAX_TITLE_SCANNED]).split())
 
 
 def _shorten(text: str) -> str:

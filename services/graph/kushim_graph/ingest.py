@@ -1,8 +1,10 @@
 """Storing records: insert or update by identity, with the rows discovery looks candidates up by.
 
-Records posted through the API are written each in a transaction of its own; a webhook
-delivery's records are written in one transaction with the delivery's claim. Relationship
-discovery runs afterwards.
+Records posted through the API are written as a batch: the new ones (an import's usual case)
+in one transaction, by pipelined inserts and set-based index rows; a changed or repeated one
+in a transaction of its own, so a failing one undoes none of the others. A webhook delivery's
+records are written in one transaction with the delivery's claim. Relationship discovery runs
+afterwards.
 
 The stored version of a record is the one with the latest `timestamp` (its own time: an
 issue's last update, a comment's edit). An older version arriving late, a webhook retried out
@@ -14,7 +16,9 @@ first). Equal timestamps: the last writer wins, since some edits keep the origin
 Slack message edit keeps the message's `ts`) and the later arrival is then the better guess.
 """
 
+import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -28,6 +32,8 @@ from kushim_graph.validation import CleanRecord
 log = logging.getLogger(__name__)
 
 _RETRIES = 3
+# Records derived (tokenized, references extracted) between two yields to the event loop.
+YIELD_EVERY = 50
 _RETRIABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
@@ -55,10 +61,89 @@ class _Raced(Exception):
     """Another transaction inserted the same identity first; look again."""
 
 
-async def store_each(conn: asyncpg.Connection, user_id: str,
-                     items: Sequence[CleanRecord | InvalidInput]) -> list[Outcome]:
-    """Each record in a transaction of its own: a failing one undoes none of the others."""
-    return [await _attempt(store, conn, user_id, item) for item in items]
+async def store_batch(conn: asyncpg.Connection, user_id: str,
+                      items: Sequence[CleanRecord | InvalidInput]) -> list[Outcome]:
+    """The outcomes of storing each record in a transaction of its own, item for item (a
+    failing one undoes none of the others): the first version of each identity
+    not stored yet is inserted with the others in one transaction; the rest (changed records,
+    an identity repeated in the batch, one another writer inserted first) one by one after."""
+    outcomes: list = list(items)
+    first: dict = {}
+    one_by_one = []
+    for index, item in enumerate(items):
+        if isinstance(item, InvalidInput):
+            continue
+        identity = (item.source_platform, item.external_id)
+        if identity in first:
+            one_by_one.append(index)
+        else:
+            first[identity] = index
+    current = await records.by_identities(conn, user_id, list(first))
+    new = []
+    for identity, index in first.items():
+        if identity not in current:
+            new.append(index)
+            continue
+        kept = kept_version(current[identity], items[index])
+        if kept is None:
+            one_by_one.append(index)
+        else:
+            outcomes[index] = kept
+    if new:
+        stored = await _retrying(
+            lambda: _insert_new(conn, user_id, [items[i] for i in new]), f"{len(new)} records"
+        )
+        for index, outcome in zip(new, stored, strict=True):
+            if outcome is None:
+                one_by_one.append(index)  # raced: look again
+            else:
+                outcomes[index] = outcome
+    for index in sorted(one_by_one):
+        outcomes[index] = await _attempt(store, conn, user_id, items[index])
+    return outcomes
+
+
+async def _insert_new(conn: asyncpg.Connection, user_id: str,
+                      cleans: list[CleanRecord]) -> list[Outcome | None]:
+    """New records in one transaction, keyword choice and DFs as if inserted in order."""
+    answers: list = [None] * len(cleans)
+    derived_all = []
+    for n, clean in enumerate(cleans):
+        derived_all.append(derive(clean))
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # CPU work: let the other requests of the process move on
+    async with conn.transaction():
+        sources = {c.data_source_id for c in cleans if c.data_source_id}
+        unknown = {s for s in sources if await datasources.get(conn, user_id, s) is None}
+        chosen = []
+        for n, clean in enumerate(cleans):
+            if clean.data_source_id in unknown:
+                answers[n] = InvalidInput(
+                    "data_source_id", f"data source {clean.data_source_id} not found"
+                )
+            else:
+                chosen.append((n, uuid.uuid4(), clean, derived_all[n]))
+        # Identities in one order, so concurrent batches wait on each other, never deadlock.
+        chosen.sort(key=lambda c: (c[2].source_platform, c[2].external_id))
+        rows = await records.insert_many(conn, user_id, [c[1:] for c in chosen])
+        terms = sorted({t for *_, derived in chosen for t in derived.term_freqs})
+        df, n_docs = await records.document_frequencies(conn, user_id, terms)
+        index_rows, delta = [], {}
+        for n, record_id, clean, derived in sorted(chosen, key=lambda c: c[0]):
+            if record_id not in rows:
+                continue
+            n_docs += 1
+            words = keywords(derived.term_freqs, df, n_docs)
+            for term, change in df_delta(None, derived.term_freqs).items():
+                delta[term] = delta.get(term, 0) + change
+                if term:
+                    df[term] = df.get(term, 0) + change
+            index_rows.append((record_id, clean.occurred_at, *records.index_rows(derived, words)))
+            answers[n] = Stored(rows[record_id], True, True)
+        await records.insert_index_rows_many(conn, user_id, index_rows)
+        await records.apply_df_delta(conn, user_id, delta)
+        await outbox.add(conn, user_id, "record", list(rows))
+    return answers
 
 
 async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Delivery,

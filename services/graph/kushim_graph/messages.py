@@ -80,6 +80,7 @@ def user(row) -> graph_pb2.User:
         settings_json=_json(row["settings"]),
         created_at=timestamp(row["created_at"]),
         updated_at=timestamp(row["updated_at"]),
+        token_version=row["token_version"],
     )
 
 

@@ -10,6 +10,7 @@ from kushim_common.grpcserve import GrpcServer, run_until_signalled
 
 from kushim_graph.config import Config
 from kushim_graph.db.pool import create_pool
+from kushim_graph.discovery.coalesce import Coalescer
 from kushim_graph.discovery.run import Discovery
 from kushim_graph.discovery.sweeper import Sweeper
 from kushim_graph.lockcache import LockCacheClient
@@ -46,6 +47,7 @@ class GraphServer:
         self.lockcache = LockCacheClient(config.lockcache_addr, tls=config.grpc.tls)
         self.store = Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password)
         self.tasks: list[asyncio.Task] = []
+        self.coalescer: Coalescer | None = None
         self.port = 0
 
     async def start(self) -> int:
@@ -61,12 +63,22 @@ class GraphServer:
             threshold=config.deterministic_threshold,
             max_candidates=config.max_linking_candidates,
             lock_ttl_ms=config.discovery_lock_ttl_ms,
+            lock_attempts=config.discovery_lock_attempts,
+            lock_retry_delay_ms=config.discovery_lock_retry_delay_ms,
             on_commit=self.worker.wake,
         )
         context = ContextReader(
             self.pool, self.store, self.lockcache, ttl_s=config.context_group_cache_ttl
         )
-        deps = Deps(config, self.pool, self.lockcache, self.discovery, self.worker, context)
+        self.sweeper = Sweeper(
+            self.pool, self.discovery, self.lockcache,
+            interval_s=config.sweep_interval_s,
+            stale_after_s=config.discovery_lock_ttl_ms / 1000,
+        )
+        self.coalescer = Coalescer(self.discovery)
+        deps = Deps(
+            config, self.pool, self.lockcache, self.coalescer, self.worker, context, self.sweeper
+        )
         server = self.grpc.server
         graph_pb2_grpc.add_RecordServiceServicer_to_server(RecordServicer(deps), server)
         graph_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(deps), server)
@@ -95,13 +107,8 @@ class GraphServer:
                 delay = min(delay * 2, 5.0)
         log.info("PostgreSQL connected")
         await self.grpc.mark_serving()
-        sweeper = Sweeper(
-            self.pool, self.discovery, self.lockcache,
-            interval_s=self.config.sweep_interval_s,
-            stale_after_s=self.config.discovery_lock_ttl_ms / 1000,
-        )
         self.tasks.append(asyncio.create_task(self.worker.run(), name="outbox"))
-        self.tasks.append(asyncio.create_task(sweeper.run(), name="sweeper"))
+        self.tasks.append(asyncio.create_task(self.sweeper.run(), name="sweeper"))
 
     async def _projected(self, reached: dict[str, set[str]]) -> None:
         """After Neo4j changed, the cached contexts containing these records are stale."""
@@ -119,6 +126,8 @@ class GraphServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks.clear()
+        if self.coalescer is not None:
+            await self.coalescer.close()
         if self.pool is not None:
             await self.pool.close()
         await self.store.close()

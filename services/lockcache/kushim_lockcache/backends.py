@@ -4,14 +4,11 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from redis.exceptions import AuthenticationError
-
 from kushim_lockcache.config import Config
 from kushim_lockcache.connection import (
     NOT_CONFIGURED_LINE,
     EvictingLockMaster,
     RedisNode,
-    describe,
     watch,
 )
 from kushim_lockcache.redis_url import close, connect, mask_url, parse_redis_url
@@ -29,6 +26,7 @@ class Backends:
     cache: RedisNode | None
     lock_masters: list[RedisNode]
     stats: Stats
+    cluster_cache: bool = False
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _watcher: asyncio.Task | None = None
 
@@ -40,25 +38,52 @@ class Backends:
                 seen[id(node)] = node
         return list(seen.values())
 
+    @property
+    def locks_disabled(self) -> str:
+        """Why locks are off for good (empty while they are on): the one Redis of
+        REDIS_URL evicts, so it holds only the cache."""
+        if not self.lock_masters:
+            if self.cluster_cache:
+                return "REDIS_URL is a Redis Cluster, which holds the cache only"
+            return "Redis not configured"
+        shared = self.cache is not None and self.cache in self.lock_masters
+        return self.cache.refusal_reason if shared else ""
+
     async def start(self) -> None:
-        """Connects to every server; fails fast on a rejected password or an
-        evicting lock master, starts degraded if a server is only unreachable."""
+        """Connects to every server; fails fast on an evicting lock master of
+        REDLOCK_URLS, starts degraded if a server is unreachable or rejects the
+        password (see connection.py). One evicting Redis for both (REDLOCK_URLS
+        unset) keeps the cache and turns locks off."""
         if not self.nodes:
             log.warning(NOT_CONFIGURED_LINE)
             return
         if self.cache is None:
             log.warning("REDIS_URL not set - caching disabled (locks use REDLOCK_URLS)")
+        elif not self.lock_masters:
+            log.warning(
+                "Distributed locking disabled: %s; discovery falls back to PostgreSQL locks. "
+                "Set REDLOCK_URLS to independent masters to turn locks on",
+                self.locks_disabled,
+            )
         for node in self.nodes:
             try:
                 await node.connect()
-            except AuthenticationError as exc:
-                raise StartupError(
-                    f"Redis authentication failed for {node.name}: {auth_cause(exc)} "
-                    "(check the password in REDIS_URL / REDLOCK_URLS)"
-                ) from exc
             except EvictingLockMaster as exc:
-                raise StartupError(str(exc)) from exc
-        self._watcher = asyncio.create_task(watch(self.nodes, self._stop))
+                if node is not self.cache:
+                    raise StartupError(str(exc)) from exc
+                self._evicting(node, str(exc))
+        self._watcher = asyncio.create_task(watch(self.nodes, self._stop, self._evicting))
+
+    def _evicting(self, node: RedisNode, message: str) -> None:
+        if node is self.cache:
+            log.warning(
+                "Distributed locking disabled: %s; caching works, discovery falls back to "
+                "PostgreSQL locks. Set REDLOCK_URLS to independent masters with "
+                "maxmemory-policy noeviction to turn locks on",
+                node.refusal_reason,
+            )
+        else:
+            log.error("%s", message)
 
     async def close(self) -> None:
         self._stop.set()
@@ -66,16 +91,6 @@ class Backends:
             await self._watcher
         for node in self.nodes:
             await close(node.client)
-
-
-def auth_cause(exc: AuthenticationError) -> str:
-    """The server's answer with the error code redis-py strips from it."""
-    text = describe(exc)
-    if "username-password pair" in text or "invalid password" in text:
-        return f"WRONGPASS {text}"
-    if "Authentication required" in text or "already authenticated" in text:
-        return f"NOAUTH {text}"
-    return text
 
 
 def open_backends(config: Config, stats: Stats) -> Backends:
@@ -88,7 +103,11 @@ def open_backends(config: Config, stats: Stats) -> Backends:
         target = parse_redis_url(url)
         client = connect(target, tls_ca_cert=config.tls_ca_cert)
         return RedisNode(
-            f"{role} {mask_url(url)}", client, on_reconnect=on_reconnect, lock_master=lock_master
+            f"{role} {mask_url(url)}",
+            client,
+            on_reconnect=on_reconnect,
+            lock_master=lock_master,
+            cluster=target.cluster,
         )
 
     cache = node(config.redis_url, "cache", False) if config.redis_url else None
@@ -101,4 +120,6 @@ def open_backends(config: Config, stats: Stats) -> Backends:
             masters.append(cache)
         else:
             masters.append(node(url, "lock master", True))
-    return Backends(cache=cache, lock_masters=masters, stats=stats)
+    return Backends(
+        cache=cache, lock_masters=masters, stats=stats, cluster_cache=config.cluster_cache
+    )

@@ -3,17 +3,20 @@
 A stored value is "<generations>\\n<payload>": the generation tokens of the
 scopes the key belongs to (see invalidation.py) at the time it was written.
 A read serves the payload only while those generations are unchanged; a stale
-entry is deleted by the read that finds it.
+entry is deleted by the read that finds it. Large payloads are stored compressed
+(compression.py).
 """
 
+import asyncio
 import logging
 import math
 import secrets
 from dataclasses import dataclass
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError, ResponseError
 
-from kushim_lockcache import keys
+from kushim_lockcache import compression, keys
 from kushim_lockcache.connection import RedisNode, Unavailable, is_oom
 from kushim_lockcache.stats import Stats
 
@@ -25,7 +28,8 @@ log = logging.getLogger(__name__)
 # epoch is <token>) or "r<id>=<token>;..." (served while each record's generation key
 # <prefix><id> still holds <token>). epoch and prefix are empty for values that are not
 # contexts. The keys of the records are built here from the value, so the read stays one round
-# trip; lockcache's cache is one Redis, never a cluster, where undeclared keys would matter.
+# trip. On Redis Cluster the keys it builds share the value key's hash tag ({userId}, see
+# keys.py), so they live in the value's slot, on the node the script runs on.
 CURRENT_HEADER = """
 local function current_header(header, generations, epoch, prefix)
   local bar = string.find(header, '|', 1, true)
@@ -177,12 +181,18 @@ def new_generation() -> str:
 
 class Cache:
     def __init__(
-        self, node: RedisNode | None, stats: Stats, ttls: dict[str, int], max_value_bytes: int
+        self,
+        node: RedisNode | None,
+        stats: Stats,
+        ttls: dict[str, int],
+        max_value_bytes: int,
+        compress_min_bytes: int = 0,
     ) -> None:
         self.node = node
         self.stats = stats
         self.ttls = ttls  # seconds per namespace
         self.max_value_bytes = max_value_bytes
+        self.compress_min_bytes = compress_min_bytes
         if node is not None:
             self._get = node.client.register_script(GET_SCRIPT)
             self._set = node.client.register_script(SET_SCRIPT)
@@ -205,15 +215,30 @@ class Cache:
             self._read_failed(exc)
             self.stats.miss(entry.namespace)
             return UNAVAILABLE, b""
-        if value is None:
-            self.stats.miss(entry.namespace)
-            return MISS, b""
-        self.stats.hit(entry.namespace)
-        return HIT, value
+        return self.served(entry, value)
+
+    def served(self, entry: keys.CacheEntry, stored: bytes | None) -> tuple[str, bytes]:
+        """(HIT, value) for a stored payload, counted; MISS for none or a corrupt one."""
+        if stored is not None:
+            try:
+                value = compression.unpack(stored, self.max_value_bytes)
+            except compression.CorruptValue as exc:
+                log.warning("Cache value %s unreadable, answered as a miss: %s", entry.key, exc)
+            else:
+                self.stats.hit(entry.namespace)
+                return HIT, value
+        self.stats.miss(entry.namespace)
+        return MISS, b""
+
+    def packed(self, value: bytes) -> bytes:
+        return compression.pack(value, self.compress_min_bytes)
 
     async def get_many(self, entries: list[keys.CacheEntry]) -> list[tuple[str, bytes]]:
         if self.node is None or not entries:
             return [await self.get(e) for e in entries]
+        if isinstance(self.node.client, RedisCluster):
+            # Its pipelines run no scripts; the entries may be on different nodes anyway.
+            return list(await asyncio.gather(*(self.get(e) for e in entries)))
 
         async def pipelined(client):
             async with client.pipeline(transaction=False) as pipe:
@@ -230,15 +255,7 @@ class Cache:
             for e in entries:
                 self.stats.miss(e.namespace)
             return [(UNAVAILABLE, b"")] * len(entries)
-        answers = []
-        for e, value in zip(entries, values, strict=True):
-            if value is None:
-                self.stats.miss(e.namespace)
-                answers.append((MISS, b""))
-            else:
-                self.stats.hit(e.namespace)
-                answers.append((HIT, value))
-        return answers
+        return [self.served(e, value) for e, value in zip(entries, values, strict=True)]
 
     def too_large(self, value: bytes) -> Stored | None:
         if len(value) > self.max_value_bytes:
@@ -254,9 +271,10 @@ class Cache:
         if self.node is None:
             return Stored(False, "unavailable: Redis not configured")
         ttl_ms = self.ttl_ms(entry.namespace, ttl_seconds)
+        stored = self.packed(value)
         return await self.write(
             lambda c: self._set(
-                [entry.key, *entry.generations], [value, ttl_ms, new_generation(), entry.epoch]
+                [entry.key, *entry.generations], [stored, ttl_ms, new_generation(), entry.epoch]
             )
         )
 
@@ -284,10 +302,17 @@ class Cache:
         self.node.accepting()
 
     async def delete(self, entry: keys.CacheEntry) -> bool:
+        return await self._delete(entry.key)
+
+    async def reset_counter(self, subject: str) -> bool:
+        """Ends a rate-limit window early (a successful login clears its account's failures)."""
+        return await self._delete(keys.rate_limit_key(subject))
+
+    async def _delete(self, key: str) -> bool:
         if self.node is None:
             return False
         try:
-            return bool(await self.node.run(lambda c: c.delete(entry.key)))
+            return bool(await self.node.run(lambda c: c.delete(key)))
         except Unavailable:
             return False
         except RedisError as exc:
@@ -311,14 +336,16 @@ class Cache:
         self.accepted()
         return True, int(count), math.ceil(int(ttl_ms) / 1000)
 
-    async def info(self) -> dict[str, object]:
+    async def info(self) -> dict[str, str]:
+        """INFO_FIELDS as Redis reports them. redis-py parses INFO into numbers;
+        these fields are integers or plain text, which str() gives back unchanged."""
         if self.node is None:
             return {}
         try:
             info = await self.node.run(lambda c: c.info())
         except (Unavailable, ResponseError):
             return {}
-        return {name: info.get(name) for name in INFO_FIELDS if name in info}
+        return {name: str(info[name]) for name in INFO_FIELDS if name in info}
 
     def _read_failed(self, exc: BaseException) -> None:
         if isinstance(exc, RedisError):

@@ -88,6 +88,13 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
 
     @bounded
     async def Delete(self, request, context):
+        if request.key.namespace == pb.RATE_LIMIT:
+            try:
+                return pb.DeleteCacheResponse(
+                    deleted=await self.cache.reset_counter(request.key.subject)
+                )
+            except keys.BadKey as exc:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"subject: {exc}")
         entry = await self._entry(request.key, context)
         return pb.DeleteCacheResponse(deleted=await self.cache.delete(entry))
 
@@ -185,8 +192,10 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             oom_errors=stats.oom_errors,
             total_commands_processed=int(info.get("total_commands_processed", 0)),
             instantaneous_ops_per_sec=int(info.get("instantaneous_ops_per_sec", 0)),
-            used_memory_human=str(info.get("used_memory_human", "")),
+            used_memory_human=info.get("used_memory_human", ""),
             connected_clients=int(info.get("connected_clients", 0)),
             keyspace_hits=int(info.get("keyspace_hits", 0)),
             keyspace_misses=int(info.get("keyspace_misses", 0)),
+            info=info,
+            locks_disabled=self.backends.locks_disabled,
         )

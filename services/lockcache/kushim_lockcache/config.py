@@ -20,6 +20,10 @@ def _url(environ: Mapping[str, str], name: str, raw: str) -> str:
     return raw
 
 
+def _is_cluster(url: str) -> bool:
+    return parse_redis_url(url).cluster
+
+
 @dataclass(frozen=True)
 class Config:
     bind_host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all its interfaces
@@ -36,6 +40,7 @@ class Config:
     user_profile_ttl_s: int = 600
     platform_data_ttl_s: int = 180
     max_value_bytes: int = MIB
+    compress_min_bytes: int = 1024
     metrics_port: int = 9101
     grpc: GrpcSecurity = GrpcSecurity()
     log_level: str = "INFO"
@@ -53,11 +58,16 @@ class Config:
             "fencing_counter_ttl_s": self.fencing_counter_ttl_s,
             "ttls_s": (self.context_group_ttl_s, self.user_profile_ttl_s, self.platform_data_ttl_s),
             "max_value_bytes": self.max_value_bytes,
+            "compress_min_bytes": self.compress_min_bytes,
             "metrics_port": self.metrics_port,
             "grpc": self.grpc,
             "log_level": self.log_level,
         }
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def cluster_cache(self) -> bool:
+        return self.redis_url is not None and _is_cluster(self.redis_url)
 
     @property
     def redis_enabled(self) -> bool:
@@ -75,8 +85,15 @@ class Config:
             redlock_urls = tuple(
                 _url(environ, "REDLOCK_URLS", u) for u in split_url_list(raw_locks)
             )
+            if any(_is_cluster(u) for u in redlock_urls):
+                raise ConfigError(
+                    "REDLOCK_URLS: a Redis Cluster cannot hold Redlock locks (a failover loses "
+                    "them); name independent masters"
+                )
+        elif redis_url and not _is_cluster(redis_url):
+            redlock_urls = (redis_url,)
         else:
-            redlock_urls = (redis_url,) if redis_url else ()
+            redlock_urls = ()  # a cluster holds the cache only
         ca = environ.get("REDIS_TLS_CA_CERT", "").strip() or None
         if ca is not None and not os.path.isfile(ca):
             raise ConfigError(f"REDIS_TLS_CA_CERT: no such file {ca!r}")
@@ -94,6 +111,8 @@ class Config:
             user_profile_ttl_s=read_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
             platform_data_ttl_s=read_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
             max_value_bytes=read_int(environ, "CACHE_MAX_VALUE_BYTES", MIB, minimum=1),
+            # 0 stores every value as given.
+            compress_min_bytes=read_int(environ, "CACHE_COMPRESS_MIN_BYTES", 1024, minimum=0),
             metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             grpc=read_grpc_security(environ),
             log_level=read_log_level(environ, "LOG_LEVEL"),

@@ -2,7 +2,9 @@
 
 The first request acquires; the lock is then extended every ttl/3 until the
 client half-closes the stream (release), max_hold_ms passes (release,
-EXPIRED), or an extension fails (LOST, sent at once: the holder must stop).
+EXPIRED), an extension fails (LOST, sent at once: the holder must stop), or a
+client that asked for heartbeats falls silent for heartbeat_timeout_ms (release,
+LOST: a paused holder must not keep the lock alive).
 A cancelled stream releases too. The holder never learns of an expiry late:
 it either gets HOLDING with a fresh valid_until, or LOST before the previous
 valid_until has passed (the next extension is due at a third of the ttl).
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 
@@ -43,7 +46,9 @@ async def hold(
         )
         return
     closed = asyncio.Event()
-    reader = asyncio.create_task(_drain(requests, closed))
+    heard = Heard(time.monotonic())
+    reader = asyncio.create_task(_drain(requests, closed, heard))
+    silence_s = first.heartbeat_timeout_ms / 1000 if first.heartbeat_timeout_ms > 0 else None
     released = False
     try:
         yield _holding(lock, acquire_answer(lock))
@@ -51,15 +56,21 @@ async def hold(
         while True:
             now = time.monotonic()
             pause = min(ttl_ms / 3000, hold_until - now)
+            if silence_s is not None:
+                pause = min(pause, heard.at + silence_s - now)
             if pause > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(closed.wait(), pause)
             if closed.is_set():
                 return
-            if time.monotonic() >= hold_until:
+            now = time.monotonic()
+            if now >= hold_until or (silence_s is not None and now >= heard.at + silence_s):
                 await _release(redlock, lock)
                 released = True
-                yield pb.HoldLockResponse(state=pb.HoldLockResponse.EXPIRED)
+                expired = now >= hold_until
+                yield pb.HoldLockResponse(
+                    state=pb.HoldLockResponse.EXPIRED if expired else pb.HoldLockResponse.LOST
+                )
                 return
             try:
                 extended = await redlock.extend(lock.resources, lock.token, ttl_ms)
@@ -81,11 +92,19 @@ def _holding(lock: Lock, answer: pb.AcquireLockResponse | None = None) -> pb.Hol
     return response
 
 
-async def _drain(requests: AsyncIterator[pb.HoldLockRequest], closed: asyncio.Event) -> None:
-    """Reads (and ignores) later messages; sets `closed` when the client half-closes."""
+@dataclass
+class Heard:
+    at: float  # monotonic time of the client's last message
+
+
+async def _drain(
+    requests: AsyncIterator[pb.HoldLockRequest], closed: asyncio.Event, heard: Heard
+) -> None:
+    """Notes when later messages (heartbeats) arrive; sets `closed` when the client
+    half-closes."""
     try:
         async for _ in requests:
-            pass
+            heard.at = time.monotonic()
     except Exception:  # noqa: BLE001, S110 - a broken stream counts as closed
         pass
     finally:

@@ -4,6 +4,13 @@ Value keys carry exactly the names of ARCHITECTURE.md. Scope invalidation uses
 one generation key per scope (see invalidation.py for why): a cached value
 records the generations it was written under and is only served while they
 are unchanged.
+
+Every cache key of a user carries the user id as a Redis Cluster hash tag,
+`{<userId>}` (context_group:{u1}:rec-1:2): on a cluster one user's values,
+generations, epoch and leases share a slot, so each Lua script (which reads a
+value with its generations and builds record keys itself) runs on one node.
+On one Redis the braces are just part of the name. Lock keys carry no tag: they
+live on independent masters, never on a cluster.
 """
 
 from dataclasses import dataclass
@@ -31,6 +38,14 @@ def _part(name: str, value: str) -> str:
     if ":" in value or any(ch.isspace() or not ch.isprintable() for ch in value):
         raise BadKey(f"{name} must not contain ':', spaces or control characters")
     return value
+
+
+def _user(user_id: str) -> str:
+    """The user id as the keys' hash tag. Braces are refused: "a}b" would tag as "a"."""
+    user_id = _part("user_id", user_id)
+    if "{" in user_id or "}" in user_id:
+        raise BadKey("user_id must not contain '{' or '}'")
+    return "{" + user_id + "}"
 
 
 # ------------------------------------------------------------------ locks
@@ -66,16 +81,16 @@ def discovery_resource(record_id: str) -> str:
 def context_group_key(user_id: str, record_id: str, depth: int) -> str:
     if depth < 0:
         raise BadKey("depth must be >= 0")
-    return f"context_group:{_part('user_id', user_id)}:{_part('record_id', record_id)}:{depth}"
+    return f"context_group:{_user(user_id)}:{_part('record_id', record_id)}:{depth}"
 
 
 def user_profile_key(user_id: str) -> str:
-    return f"user_profile:{_part('user_id', user_id)}"
+    return f"user_profile:{_user(user_id)}"
 
 
 def platform_key(platform: str, user_id: str, data_source_id: str) -> str:
     return (
-        f"platform:{_part('platform', platform)}:{_part('user_id', user_id)}"
+        f"platform:{_part('platform', platform)}:{_user(user_id)}"
         f":{_part('data_source_id', data_source_id)}"
     )
 
@@ -86,20 +101,20 @@ def rate_limit_key(subject: str) -> str:
 
 
 def context_groups_generation(user_id: str) -> str:
-    return f"cache_gen:context_group:{_part('user_id', user_id)}"
+    return f"cache_gen:context_group:{_user(user_id)}"
 
 
 def user_profile_generation(user_id: str) -> str:
-    return f"cache_gen:user_profile:{_part('user_id', user_id)}"
+    return f"cache_gen:user_profile:{_user(user_id)}"
 
 
 def platform_generation(user_id: str) -> str:
-    return f"cache_gen:platform:{_part('user_id', user_id)}"
+    return f"cache_gen:platform:{_user(user_id)}"
 
 
 def data_source_generation(user_id: str, data_source_id: str) -> str:
     return (
-        f"cache_gen:data_source:{_part('user_id', user_id)}"
+        f"cache_gen:data_source:{_user(user_id)}"
         f":{_part('data_source_id', data_source_id)}"
     )
 
@@ -114,7 +129,7 @@ def record_generation_prefix(user_id: str) -> str:
     """cache_gen:record:{userId}: + a record id is the generation key of one record.
 
     The read script builds the keys of the records a context value names (see lease.py)."""
-    return f"cache_gen:record:{_part('user_id', user_id)}:"
+    return f"cache_gen:record:{_user(user_id)}:"
 
 
 def record_generation(user_id: str, record_id: str) -> str:
@@ -134,7 +149,7 @@ def write_epoch(user_id: str) -> str:
     """Counts the records invalidations of a user (invalidation.RECORDS_SCRIPT): a fill tells
     by it whether its records were written since its lease, and a context value depending on
     every record of the user is served only under the epoch it was filled under."""
-    return f"cache_epoch:context_group:{_part('user_id', user_id)}"
+    return f"cache_epoch:context_group:{_user(user_id)}"
 
 
 def lease_key(value_key: str) -> str:

@@ -28,7 +28,6 @@ from redis.exceptions import RedisError
 from kushim_lockcache import deadline, keys
 from kushim_lockcache.cache import (
     CURRENT_HEADER,
-    HIT,
     KEEP_ALIVE,
     MISS,
     UNAVAILABLE,
@@ -277,8 +276,8 @@ class Leases:
                 return LeaseAnswer(UNAVAILABLE)
             kind = int(answer[0])
             if kind == 1:
-                stats.hit(entry.namespace)
-                return LeaseAnswer(HIT, answer[1])
+                status, value = self.cache.served(entry, answer[1])
+                return LeaseAnswer(status, value)
             if kind == 3:
                 self.cache.accepted()  # the lease key was written
                 stats.miss(entry.namespace)
@@ -313,7 +312,8 @@ class Leases:
         ttl_ms = self.cache.ttl_ms(entry.namespace, ttl_seconds)
         script_keys = [entry.key, keys.lease_key(entry.key), *entry.generations]
         args = [
-            lease_id, generations, value, ttl_ms, entry.epoch, entry.record_prefix, epoch,
+            lease_id, generations, self.cache.packed(value), ttl_ms, entry.epoch,
+            entry.record_prefix, epoch,
             new_generation(), deps,
         ]
         stored = await self.cache.write(lambda c: self._fill(script_keys, args))

@@ -4,12 +4,15 @@ Accepted forms (the Redis guide's):
   redis://host:6379                     redis://:password@host:6379
   redis://user:password@host:6379/0     rediss://... (TLS; CA file from REDIS_TLS_CA_CERT)
   redis://s1:26379,s2:26379,s3:26379?sentinelMasterId=mymaster   (Sentinel; follows failovers)
+  redis+cluster://h1:7000,h2:7001      rediss+cluster://... (Redis Cluster, the cache only:
+                                        any reachable nodes; the client learns the rest)
 """
 
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -31,11 +34,12 @@ class RedisTarget:
     password: str | None = field(default=None, repr=False)
     db: int = 0
     sentinel_master: str | None = None
+    cluster: bool = False
 
     @property
     def display(self) -> str:
         hosts = ",".join(f"{h}:{p}" for h, p in self.hosts)
-        scheme = "rediss" if self.tls else "redis"
+        scheme = ("rediss" if self.tls else "redis") + ("+cluster" if self.cluster else "")
         suffix = f"?sentinelMasterId={self.sentinel_master}" if self.sentinel_master else ""
         return f"{scheme}://{hosts}/{self.db}{suffix}"
 
@@ -59,8 +63,9 @@ def _host_port(text: str, default_port: int) -> tuple[str, int]:
 
 def parse_redis_url(url: str) -> RedisTarget:
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("redis", "rediss"):
-        raise ValueError("must start with redis:// or rediss://")
+    if not sep or scheme not in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
+        raise ValueError("must start with redis://, rediss://, redis+cluster:// or rediss+cluster://")
+    cluster = scheme.endswith("+cluster")
     rest, _, query = rest.partition("?")
     netloc, _, path = rest.partition("/")
     userinfo, at, hostlist = netloc.rpartition("@")
@@ -79,18 +84,23 @@ def parse_redis_url(url: str) -> RedisTarget:
     hosts = tuple(_host_port(h, default_port) for h in hostlist.split(",") if h)
     if not hosts:
         raise ValueError("missing host")
-    if len(hosts) > 1 and not master:
-        raise ValueError("several hosts need ?sentinelMasterId=<name>")
+    if len(hosts) > 1 and not master and not cluster:
+        raise ValueError("several hosts need ?sentinelMasterId=<name> or redis+cluster://")
+    if cluster and master:
+        raise ValueError("a cluster has no sentinelMasterId")
     db_text = path.strip("/") or (params.get("db") or ["0"])[0]
     if not db_text.isdigit():
         raise ValueError(f"bad database number {db_text!r}")
+    if cluster and db_text != "0":
+        raise ValueError("Redis Cluster has database 0 only")
     return RedisTarget(
         hosts=hosts,
-        tls=scheme == "rediss",
+        tls=scheme.startswith("rediss"),
         username=username,
         password=password,
         db=int(db_text),
         sentinel_master=master,
+        cluster=cluster,
     )
 
 
@@ -104,7 +114,7 @@ def mask_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{tail}"
 
 
-def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
+def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis | RedisCluster:
     """A client for the target; nothing is opened until the first command."""
     common: dict = {
         "socket_timeout": SOCKET_TIMEOUT_S,
@@ -116,6 +126,11 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
         common["ssl"] = True
         if tls_ca_cert:
             common["ssl_ca_certs"] = tls_ca_cert
+    if target.cluster:
+        nodes = [ClusterNode(host, port) for host, port in target.hosts]
+        return RedisCluster(
+            startup_nodes=nodes, username=target.username, password=target.password, **common
+        )
     auth = {"username": target.username, "password": target.password, "db": target.db}
     if target.sentinel_master:
         # Sentinels themselves are reached without the data password.
@@ -125,9 +140,10 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis:
     return Redis(host=host, port=port, **auth, **common)
 
 
-async def close(client: Redis) -> None:
+async def close(client: Redis | RedisCluster) -> None:
     """Closes the client and, for Sentinel, its connections to the sentinels."""
     await client.aclose()
-    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    pool = getattr(client, "connection_pool", None)  # a cluster client has one per node
+    manager = getattr(pool, "sentinel_manager", None)
     for sentinel in getattr(manager, "sentinels", ()):
         await sentinel.aclose()

@@ -344,6 +344,8 @@ class Redlock:
     async def _on(self, index: int, command):
         """Runs a command on one master; an unreachable master answers Unavailable."""
         master = self.masters[index]
+        if master.refused:
+            return Unavailable(f"locks disabled: {master.refusal_reason}")
         if not master.usable:
             return Unavailable(master.name)
         try:

@@ -37,7 +37,9 @@ class LockcacheServer:
             keys.PLATFORM: config.platform_data_ttl_s,
             keys.RATE_LIMIT: 60,
         }
-        self.cache = Cache(self.backends.cache, self.stats, ttls, config.max_value_bytes)
+        self.cache = Cache(
+            self.backends.cache, self.stats, ttls, config.max_value_bytes, config.compress_min_bytes
+        )
         self.leases = Leases(self.cache)
         self.grpc = GrpcServer(
             [
@@ -59,7 +61,7 @@ class LockcacheServer:
         self._metrics = None
 
     async def start(self) -> int:
-        """Raises StartupError (wrong password, evicting lock master)."""
+        """Raises StartupError (an evicting lock master of REDLOCK_URLS)."""
         await self.backends.start()
         self.port = self.grpc.bind(f"{self.config.bind_host}:{self.config.port}")
         await self.grpc.start()

@@ -55,7 +55,7 @@ def config(backends) -> Config:
         lockcache_addr=backends.lockcache_addr, auth_token_secret=TOKEN_SECRET,
         environment="development", password_hash_profile="cheapest",  # noqa: S106
         upstream_timeout_ms=20_000, login_rate_limit_per_ip=100_000,
-        register_rate_limit_per_ip=100_000, grpc_tls=client_tls("api"),
+        register_rate_limit_per_ip=100_000, readiness_cache_ms=0, grpc_tls=client_tls("api"),
     )
 
 

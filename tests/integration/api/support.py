@@ -31,12 +31,13 @@ def http_ready(port: int, path: str = "/health") -> bool:
 
 def gateway_env(graph_addr: str, lockcache_addr: str, port: int,
                 extra: Mapping[str, str] | None = None, tls: bool = True) -> dict[str, str]:
-    return base_env(
-        PORT=str(port), GRAPH_ADDR=graph_addr, LOCKCACHE_ADDR=lockcache_addr,
-        AUTH_TOKEN_SECRET=TOKEN_SECRET, KUSHIM_ENV="development",
-        PASSWORD_HASH_PROFILE="cheapest",  # noqa: S106 - a hash profile
-        UPSTREAM_TIMEOUT_MS="20000", **(tls_env("api") if tls else {}), **(extra or {}),
-    )
+    return base_env(**{
+        "PORT": str(port), "GRAPH_ADDR": graph_addr, "LOCKCACHE_ADDR": lockcache_addr,
+        "AUTH_TOKEN_SECRET": TOKEN_SECRET, "KUSHIM_ENV": "development",
+        "PASSWORD_HASH_PROFILE": "cheapest", "UPSTREAM_TIMEOUT_MS": "20000",
+        # The suites poll outboxPending to see the outbox drained: no cached answer.
+        "READINESS_CACHE_MS": "0", **(tls_env("api") if tls else {}), **(extra or {}),
+    })
 
 
 def start_gateway(out: LogBuffer, graph_addr: str, lockcache_addr: str, name: str = "api",

@@ -124,3 +124,13 @@ async def test_profile_cache_hits_show_in_health_redis(client, alice):
     await client.get("/users/me", headers=headers)
     await client.get("/users/me", headers=headers)
     assert await hits() >= before + 1
+
+
+async def test_health_redis_info_is_the_guides_shape_as_redis_reports_it(client):
+    report = await (await client.get("/health/redis")).json()
+    info = report["info"]
+    assert set(info) == {"total_commands_processed", "instantaneous_ops_per_sec",
+                         "used_memory_human", "connected_clients"}
+    assert all(isinstance(value, str) for value in info.values())
+    assert int(info["total_commands_processed"]) > 0 and info["used_memory_human"][-1] in "BKMG"
+    assert report["locks"]["enabled"] is True and "reason" not in report["locks"]

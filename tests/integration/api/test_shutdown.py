@@ -6,6 +6,7 @@ import socket
 import uuid
 
 import aiohttp
+from kushim.graph.v1 import graph_pb2
 from kushim_api.auth import Tokens
 
 from tests.integration.api.support import TOKEN_SECRET, LogBuffer, start_gateway, wait_for
@@ -29,7 +30,9 @@ async def test_sigterm_drains_in_flight_requests_then_exits_0():
         SHUTDOWN_GRACE_SECONDS="20",
     )
     try:
-        token = Tokens(TOKEN_SECRET, 600).issue(str(uuid.uuid4()))
+        user_id = str(uuid.uuid4())
+        backends.graph.users[user_id] = (graph_pb2.User(id=user_id), "")
+        token = Tokens(TOKEN_SECRET, 600).issue(user_id)
         backends.graph.gate = asyncio.Event()
         async with aiohttp.ClientSession() as session:
             in_flight = asyncio.create_task(session.get(

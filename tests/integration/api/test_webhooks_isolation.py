@@ -35,6 +35,27 @@ async def test_github_push_and_issue_are_linked_by_their_references(client, alic
     assert links["total"] >= 1, "the commit naming #12 should link to issue #12"
 
 
+async def test_a_github_review_comment_is_a_record_linked_to_its_pull_request(client, alice):
+    _, headers = alice
+    ds = await _source(client, headers, "github")
+    for event, name in (("pull_request", "github_pull_request_opened"),
+                        ("pull_request_review_comment",
+                         "github_pull_request_review_comment_created")):
+        body = raw(name)
+        response = await client.post(f"/webhooks/github/{ds}", data=body, headers={
+            "X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": sign_hub(SECRET, body), "Content-Type": "application/json"})
+        assert response.status == 200, await response.text()
+        assert [r["status"] for r in (await response.json())["records"]] == ["created"]
+    page = await (await client.get(f"/data-sources/{ds}/records", headers=headers)).json()
+    by_type = {r["artifactType"]: r for r in page["items"]}
+    links = await (await client.get(f"/records/{by_type['message']['id']}/links",
+                                    headers=headers)).json()
+    ends = {end for link in links["items"]
+            for end in (link["sourceRecordId"], link["targetRecordId"])}
+    assert by_type["pull_request"]["id"] in ends
+
+
 async def test_redelivery_is_a_duplicate_and_bad_signature_stores_nothing(client, alice):
     _, headers = alice
     ds = await _source(client, headers, "slack")

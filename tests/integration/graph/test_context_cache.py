@@ -1,5 +1,7 @@
 """The context cache under writes: a write drops only the cached contexts it can change."""
 
+import asyncio
+
 import pytest
 from kushim.graph.v1 import graph_pb2 as pb
 
@@ -140,3 +142,39 @@ async def test_link_feedback_drops_the_contexts_that_show_the_link(graph, projec
     answer = await context(graph, user, pr_a)
     assert not answer.cached
     assert [lk.feedback for lk in answer.subgraph.links] == ["positive"]
+
+
+async def test_a_discovered_link_drops_the_far_endpoints_context_at_the_commit(graph, projected):
+    user = await graph.new_user()
+    ticket, pull = await graph.ingest(
+        user, record("GGG-1", title="GGG-1 ticket", when="2021-01-01T10:00:00+00:00"),
+        record("x/ggg#1", platform="github", kind="pull_request", title="draft",
+               when="2021-01-02T10:00:00+00:00"),
+    )  # fmt: skip
+    ticket_id, pull_id = ticket.record.id, pull.record.id
+    # One group already holds both, so the link below changes no group: only the link itself
+    # reaches the ticket.
+    await graph.groups.CreateGroup(
+        pb.CreateGroupRequest(user_id=user, name="Both", record_ids=[ticket_id, pull_id]))
+    await eventually(projected.settled)
+    await cached_now(graph, user, ticket_id)
+    # Hold the projection's own invalidation: only the commit's can drop the context now.
+    release = asyncio.Event()
+    inner = projected.worker.on_applied
+
+    async def held(reached) -> None:
+        await release.wait()
+        await inner(reached)
+
+    projected.worker.on_applied = held
+    try:
+        (edited,) = await graph.ingest(user, record(
+            "x/ggg#1", platform="github", kind="pull_request", title="draft",
+            body="fixes GGG-1", when="2021-01-03T10:00:00+00:00"))
+        assert [{link.source_record_id, link.target_record_id} for link in edited.links] == [
+            {ticket_id, pull_id}]
+        assert not (await context(graph, user, ticket_id)).cached
+    finally:
+        projected.worker.on_applied = inner
+        release.set()
+    await eventually(projected.settled)

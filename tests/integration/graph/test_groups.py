@@ -2,6 +2,7 @@
 
 import grpc
 from kushim.graph.v1 import graph_pb2 as pb
+from kushim_graph.rpc import groups as group_rpc
 
 from tests.integration.graph.support import record, rpc_error
 
@@ -211,6 +212,14 @@ async def test_manual_links_feedback_stats_and_graphs(graph):
     assert len(inside.nodes) == 3 and len(inside.links) == 2
     everything = await graph.groups.GetUserGraph(pb.GetUserGraphRequest(user_id=user))
     assert len(everything.nodes) == 3 and len(everything.links) == 2
+    assert all(node.body == "" for node in everything.nodes)
+    first = await graph.groups.GetUserGraph(pb.GetUserGraphRequest(user_id=user, limit=2))
+    rest = await graph.groups.GetUserGraph(pb.GetUserGraphRequest(user_id=user, limit=2,
+                                                                  offset=2))
+    assert [n.id for n in (*first.nodes, *rest.nodes)] == [n.id for n in everything.nodes]
+    too_big = await rpc_error(graph.groups.GetUserGraph(
+        pb.GetUserGraphRequest(user_id=user, limit=2_001)))
+    assert too_big.code() == grpc.StatusCode.INVALID_ARGUMENT
     await graph.links.DeleteLink(pb.DeleteLinkRequest(user_id=user, link_id=made.id))
     error = await rpc_error(graph.links.GetLinkBetween(
         pb.GetLinkBetweenRequest(user_id=user, record_a=a.record.id, record_b=b.record.id)
@@ -238,3 +247,25 @@ async def test_link_errors(graph):
         pb.SetLinkFeedbackRequest(user_id=user, link_id=missing, feedback="meh")
     ))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_group_answers_show_a_capped_page_of_members_and_the_total(graph, monkeypatch):
+    monkeypatch.setattr(group_rpc, "MAX_GROUP_MEMBERS_ANSWERED", 2)
+    user = await graph.new_user()
+    results = await graph.ingest(user, *(
+        record(f"CAP-{n}", title=f"unrelated topic {n}", when=f"2020-0{n}-01T10:00:00+00:00")
+        for n in range(1, 5)
+    ))
+    ids = [r.record.id for r in results]
+    for group in await graph.groups_of(user):
+        await graph.groups.DeleteGroup(pb.GetGroupRequest(user_id=user, group_id=group.id))
+    made = await graph.groups.CreateGroup(
+        pb.CreateGroupRequest(user_id=user, name="Large", record_ids=ids)
+    )
+    assert made.group.member_count == 4
+    assert [m.id for m in made.members] == ids[:2]
+    read = await graph.groups.GetGroup(pb.GetGroupRequest(user_id=user, group_id=made.group.id))
+    assert [m.id for m in read.members] == ids[:2]
+    inside = await graph.groups.GetGroupGraph(
+        pb.GetGroupRequest(user_id=user, group_id=made.group.id))
+    assert [n.id for n in inside.nodes] == ids[:2]

@@ -267,3 +267,50 @@ async def test_a_token_past_its_age_limit_is_refused(graph, db, locks):
                 accept_until=floor.read_at - timedelta(seconds=1),
             )
     assert await stored_token(db, record_id) < answer.fencing_token
+
+
+async def test_a_stale_record_of_a_batch_is_discarded_and_the_others_are_written(
+    graph, db, locks
+):
+    user = await graph.new_user()
+    answers = await graph.ingest(
+        user, record("BST-1", title="batch fence"),
+        record("x/bst#1", platform="github", kind="pull_request", body="BST-1"),
+        record("x/bst#2", platform="github", kind="pull_request", body="BST-1"),
+    )
+    stale_id, *fresh_ids = [uuid.UUID(a.record.id) for a in answers]
+    before = {r: await stored_token(db, str(r)) for r in (stale_id, *fresh_ids)}
+    resources = [f"relationship_discovery:{r}" for r in fresh_ids]
+    lock = await locks.Acquire(lpb.AcquireLockRequest(
+        resources=resources, ttl_ms=10_000, retry_count=0,
+        fencing_floors={f"relationship_discovery:{r}": before[r] for r in fresh_ids},
+    ), timeout=5)
+    assert lock.outcome == lpb.ACQUIRED
+    links_before = await graph.links_of(user, str(stale_id))
+    tokens = {stale_id: before[stale_id]}  # not newer than the stored one
+    tokens |= {r: lock.fencing_tokens[f"relationship_discovery:{r}"] for r in fresh_ids}
+    async with graph.server.pool.acquire() as conn:
+        outcomes = await graph.server.discovery.discover_batch(conn, user, tokens)
+    await locks.Release(lpb.ReleaseLockRequest(resources=resources, token=lock.token))
+    assert outcomes[stale_id].state == "stale"
+    assert outcomes[stale_id].stored_token == before[stale_id]
+    assert not outcomes[stale_id].expired
+    assert [outcomes[r].state for r in fresh_ids] == ["done", "done"]
+    for r in fresh_ids:
+        assert await stored_token(db, str(r)) == tokens[r] > before[r]
+    assert await stored_token(db, str(stale_id)) == before[stale_id]
+    assert await graph.links_of(user, str(stale_id)) == links_before
+
+
+async def test_the_fallback_path_advances_every_record_of_a_batch_by_one(graph, db):
+    user = await graph.new_user()
+    answers = await graph.ingest(
+        user, record("BFB-1", title="batch fallback"),
+        record("x/bfb#1", platform="github", kind="pull_request", body="BFB-1"),
+    )
+    ids = [uuid.UUID(a.record.id) for a in answers]
+    before = {r: await stored_token(db, str(r)) for r in ids}
+    async with graph.server.pool.acquire() as conn:
+        outcomes = await graph.server.discovery.discover_batch(conn, user, dict.fromkeys(ids))
+    assert {outcome.state for outcome in outcomes.values()} == {"done"}
+    assert {r: await stored_token(db, str(r)) for r in ids} == {r: before[r] + 1 for r in ids}

@@ -88,9 +88,30 @@ async def lockcache(lockcache_factory, shared_env) -> Client:
     return await lockcache_factory(shared_env)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """One local Redis Cluster (three masters, one replica each) for the whole session:
+    forming one costs seconds, and tests isolate themselves by their own user ids."""
+    from devstack.ports import free_ports
+    from devstack.redis_cluster import RedisCluster
+
+    base = int(required_env("KUSHIM_TEST_PORT_BASE"))
+    cluster = RedisCluster(
+        tmp_path_factory.mktemp("redis-cluster"), free_ports(6, range(base + 40, base + 100))
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 async def cache_redis(shared_env):
-    client = aioredis.from_url(shared_env["REDIS_URL"])
+    """A plain client of the cache REDIS_URL (a cluster client for the cluster form)."""
+    url = shared_env["REDIS_URL"]
+    if url.startswith("redis+cluster://"):
+        client = aioredis.RedisCluster.from_url(url.split(",")[0].replace("+cluster", ""))
+    else:
+        client = aioredis.from_url(url)
     yield client
     await client.aclose()
 
@@ -100,4 +121,19 @@ async def lock_masters(shared_env):
     clients = [aioredis.from_url(u) for u in split_url_list(shared_env["REDLOCK_URLS"])]
     yield clients
     for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def direct():
+    """direct(server) -> a plain client of that server, closed after the test."""
+    opened = []
+
+    def open_(server):
+        client = aioredis.from_url(server.url)
+        opened.append(client)
+        return client
+
+    yield open_
+    for client in opened:
         await client.aclose()

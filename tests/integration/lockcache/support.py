@@ -22,3 +22,13 @@ class Client:
     channel: grpc.aio.Channel
     locks: pb_grpc.LockServiceStub
     cache: pb_grpc.CacheServiceStub
+
+
+def shared_env_on_redis_and_cluster(request) -> dict[str, str]:
+    """A module runs its cache tests on both forms of REDIS_URL with
+    `shared_env = pytest.fixture(params=["redis", "cluster"])(shared_env_on_redis_and_cluster)`:
+    the shared cache Redis, and the session's Redis Cluster (redis+cluster://)."""
+    env = {"REDIS_URL": required_env("REDIS_URL"), "REDLOCK_URLS": required_env("REDLOCK_URLS")}
+    if request.param == "cluster":
+        env["REDIS_URL"] = request.getfixturevalue("redis_cluster").url
+    return env

@@ -1,4 +1,5 @@
-"""CacheService on the shared cache Redis (REDIS_URL)."""
+"""CacheService on the shared cache Redis (REDIS_URL), and the same suite on a Redis
+Cluster (REDIS_URL=redis+cluster://..., the session's cluster of three masters)."""
 
 import asyncio
 
@@ -6,9 +7,10 @@ import grpc
 import pytest
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 
-from tests.integration.lockcache.support import unique
+from tests.integration.lockcache.support import shared_env_on_redis_and_cluster, unique
 
 DEADLINE = 10
+shared_env = pytest.fixture(params=["redis", "cluster"])(shared_env_on_redis_and_cluster)
 
 
 def context_key(user, record="rec", depth=2):
@@ -54,9 +56,9 @@ async def test_values_are_opaque_bytes(lockcache):
 @pytest.mark.parametrize(
     ("make_key", "redis_key", "ttl"),
     [
-        (lambda u: context_key(u, "rec9", 3), "context_group:{u}:rec9:3", 300),
-        (profile_key, "user_profile:{u}", 600),
-        (lambda u: platform_key(u, "ds7", "jira"), "platform:jira:{u}:ds7", 180),
+        (lambda u: context_key(u, "rec9", 3), "context_group:{{{u}}}:rec9:3", 300),
+        (profile_key, "user_profile:{{{u}}}", 600),
+        (lambda u: platform_key(u, "ds7", "jira"), "platform:jira:{{{u}}}:ds7", 180),
     ],
 )
 async def test_key_names_and_ttls_per_namespace(lockcache, cache_redis, make_key, redis_key, ttl):
@@ -69,14 +71,14 @@ async def test_key_names_and_ttls_per_namespace(lockcache, cache_redis, make_key
 async def test_ttl_override_per_call(lockcache, cache_redis):
     user = unique("u")
     await put(lockcache, profile_key(user), ttl=42)
-    assert 37 <= await cache_redis.ttl(f"user_profile:{user}") <= 42
+    assert 37 <= await cache_redis.ttl(f"user_profile:{{{user}}}") <= 42
 
 
 async def test_ttl_from_environment(lockcache_factory, shared_env, cache_redis):
     client = await lockcache_factory(shared_env | {"USER_PROFILE_CACHE_TTL": "77"})
     user = unique("u")
     await put(client, profile_key(user))
-    assert 72 <= await cache_redis.ttl(f"user_profile:{user}") <= 77
+    assert 72 <= await cache_redis.ttl(f"user_profile:{{{user}}}") <= 77
 
 
 async def test_delete(lockcache):
@@ -214,6 +216,20 @@ async def test_increment_counts_within_a_window(lockcache, cache_redis):
         counts.append(answer.count)
     assert counts == [1, 2, 3]
     assert 0 < await cache_redis.ttl(f"rate_limit:{subject}") <= 60
+
+
+async def test_delete_resets_a_rate_limit_counter(lockcache, cache_redis):
+    key = pb.CacheKey(namespace=pb.RATE_LIMIT, subject=unique("login:account:"))
+    increment = pb.IncrementCounterRequest(key=key, window_seconds=60)
+    for _ in range(3):
+        await lockcache.cache.Increment(increment, timeout=DEADLINE)
+    reset = await lockcache.cache.Delete(pb.DeleteCacheRequest(key=key), timeout=DEADLINE)
+    assert reset.deleted
+    assert (await lockcache.cache.Increment(increment, timeout=DEADLINE)).count == 1
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await lockcache.cache.Delete(pb.DeleteCacheRequest(
+            key=pb.CacheKey(namespace=pb.RATE_LIMIT)), timeout=DEADLINE)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 @pytest.mark.parametrize(

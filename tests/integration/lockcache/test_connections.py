@@ -1,5 +1,6 @@
-"""Every REDIS_URL form, fast failure on bad credentials, Sentinel failover."""
+"""Every REDIS_URL form, a rejected password that heals, Sentinel failover."""
 
+import logging
 import signal
 import subprocess
 from pathlib import Path
@@ -7,9 +8,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
-from kushim_lockcache.backends import StartupError
-from kushim_lockcache.config import Config
-from kushim_lockcache.server import LockcacheServer
+from kushim_lockcache.connection import FAILED_LINE
 
 from tests.integration.lockcache.support import eventually, free_port, unique
 
@@ -52,14 +51,42 @@ async def test_user_password_and_database(lockcache_factory, redis_servers):
 
 
 @pytest.mark.parametrize("wrong", ["redis://:wrong@127.0.0.1:{port}", "redis://127.0.0.1:{port}"])
-async def test_a_rejected_password_fails_start_naming_the_cause(redis_servers, wrong):
+async def test_a_rejected_password_degrades_and_heals_once_the_server_takes_it(
+    lockcache_factory, redis_servers, direct, caplog, wrong
+):
+    caplog.set_level(logging.INFO, logger="kushim_lockcache")
     server = redis_servers(password=ADMIN_PASSWORD)
-    url = wrong.format(port=server.port)
-    lockcache = LockcacheServer(Config.from_env({"REDIS_URL": url, "BIND_HOST": "127.0.0.1"}))
-    with pytest.raises(StartupError, match="WRONGPASS|NOAUTH") as error:
-        await lockcache.start()
-    assert "wrong" not in str(error.value)
-    await lockcache.close()
+    client = await lockcache_factory({"REDIS_URL": wrong.format(port=server.port)})
+    key = pb.CacheKey(namespace=pb.USER_PROFILE, user_id=unique("u"))
+    for _ in range(3):
+        got = await client.cache.Get(pb.GetCacheRequest(key=key), timeout=DEADLINE)
+        assert got.status == pb.CACHE_UNAVAILABLE
+    stored = await client.cache.Set(pb.SetCacheRequest(key=key, value=b"v"), timeout=DEADLINE)
+    assert not stored.stored and "password rejected" in stored.message
+    lock = await client.locks.Acquire(
+        pb.AcquireLockRequest(resources=[unique("r:")], retry_count=0), timeout=DEADLINE
+    )
+    assert lock.outcome == pb.UNAVAILABLE
+    stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
+    assert stats.enabled and not stats.connected
+    failures = [r for r in caplog.records if r.getMessage().startswith(FAILED_LINE)]
+    assert len(failures) == 1  # once per outage, not per call
+    assert failures[0].levelno == logging.ERROR
+    assert f"127.0.0.1:{server.port}" in failures[0].getMessage()
+    assert "WRONGPASS" in failures[0].getMessage() or "NOAUTH" in failures[0].getMessage()
+    assert ADMIN_PASSWORD not in caplog.text and ":wrong@" not in caplog.text
+
+    # The password is fixed on the server's side (a rotated Secret): no restart needed.
+    admin = direct(server)
+    await admin.config_set("requirepass", "wrong" if ":wrong@" in wrong else "")
+
+    async def healed() -> bool:
+        answer = await client.cache.Set(pb.SetCacheRequest(key=key, value=b"v"), timeout=DEADLINE)
+        return answer.stored
+
+    await eventually(healed)
+    await round_trip(client)
+    assert caplog.text.count("Redis connected successfully") == 1
 
 
 def make_certificates(directory: Path) -> dict[str, Path]:

@@ -123,3 +123,46 @@ async def test_hold_closed_before_any_request_just_ends(lockcache):
 
     call = lockcache.locks.Hold(nothing(), timeout=DEADLINE)
     assert [message async for message in call] == []
+
+
+async def test_a_silent_holder_that_promised_heartbeats_loses_the_lock(lockcache):
+    resource = unique("r:")
+    first = hold_request([resource], ttl_ms=3000)
+    first.heartbeat_timeout_ms = 300
+    stream = Stream(lockcache, first)  # sends no heartbeat after the first message
+    assert (await stream.next()).state == State.HOLDING
+    message = await stream.next()
+    while message.state == State.HOLDING:
+        message = await stream.next()
+    assert message.state == State.LOST
+    # Released at once, long before the 3 s ttl would have let it expire.
+    answer = await lockcache.locks.Acquire(
+        pb.AcquireLockRequest(resources=[resource], ttl_ms=1000), timeout=DEADLINE
+    )
+    assert answer.outcome == pb.ACQUIRED
+    stream.closed.set()
+
+
+async def test_heartbeats_keep_a_hold_alive_past_the_heartbeat_timeout(lockcache):
+    resource = unique("r:")
+    closed = asyncio.Event()
+    beat = asyncio.Event()
+
+    async def requests():
+        first = hold_request([resource], ttl_ms=600)
+        first.heartbeat_timeout_ms = 600
+        yield first
+        while not closed.is_set():
+            await beat.wait()
+            beat.clear()
+            yield pb.HoldLockRequest()
+
+    call = lockcache.locks.Hold(requests(), timeout=DEADLINE)
+    # One heartbeat per renewal (every 200 ms): ten renewals span three heartbeat timeouts.
+    for _ in range(10):
+        message = await call.read()
+        assert message.state == State.HOLDING
+        beat.set()
+    closed.set()
+    beat.set()
+    call.cancel()

@@ -6,9 +6,11 @@ import grpc
 import pytest
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 
-from tests.integration.lockcache.support import eventually, unique
+from tests.integration.lockcache.support import eventually, shared_env_on_redis_and_cluster, unique
 
 DEADLINE = 10
+
+shared_env = pytest.fixture(params=["redis", "cluster"])(shared_env_on_redis_and_cluster)
 
 
 def context_key(user, record="rec"):

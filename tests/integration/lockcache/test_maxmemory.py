@@ -3,19 +3,15 @@ refuses writes, which callers see as "not cached" (logged once per state
 change); lock keys live on the noeviction masters and are never touched."""
 
 import logging
+import os
 
-import pytest
-import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache import connection
-from kushim_lockcache.backends import StartupError
-from kushim_lockcache.config import Config
-from kushim_lockcache.server import LockcacheServer
 
 from tests.integration.lockcache.support import eventually, unique
 
 DEADLINE = 10
-VALUE = b"x" * 100_000
+VALUE = os.urandom(100_000)  # incompressible: it fills Redis as it is
 REFUSING = "Redis refuses writes (cache"
 ACCEPTING = "Redis accepts writes again (cache"
 
@@ -33,21 +29,6 @@ async def put(client, user: str, i: int) -> pb.SetCacheResponse:
 async def status(client, user: str, i: int) -> int:
     answer = await client.cache.Get(pb.GetCacheRequest(key=key(user, i)), timeout=DEADLINE)
     return answer.status
-
-
-@pytest.fixture
-async def direct():
-    """direct(server) -> a plain client of that server, closed after the test."""
-    opened = []
-
-    def open_(server):
-        client = aioredis.from_url(server.url)
-        opened.append(client)
-        return client
-
-    yield open_
-    for client in opened:
-        await client.aclose()
 
 
 async def full_cache(lockcache_factory, redis_servers, policy: str):
@@ -164,13 +145,53 @@ async def _stored(client, user: str) -> bool:
     return (await put(client, user, 1000)).stored
 
 
-async def test_one_evicting_server_for_cache_and_locks_is_refused_at_start(redis_servers):
-    """Without REDLOCK_URLS the cache server holds the locks too, so it must not evict."""
+LOCKS_OFF = "Distributed locking disabled"
+
+
+async def assert_cache_works_and_locks_are_off(client, user: str) -> None:
+    assert (await put(client, user, 0)).stored
+    assert await status(client, user, 0) == pb.HIT
+    for _ in range(3):
+        lock = await client.locks.Acquire(
+            pb.AcquireLockRequest(resources=[unique("r:")], ttl_ms=5000, retry_count=0),
+            timeout=DEADLINE,
+        )
+        assert lock.outcome == pb.UNAVAILABLE
+        assert "locks disabled" in lock.message and "allkeys-lru" in lock.message
+    stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
+    assert stats.enabled and stats.connected
+    assert "maxmemory-policy allkeys-lru" in stats.locks_disabled
+
+
+async def test_one_lru_redis_caches_and_turns_locks_off_with_one_warning(
+    lockcache_factory, redis_servers, direct, caplog
+):
+    """The guide's production config: one Redis, allkeys-lru, no REDLOCK_URLS."""
+    caplog.set_level(logging.INFO, logger="kushim_lockcache")
     shared = redis_servers(maxmemory="2mb", maxmemory_policy="allkeys-lru")
-    server = LockcacheServer(Config.from_env({"REDIS_URL": shared.url, "BIND_HOST": "127.0.0.1"}))
-    with pytest.raises(StartupError, match="maxmemory-policy allkeys-lru"):
-        await server.start()
-    await server.close()
+    client = await lockcache_factory({"REDIS_URL": shared.url})
+    await assert_cache_works_and_locks_are_off(client, unique("u"))
+    assert not [k async for k in direct(shared).scan_iter("locks:*")]
+    warnings = [r for r in caplog.records if r.getMessage().startswith(LOCKS_OFF)]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "REDLOCK_URLS" in warnings[0].getMessage()
+
+
+async def test_one_lru_redis_found_after_start_turns_locks_off_once_it_answers(
+    lockcache_factory, redis_servers, caplog
+):
+    caplog.set_level(logging.INFO, logger="kushim_lockcache")
+    shared = redis_servers(started_now=False, maxmemory="2mb", maxmemory_policy="allkeys-lru")
+    client = await lockcache_factory({"REDIS_URL": shared.url})
+    shared.start()
+
+    async def locks_off() -> bool:
+        stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
+        return stats.connected and bool(stats.locks_disabled)
+
+    await eventually(locks_off)
+    await assert_cache_works_and_locks_are_off(client, unique("u"))
+    assert len([r for r in caplog.records if r.getMessage().startswith(LOCKS_OFF)]) == 1
 
 
 async def test_a_full_server_for_cache_and_locks_refuses_locks_quietly(

@@ -124,7 +124,7 @@ async def test_cache_calls_answer_in_time_while_the_link_resets(
     assert metrics.get_sample_value("lockcache_redis_reconnects_total") == stats.reconnects
     # Logged once per change of state: every outage line has its recovery line.
     lines = [r.getMessage() for r in caplog.records if "cache redis://" in r.getMessage()]
-    down = [m for m in lines if m.startswith("Redis unavailable")]
+    down = [m for m in lines if m.startswith("Failed to connect to Redis")]
     up = [m for m in lines if m.startswith("Redis connected successfully")]
     assert len(up) == 1 + len(down), lines
 

@@ -105,18 +105,28 @@ async def test_unset_redis_url_runs_degraded_and_says_so_once(processes):
     assert process.output().count(NOT_CONFIGURED) == 1
 
 
-async def test_wrong_password_exits_at_once_with_one_line(processes, redis_servers):
+async def test_wrong_password_runs_degraded_with_one_error_line(processes, redis_servers):
     server = redis_servers(password=ADMIN_PASSWORD)
     process = processes({"REDIS_URL": f"redis://:wrong@127.0.0.1:{server.port}"})
-    assert await process.exit_code() == 1
+    await process.wait_for("lockcache listening")
+    await process.wait_for("Failed to connect to Redis: cache")
     output = process.output()
-    assert "WRONGPASS" in output
+    assert '"severity": "ERROR"' in output and "WRONGPASS" in output
     assert "wrong@" not in output  # the password is never logged
 
 
-async def test_evicting_lock_master_exits_with_one_line(processes, redis_servers):
+async def test_one_evicting_redis_runs_with_locks_off(processes, redis_servers):
     server = redis_servers(maxmemory_policy="allkeys-lru")
     process = processes({"REDIS_URL": server.url})
+    await process.wait_for("lockcache listening")
+    assert "maxmemory-policy allkeys-lru" in process.output()
+
+
+async def test_an_evicting_lock_master_of_redlock_urls_exits_with_one_line(
+    processes, redis_servers
+):
+    server = redis_servers(maxmemory_policy="allkeys-lru")
+    process = processes({"REDLOCK_URLS": server.url})
     assert await process.exit_code() == 1
     assert "maxmemory-policy allkeys-lru" in process.output()
 

@@ -5,9 +5,11 @@ import pytest
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache import keys
 
-from tests.integration.lockcache.support import unique
+from tests.integration.lockcache.support import shared_env_on_redis_and_cluster, unique
 
 DEADLINE = 10
+
+shared_env = pytest.fixture(params=["redis", "cluster"])(shared_env_on_redis_and_cluster)
 
 
 def context_key(user, record):

@@ -3,6 +3,7 @@ Redis servers these tests start (and kill) themselves."""
 
 import asyncio
 import logging
+import os
 import signal
 
 import pytest
@@ -10,6 +11,7 @@ import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_lockcache.backends import StartupError
 from kushim_lockcache.config import Config
+from kushim_lockcache.connection import FAILED_LINE
 from kushim_lockcache.server import LockcacheServer
 
 from tests.integration.lockcache.support import eventually, unique
@@ -214,7 +216,7 @@ async def test_outage_answers_promptly_is_logged_once_and_recovers(
     assert not counter.available
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
     assert stats.enabled and not stats.connected
-    outage_lines = [r for r in caplog.records if r.getMessage().startswith("Redis unavailable")]
+    outage_lines = [r for r in caplog.records if r.getMessage().startswith(FAILED_LINE)]
     assert len(outage_lines) == 1
 
     server.start()
@@ -257,7 +259,7 @@ async def test_out_of_memory_is_reported_and_counted(lockcache_factory, redis_se
         key = pb.CacheKey(namespace=pb.CONTEXT_GROUP, user_id=user, record_id=f"r{i}", depth=1)
         answers.append(
             await client.cache.Set(
-                pb.SetCacheRequest(key=key, value=b"x" * 200_000), timeout=DEADLINE
+                pb.SetCacheRequest(key=key, value=os.urandom(200_000)), timeout=DEADLINE
             )
         )
     refused = [a for a in answers if not a.stored]

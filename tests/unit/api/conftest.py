@@ -66,6 +66,12 @@ async def register(client, email: str = "ada@example.com",
     return body["user"]["id"], {"Authorization": f"Bearer {body['token']}"}
 
 
+async def login(client, password: str, email: str = "ada@example.com") -> int:
+    """The status of a login attempt."""
+    response = await client.post("/auth/login", json={"email": email, "password": password})
+    return response.status
+
+
 @pytest.fixture
 async def alice(client):
     return await register(client, "alice@example.com")

@@ -35,11 +35,20 @@ class CacheStore:
     redis_up: bool = True
     enabled: bool = True
     down: bool = False
+    locks_disabled: str = ""
 
 
 class Cache(lockcache_pb2_grpc.CacheServiceServicer):
+    """Refuses what the real service refuses: a counter is no cached value and the reverse."""
+
     def __init__(self, store: CacheStore):
         self.s = store
+
+    async def _cached(self, key, context) -> tuple:
+        if key.namespace not in (1, 2, 3):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"namespace {NS_NAMES.get(key.namespace)!r} holds no cached values")
+        return _key(key)
 
     async def _enter(self, name, request, context):
         self.s.calls.append((name, request, dict(context.invocation_metadata() or ())))
@@ -55,7 +64,7 @@ class Cache(lockcache_pb2_grpc.CacheServiceServicer):
     async def Get(self, request, context):
         if not await self._enter("Get", request, context):
             return lockcache_pb2.GetCacheResponse(status=lockcache_pb2.CACHE_UNAVAILABLE)
-        value = self.s.values.get(_key(request.key))
+        value = self.s.values.get(await self._cached(request.key, context))
         self._count(request.key, value is not None)
         if value is None:
             return lockcache_pb2.GetCacheResponse(status=lockcache_pb2.MISS)
@@ -64,14 +73,16 @@ class Cache(lockcache_pb2_grpc.CacheServiceServicer):
     async def Set(self, request, context):
         if not await self._enter("Set", request, context):
             return lockcache_pb2.SetCacheResponse(stored=False, message="unavailable")
-        self.s.values[_key(request.key)] = request.value
+        self.s.values[await self._cached(request.key, context)] = request.value
         return lockcache_pb2.SetCacheResponse(stored=True)
 
     async def Delete(self, request, context):
         if not await self._enter("Delete", request, context):
             return lockcache_pb2.DeleteCacheResponse(deleted=False)
-        existed = self.s.values.pop(_key(request.key), None) is not None
-        existed |= self.s.counters.pop(_key(request.key), None) is not None
+        if request.key.namespace == 4:
+            existed = self.s.counters.pop(_key(request.key), None) is not None
+        else:
+            existed = self.s.values.pop(await self._cached(request.key, context), None) is not None
         return lockcache_pb2.DeleteCacheResponse(deleted=existed)
 
     async def Invalidate(self, request, context):
@@ -109,6 +120,8 @@ class Cache(lockcache_pb2_grpc.CacheServiceServicer):
     async def Increment(self, request, context):
         if not await self._enter("Increment", request, context):
             return lockcache_pb2.IncrementCounterResponse(available=False)
+        if request.key.namespace != 4:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "namespace must be RATE_LIMIT")
         key = _key(request.key)
         self.s.counters[key] = self.s.counters.get(key, 0) + 1
         return lockcache_pb2.IncrementCounterResponse(
@@ -119,7 +132,11 @@ class Cache(lockcache_pb2_grpc.CacheServiceServicer):
         answer = lockcache_pb2.GetStatsResponse(
             enabled=self.s.enabled, connected=self.s.redis_up and self.s.enabled,
             total_commands_processed=42, instantaneous_ops_per_sec=3,
-            used_memory_human="1.02M", connected_clients=2, locks_acquired=5)
+            used_memory_human="1.02M", connected_clients=2, locks_acquired=5,
+            info={"total_commands_processed": "42", "instantaneous_ops_per_sec": "3",
+                  "used_memory_human": "1.02M", "connected_clients": "2",
+                  "keyspace_hits": "7"},
+            locks_disabled=self.s.locks_disabled)
         for name in ("context_group", "user_profile", "platform"):
             hits, misses = self.s.hits.get(name, 0), self.s.misses.get(name, 0)
             answer.namespaces[name].hits = hits

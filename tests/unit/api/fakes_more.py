@@ -98,8 +98,9 @@ class Groups(_Base, graph_pb2_grpc.GroupServiceServicer):
 
     async def GetUserGraph(self, request, context):
         await self._enter("GetUserGraph", request, context)
+        nodes = [r for o, r in self.s.records.values() if o == request.user_id]
         return graph_pb2.GraphResponse(
-            nodes=[r for o, r in self.s.records.values() if o == request.user_id],
+            nodes=nodes[request.offset:request.offset + (request.limit or 2_000)],
             links=[x for o, x in self.s.links.values() if o == request.user_id])
 
 
@@ -137,6 +138,16 @@ class Users(_Base, graph_pb2_grpc.UserServiceServicer):
         if request.HasField("settings_json"):
             user.settings_json = request.settings_json
         user.updated_at.GetCurrentTime()
+        return graph_pb2.UserResponse(user=user)
+
+
+    async def RevokeTokens(self, request, context):
+        await self._enter("RevokeTokens", request, context)
+        if request.user_id not in self.s.users:
+            await self._missing(context, "no such user")
+        user, password_hash = self.s.users[request.user_id]
+        user.token_version += 1
+        self.s.users[request.user_id] = (user, request.password_hash or password_hash)
         return graph_pb2.UserResponse(user=user)
 
 

@@ -1,8 +1,9 @@
 import time
 
 import jwt
+from kushim_api.clientaddr import client_address, parse_networks
 
-from tests.unit.api.conftest import SECRET, register
+from tests.unit.api.conftest import SECRET, login, register
 
 
 async def test_register_then_login_gives_a_token_for_the_same_user(client):
@@ -135,3 +136,34 @@ async def test_registration_is_rate_limited_per_ip(make_client):
         for n in range(3)
     ]
     assert statuses == [201, 201, 429]
+
+
+def test_client_address_is_read_from_the_right_past_trusted_proxies():
+    spoofed = ["1.1.1.1, 203.0.113.9, 10.0.0.5"]
+    assert client_address("10.0.0.2", spoofed, hops=0, networks=()) == "10.0.0.2"
+    assert client_address("10.0.0.2", spoofed, hops=1, networks=()) == "10.0.0.5"
+    assert client_address("10.0.0.2", spoofed, hops=2, networks=()) == "203.0.113.9"
+    assert client_address("10.0.0.2", spoofed, hops=9, networks=()) == "1.1.1.1"
+    private = parse_networks("10.0.0.0/8, fd00::/8")
+    assert client_address("10.0.0.2", spoofed, hops=0, networks=private) == "203.0.113.9"
+    assert client_address("10.0.0.2", [], hops=0, networks=private) == "10.0.0.2"
+    assert client_address(None, ["a" * 500], hops=1, networks=()) == "a" * 64
+
+
+async def test_a_client_cannot_escape_the_ip_limit_by_forging_forwarded_for(make_client):
+    client = await make_client(login_rate_limit_per_ip=2, trusted_proxy_hops=1)
+    statuses = []
+    for n in range(4):
+        response = await client.post("/auth/login", json={
+            "email": f"nobody{n}@example.com", "password": "wrong password"},
+            headers={"X-Forwarded-For": f"198.51.100.{n}, 192.0.2.7"})
+        statuses.append(response.status)
+    assert statuses == [401, 401, 429, 429]
+
+
+async def test_a_successful_login_resets_the_account_counter(make_client):
+    client = await make_client(login_rate_limit_per_account=3)
+    await register(client)
+    assert [await login(client, "wrong password") for _ in range(2)] == [401, 401]
+    assert await login(client, "correct horse") == 200
+    assert [await login(client, "wrong password") for _ in range(3)] == [401, 401, 401]

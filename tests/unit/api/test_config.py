@@ -12,8 +12,11 @@ def test_defaults():
 
 
 def test_secret_is_masked_in_repr():
-    config = Config.from_env({"AUTH_TOKEN_SECRET": "s3cr3t" * 8})
-    assert "s3cr3t" not in repr(config) and "***" in repr(config)
+    config = Config.from_env({"AUTH_TOKEN_SECRET": "s3cr3t" * 8,
+                              "AUTH_TOKEN_PREVIOUS_SECRETS": "0ld-k3y" * 8})
+    assert config.auth_token_previous_secrets == ("0ld-k3y" * 8,)
+    assert "s3cr3t" not in repr(config) and "0ld-k3y" not in repr(config)
+    assert "***" in repr(config)
 
 
 @pytest.mark.parametrize("env, variable", [
@@ -22,9 +25,18 @@ def test_secret_is_masked_in_repr():
     ({**GOOD, "PORT": "http"}, "PORT"),
     ({**GOOD, "PORT": "70000"}, "PORT"),
     ({**GOOD, "GRAPH_ADDR": "nohost"}, "GRAPH_ADDR"),
+    ({**GOOD, "INGEST_RATE_LIMIT_PER_USER": "0"}, "INGEST_RATE_LIMIT_PER_USER"),
+    ({**GOOD, "SEARCH_OFFSET_MAX": "x"}, "SEARCH_OFFSET_MAX"),
     ({**GOOD, "LOCKCACHE_ADDR": "h:0"}, "LOCKCACHE_ADDR"),
     ({**GOOD, "UPSTREAM_TIMEOUT_MS": "1"}, "UPSTREAM_TIMEOUT_MS"),
     ({**GOOD, "MAX_BODY_BYTES": "-5"}, "MAX_BODY_BYTES"),
+    ({**GOOD, "AUTH_TOKEN_PREVIOUS_SECRETS": "short"}, "AUTH_TOKEN_PREVIOUS_SECRETS"),
+    ({**GOOD, "TOKEN_VERSION_CACHE_MS": "-1"}, "TOKEN_VERSION_CACHE_MS"),
+    ({**GOOD, "METRICS_PORT": "70000"}, "METRICS_PORT"),
+    ({**GOOD, "READINESS_CACHE_MS": "-1"}, "READINESS_CACHE_MS"),
+    ({**GOOD, "TRUSTED_PROXY_CIDRS": "10.0.0.0/33"}, "TRUSTED_PROXY_CIDRS"),
+    ({**GOOD, "PASSWORD_HASH_CONCURRENCY": "0"}, "PASSWORD_HASH_CONCURRENCY"),
+    ({**GOOD, "PASSWORD_HASH_QUEUE": "many"}, "PASSWORD_HASH_QUEUE"),
     ({**GOOD, "KUSHIM_ENV": "staging"}, "KUSHIM_ENV"),
     ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ({**GOOD, "TRUST_FORWARDED_FOR": "maybe"}, "TRUST_FORWARDED_FOR"),

@@ -128,3 +128,15 @@ async def test_group_validation_and_not_found(client, alice):
     self_merge = await client.post(f"/context-groups/{MISSING}/merge",
                                    json={"sourceGroupId": MISSING}, headers=headers)
     assert self_merge.status == 400
+
+
+async def test_the_user_graph_is_paged_and_refuses_pages_past_its_cap(client, alice, backends):
+    _, headers = alice
+    default = await client.get("/graph", headers=headers)
+    assert (await default.json())["limit"] == 500
+    too_big = await client.get("/graph?limit=2001", headers=headers)
+    assert too_big.status == 400
+    assert "2000" in (await too_big.json())["error"]["message"]
+    await client.get("/graph?limit=7&offset=3", headers=headers)
+    sent = [request for name, request, _ in backends.graph.calls if name == "GetUserGraph"][-1]
+    assert (sent.limit, sent.offset) == (7, 3)

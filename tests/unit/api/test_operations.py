@@ -47,9 +47,14 @@ async def test_health_redis_shapes(client, backends, alice):
     await client.get("/users/me", headers=headers)
     body = await (await client.get("/health/redis")).json()
     assert body["enabled"] is True
-    assert set(body["info"]) == {"total_commands_processed", "instantaneous_ops_per_sec",
-                                 "used_memory_human", "connected_clients"}
+    # The guide's fields only, as text, exactly as Redis reports them.
+    assert body["info"] == {"total_commands_processed": "42", "instantaneous_ops_per_sec": "3",
+                            "used_memory_human": "1.02M", "connected_clients": "2"}
     assert body["cache"]["user_profile"] == {"hits": 1, "misses": 1, "hit_rate": 0.5}
+    assert body["locks"] == {"enabled": True, "acquired": 5, "contended": 0, "unavailable": 0}
+    backends.cache.locks_disabled = "cache redis://r:6379/0 has maxmemory-policy allkeys-lru"
+    locks = (await (await client.get("/health/redis")).json())["locks"]
+    assert locks["enabled"] is False and "allkeys-lru" in locks["reason"]
     backends.cache.enabled = False
     assert (await (await client.get("/health/redis")).json()) == {"enabled": False}
     backends.cache.down = True
@@ -203,3 +208,52 @@ def test_grpc_codes_map_to_the_contract():
         assert from_grpc(Failed(code)).status == status, code
     assert from_grpc(Failed(grpc.StatusCode.INTERNAL)) is None
     assert from_grpc(Failed(grpc.StatusCode.UNKNOWN)) is None
+
+
+async def test_readiness_checks_are_cached_for_their_ttl_but_draining_is_not(
+        make_client, backends, clock):
+    client = await make_client(readiness_cache_ms=2_000)
+    from kushim_api import keys
+    client.app[keys.READINESS]._clock = clock
+    assert (await (await client.get("/health/ready")).json())["status"] == "ok"
+    backends.graph.postgres = "down"
+    clock.now += 1.9
+    assert (await (await client.get("/health/ready")).json())["status"] == "ok"
+    clock.now += 0.2
+    stale_no_more = await client.get("/health/ready")
+    assert stale_no_more.status == 503
+    backends.graph.postgres = "up"
+    clock.now += 2.1
+    assert (await client.get("/health/ready")).status == 200
+    client.app[keys.LIFECYCLE].draining = True
+    draining = await client.get("/health/ready")
+    assert draining.status == 503
+    assert (await draining.json())["dependencies"]["gateway"] == "draining"
+
+
+async def test_metrics_on_their_own_port_leave_the_public_port(make_client):
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = await make_client(metrics_port=port)
+    public = await client.get("/metrics")
+    assert public.status == 404
+    async with aiohttp.ClientSession() as session, session.get(
+            f"http://127.0.0.1:{port}/metrics") as scraped:
+        assert scraped.status == 200
+        assert "kushim_http_request_duration_seconds" in await scraped.text()
+
+
+async def test_only_idempotent_calls_are_retried_on_unavailable(client, alice, backends):
+    _, headers = alice
+    backends.graph.down = True
+    created = await client.post("/context-groups", json={"name": "g"}, headers=headers)
+    listed = await client.get("/context-groups", headers=headers)
+    assert created.status == listed.status == 503
+    attempts = [name for name, *_ in backends.graph.calls]
+    assert attempts.count("CreateGroup") == 1
+    assert attempts.count("ListGroups") > 1

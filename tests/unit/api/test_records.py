@@ -1,5 +1,6 @@
 import pytest
 
+from tests.unit.api.conftest import register
 from tests.unit.api.records_data import record
 
 
@@ -57,7 +58,8 @@ async def test_batch_returns_per_item_results_in_order(client, alice):
                         (4, "rejected"), (5, "updated")]
     assert body["results"][3]["error"]["field"] == "timestamp"
     assert body["results"][4]["error"]["field"] == "sourcePlatform"
-    assert body["summary"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 3}
+    assert body["summary"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 3,
+                               "pendingDiscovery": 0}
 
 
 async def test_a_batch_over_500_is_refused(client, alice):
@@ -160,3 +162,26 @@ async def test_links_and_context_of_a_record(client, alice):
     missing = "00000000-0000-4000-8000-000000000001"
     for suffix in ("links", "context"):
         assert (await client.get(f"/records/{missing}/{suffix}", headers=headers)).status == 404
+
+
+async def test_ingest_rate_is_limited_per_user_with_retry_after(make_client):
+    client = await make_client(ingest_rate_limit_per_user=2)
+    _, ada = await register(client, "ada@example.com")
+    _, bob = await register(client, "bob@example.com")
+    statuses = [(await client.post("/records", json=record(f"A-{n}"), headers=ada)).status
+                for n in range(3)]
+    assert statuses == [201, 201, 429]
+    refused = await client.post("/records", json=record("A-9"), headers=ada)
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+    assert (await client.post("/records", json=record("B-1"), headers=bob)).status == 201
+
+
+async def test_search_pages_stop_at_the_search_offset_cap(make_client):
+    client = await make_client(search_offset_max=100)
+    _, headers = await register(client)
+    assert (await client.get("/records?search=x&offset=100", headers=headers)).status == 200
+    deep = await client.get("/records?search=x&offset=101", headers=headers)
+    assert deep.status == 400
+    assert (await deep.json())["error"]["details"] == {"field": "offset", "maxOffset": 100}
+    assert (await client.get("/records?offset=5000", headers=headers)).status == 200

@@ -3,11 +3,14 @@ from tests.unit.api.records_data import record
 
 async def test_profile_is_cached_and_patch_invalidates_it(client, alice, backends):
     user_id, headers = alice
+    def reads() -> int:
+        return len([c for c in backends.graph.calls if c[0] == "GetUser"])
+
     first = await (await client.get("/users/me", headers=headers)).json()
+    after_first = reads()
     second = await (await client.get("/users/me", headers=headers)).json()
     assert first == second and first["id"] == user_id
-    reads = [c for c in backends.graph.calls if c[0] == "GetUser"]
-    assert len(reads) == 1
+    assert reads() == after_first  # the second profile and the token version: both cached
     lookups = [c[1].key for c in backends.cache.calls if c[0] == "GetOrLease"]
     assert lookups[0].namespace == 2 and lookups[0].user_id == user_id
 

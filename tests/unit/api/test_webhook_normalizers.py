@@ -135,3 +135,42 @@ def test_jira_other_events_and_bad_payloads():
     del broken["issue"]["self"]
     with pytest.raises(PayloadError):
         jira.normalize(broken)
+
+
+def test_slack_edit_without_message_ts_names_the_original_by_previous_message():
+    payload = load("slack_message_changed")
+    del payload["event"]["message"]["ts"]
+    payload["event"]["previous_message"] = {"type": "message", "ts": "1355517523.000005"}
+    [rec] = _valid(slack.normalize(payload))
+    assert rec["externalId"] == "T123ABC456/C123ABC456/1355517523.000005"
+    assert rec["body"] == "Hello, world! (fixed in #12)"
+
+
+def test_slack_edit_without_any_message_ts_falls_back_to_the_event_ts():
+    payload = load("slack_message_changed")
+    del payload["event"]["message"]["ts"]
+    [rec] = _valid(slack.normalize(payload))
+    assert rec["externalId"] == "T123ABC456/C123ABC456/1358878755.000001"
+
+
+def test_slack_events_that_name_no_message_make_no_record():
+    payload = load("slack_message_changed")
+    del payload["event"]["message"]
+    assert slack.normalize(payload) == []
+    payload = load("slack_message_changed")
+    for key in ("ts",):
+        del payload["event"]["message"][key]
+        del payload["event"][key]
+    assert slack.normalize(payload) == []
+
+
+def test_github_review_comment_is_a_record_naming_its_pull_request():
+    payload = load("github_pull_request_review_comment_created")
+    [rec] = _valid(github.normalize("pull_request_review_comment", payload))
+    assert rec["externalId"] == "Codertocat/Hello-World/pull/2#discussion_r284312630"
+    assert rec["artifactType"] == "message"
+    assert rec["title"].startswith("Review comment on #2")
+    assert rec["metadata"]["parentUrl"] == "https://github.com/Codertocat/Hello-World/pull/2"
+    assert rec["metadata"]["ref"] == "Codertocat/Hello-World#2"
+    assert rec["metadata"]["path"] == "README.md"
+    assert github.normalize("pull_request_review_comment", {**payload, "action": "deleted"}) == []

@@ -40,6 +40,7 @@ GITHUB = {
     "issue_comment": "github_issue_comment_created",
     "pull_request": "github_pull_request_opened",
     "pull_request_review": "github_pull_request_review_submitted",
+    "pull_request_review_comment": "github_pull_request_review_comment_created",
     "push": "github_push",
 }
 JIRA = ("jira_issue_created", "jira_issue_updated", "jira_comment_created")

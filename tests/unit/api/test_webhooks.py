@@ -195,3 +195,34 @@ async def test_jira_without_delivery_header_dedupes_by_body(client, alice):
     first = await (await client.post(f"/webhooks/jira/{ds}", data=body, headers=sent)).json()
     second = await (await client.post(f"/webhooks/jira/{ds}", data=body, headers=sent)).json()
     assert (first["duplicate"], second["duplicate"]) == (False, True)
+
+
+async def test_slack_edit_naming_no_message_is_acknowledged_with_no_record(client, alice, clock):
+    _, headers = alice
+    ds = await _source(client, headers, "slack")
+    payload = json.loads(raw("slack_message_changed"))
+    del payload["event"]["message"]
+    body = json.dumps(payload).encode()
+    response = await client.post(f"/webhooks/slack/{ds}", data=body,
+                                 headers=_slack_headers(body, int(clock.now)))
+    assert response.status == 200
+    assert (await response.json())["records"] == []
+
+
+async def test_slack_timestamps_of_thousands_of_digits_are_refused_not_a_server_error(
+        client, alice, clock):
+    _, headers = alice
+    ds = await _source(client, headers, "slack")
+    body = raw("slack_message")
+    giant = "1" * 5_000
+    in_header = await client.post(f"/webhooks/slack/{ds}", data=body, headers={
+        "X-Slack-Request-Timestamp": giant, "X-Slack-Signature": "v0=" + "0" * 64})
+    assert in_header.status == 401
+    payload = json.loads(body)
+    for ts in (giant, "1700000000." + "0" * 5_000):
+        payload["event"]["ts"] = ts
+        signed = json.dumps(payload).encode()
+        in_event = await client.post(f"/webhooks/slack/{ds}", data=signed,
+                                     headers=_slack_headers(signed, int(clock.now)))
+        assert in_event.status == 400
+        assert (await in_event.json())["error"]["code"] == "validation_error"

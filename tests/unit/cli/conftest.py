@@ -29,6 +29,7 @@ class LiveApi:
             graph_addr=f"127.0.0.1:{self.backends.graph_port}",
             lockcache_addr=f"127.0.0.1:{self.backends.lockcache_port}",
             environment="development", password_hash_profile="cheapest",  # noqa: S106
+            readiness_cache_ms=0,
         )
         self.runner = web.AppRunner(create_app(config))
         await self.runner.setup()

@@ -5,7 +5,8 @@ import stat
 import pytest
 from kushim_cli import credentials, ingest
 from kushim_cli.__main__ import run
-from kushim_cli.client import ConnectionFailed
+from kushim_cli.client import ApiError, Client, ConnectionFailed
+from rich.console import Console
 
 
 @pytest.fixture(autouse=True)
@@ -160,3 +161,69 @@ def test_groups_and_context(cli_env, monkeypatch, capsys, live_api):
     missing = "00000000-0000-4000-8000-000000000000"
     assert run(["context", missing], cli_env) == 1
     assert "HTTP 404" in capsys.readouterr().err
+
+
+def test_a_batch_retried_after_its_records_were_stored_reports_them_retried(
+        cli_env, monkeypatch, tmp_path):
+    _login(cli_env, monkeypatch)
+    source = tmp_path / "records.jsonl"
+    source.write_text("\n".join(json.dumps(_record(n)) for n in range(3)) + "\n")
+    real_post, posts = Client.post, []
+
+    def cut_off(client, path, body, **kwargs):
+        answer = real_post(client, path, body, **kwargs)
+        posts.append(path)
+        if len(posts) == 1:  # stored, but the answer is lost: the gateway says 503
+            raise ApiError(503, "unavailable", "upstream deadline exceeded")
+        return answer
+
+    monkeypatch.setattr(Client, "post", cut_off)
+    monkeypatch.setattr(ingest.time, "sleep", lambda s: None)
+    client = Client(cli_env["KUSHIM_URL"], credentials.load(cli_env["KUSHIM_URL"], cli_env))
+    tally = ingest.ingest(client, source, batch_size=500, restart=False,
+                          console=Console(file=io.StringIO()), wait_s=60.0)
+    assert posts == ["/records", "/records"]
+    assert tally.counts == {"created": 0, "updated": 0, "unchanged": 0, "retried": 3,
+                            "rejected": 0}
+
+
+class PendingRecords:
+    """GET /records/{id}: the discovery states each record answers in turn."""
+
+    def __init__(self, states: dict[str, list]) -> None:
+        self.states = states
+        self.reads: list[str] = []
+
+    def get(self, path: str) -> dict:
+        record_id = path.rsplit("/", 1)[1]
+        self.reads.append(record_id)
+        state = self.states[record_id].pop(0)
+        if state == 404:
+            raise ApiError(404, "not_found", "record not found")
+        return {"id": record_id, "discoveryState": state}
+
+
+def test_waiting_reads_the_oldest_pending_record_until_all_are_discovered(monkeypatch):
+    monkeypatch.setattr(ingest, "POLL_S", 0.0)
+    client = PendingRecords({"a": ["pending", "pending", "done"], "b": ["done"], "c": [404]})
+    tally = ingest.Tally(pending=["a", "b", "c"])
+    ingest.wait_for_discovery(client, tally, 60.0, Console(file=io.StringIO()))
+    assert client.reads == ["a", "a", "a", "b", "c"]
+    assert tally.still_pending == 0
+
+
+def test_waiting_ends_at_its_timeout_and_says_what_is_still_pending(cli_env, capsys):
+    client = PendingRecords({"a": ["pending"]})
+    tally = ingest.Tally(pending=["a", "b"])
+    ingest.wait_for_discovery(client, tally, 0.0, Console(file=io.StringIO()))
+    assert tally.still_pending == 2 and client.reads == []
+
+
+def test_waiting_stops_on_an_error_other_than_not_found():
+    class Broken:
+        def get(self, path):
+            raise ApiError(401, "unauthorized", "token expired")
+
+    with pytest.raises(ApiError):
+        ingest.wait_for_discovery(Broken(), ingest.Tally(pending=["a"]), 60.0,
+                                  Console(file=io.StringIO()))

@@ -1,7 +1,10 @@
 """What a Stack tells services and tests, without starting anything."""
 
+import pytest
+
 from devstack.ports import Ports
-from devstack.stack import Stack
+from devstack.run import service_env
+from devstack.stack import Stack, masked
 from devstack.suite import suite_env
 
 
@@ -49,3 +52,82 @@ def test_suite_env_has_plain_and_prefixed_variables(tmp_path):
     assert env["KUSHIM_TEST_GRPC_TLS_DIR"] == str(tls)
     made = {p.name for p in tls.glob("*.crt")}
     assert made == {"ca.crt", "api.crt", "graph.crt", "lockcache.crt"}
+
+
+def test_run_uses_the_servers_named_in_the_environment_instead_of_starting_them(tmp_path):
+    given = {
+        "REDIS_URL": "redis://:pw@10.0.0.5:6379/0",
+        "DATABASE_URL": "postgresql://me:pw@db.example:5432/kushim",
+        "NEO4J_URI": "bolt://graph.example:7687",
+        "NEO4J_USER": "me",
+        "NEO4J_PASSWORD": "secret",
+        "UNRELATED": "x",
+    }
+    stack = Stack.for_profile("run", root_dir=tmp_path, environ=given)
+    assert stack.servers == []
+    assert stack.env() == {k: v for k, v in given.items() if k != "UNRELATED"}
+
+
+def test_redlock_urls_alone_replace_only_the_lock_masters(tmp_path):
+    given = {"REDLOCK_URLS": "redis://10.0.0.1:6379,redis://10.0.0.2:6379", "NEO4J_USER": "me"}
+    stack = Stack.for_profile("run", root_dir=tmp_path, environ=given)
+    assert [s.name for s in stack.servers] == ["postgres", "redis-cache", "neo4j"]
+    env = stack.env()
+    assert env["REDLOCK_URLS"] == given["REDLOCK_URLS"]
+    assert env["REDIS_URL"] == stack.cache_redis.url
+    assert env["NEO4J_USER"] == "neo4j"  # credentials alone would break the local Neo4j's
+
+
+def test_blank_settings_and_the_test_profile_start_every_server(tmp_path):
+    blank = Stack.for_profile("run", root_dir=tmp_path, environ={"REDIS_URL": " "})
+    assert len(blank.servers) == 6
+    test = Stack.for_profile(
+        "test", root_dir=tmp_path, environ={"KUSHIM_TEST_PORT_BASE": "50200", "REDIS_URL": "r"}
+    )
+    assert len(test.servers) == 6 and test.env()["REDIS_URL"] == test.cache_redis.url
+
+
+def test_masked_hides_every_password_of_a_url_list():
+    assert masked("redis://:p1@a:1,redis://u:p2@b:2/0,redis://c:3") == (
+        "redis://:***@a:1,redis://u:***@b:2/0,redis://c:3"
+    )
+    assert masked("postgresql://me:s3cret@db/kushim") == "postgresql://me:***@db/kushim"
+
+
+def test_services_run_as_the_runtime_role_only_on_their_own_postgres(tmp_path):
+    own = Stack.for_profile("run", root_dir=tmp_path, environ={})
+    assert service_env(own)["DATABASE_URL"] == own.env()["RUNTIME_DATABASE_URL"]
+    given = "postgresql://me:pw@db.example:5432/kushim"
+    external = Stack.for_profile("run", root_dir=tmp_path, environ={"DATABASE_URL": given})
+    env = external.env()
+    assert env["DATABASE_URL"] == given
+    runtime = {"MIGRATION_DATABASE_URL", "DATABASE_RUNTIME_ROLE", "RUNTIME_DATABASE_URL"}
+    assert not runtime & set(env)
+    assert service_env(external)["DATABASE_URL"] == given
+
+
+class _Lock:
+    def acquire(self, mode):
+        pass
+
+    def update(self, **fields):
+        pass
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize(("environ", "ensured"), [
+    ({}, True),
+    ({"DATABASE_URL": "postgresql://me:pw@db.example:5432/kushim"}, False),
+])
+def test_start_makes_the_runtime_role_only_on_its_own_postgres(tmp_path, monkeypatch, environ,
+                                                               ensured):
+    stack = Stack.for_profile("run", root_dir=tmp_path, environ=environ)
+    roles = []
+    monkeypatch.setattr("devstack.stack.reserve_ports", lambda ranges: None)
+    monkeypatch.setattr(stack, "lock", _Lock())
+    monkeypatch.setattr(stack, "_each_in_parallel", lambda action, abort=None: [])
+    monkeypatch.setattr(stack.postgres, "ensure_role", lambda name, pw: roles.append(name))
+    stack.start()
+    assert roles == (["kushim_runtime"] if ensured else [])

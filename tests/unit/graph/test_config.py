@@ -43,6 +43,8 @@ def test_overrides():
         ("NEO4J_URI", "http://graph"),
         ("LOG_LEVEL", "LOUD"),
         ("DISCOVERY_LOCK_TTL_MS", "5"),
+        ("DISCOVERY_LOCK_ATTEMPTS", "0"),
+        ("DISCOVERY_LOCK_RETRY_DELAY_MS", "soon"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):

@@ -82,3 +82,16 @@ def test_split_url_list_keeps_sentinel_hosts_together():
     assert split_url_list("redis://s1:1,s2:2?sentinelMasterId=m") == [
         "redis://s1:1,s2:2?sentinelMasterId=m"
     ]
+
+
+def test_a_cluster_cache_holds_no_locks_unless_redlock_urls_name_masters():
+    cluster = "redis+cluster://h1:7000,h2:7001"
+    config = Config.from_env({"REDIS_URL": cluster})
+    assert config.cluster_cache and config.redlock_urls == ()
+    masters = Config.from_env({"REDIS_URL": cluster, "REDLOCK_URLS": "redis://m1,redis://m2"})
+    assert masters.redlock_urls == ("redis://m1", "redis://m2")
+
+
+def test_a_cluster_in_redlock_urls_is_refused_naming_the_variable():
+    with pytest.raises(ConfigError, match="^REDLOCK_URLS: a Redis Cluster cannot hold"):
+        Config.from_env({"REDLOCK_URLS": "redis+cluster://h1:7000"})

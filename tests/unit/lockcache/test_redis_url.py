@@ -79,3 +79,32 @@ async def test_connect_builds_clients_without_connecting():
     assert kwargs["socket_timeout"] > 0
     await plain.aclose()
     await sentinel.aclose()
+
+
+def test_cluster_form_names_any_nodes():
+    target = parse_redis_url("redis+cluster://:pw@h1:7000,h2:7001")
+    assert target.cluster and not target.tls
+    assert target.hosts == (("h1", 7000), ("h2", 7001))
+    assert target.password == "pw"  # noqa: S105
+    assert parse_redis_url("rediss+cluster://h1:7000").tls
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("redis+cluster://h1:7000/2", "database 0 only"),
+        ("redis+cluster://h1:7000?sentinelMasterId=m", "no sentinelMasterId"),
+        ("redis://h1:7000,h2:7001", "redis\\+cluster://"),
+    ],
+)
+def test_bad_cluster_forms(url, error):
+    with pytest.raises(ValueError, match=error):
+        parse_redis_url(url)
+
+
+async def test_the_cluster_form_makes_a_cluster_client():
+    from redis.asyncio.cluster import RedisCluster
+
+    client = connect(parse_redis_url("redis+cluster://127.0.0.1:7000,127.0.0.1:7001"))
+    assert isinstance(client, RedisCluster)
+    await client.aclose()

@@ -4,7 +4,8 @@ from kushim_api.openapi.schemas import NAME, SECRET, UUID, ref
 from kushim_api.record_input import ARTIFACT_TYPES, PLATFORMS
 
 ERRORS = {
-    "400": "validation_error", "401": "unauthorized", "404": "not_found", "409": "conflict",
+    "400": "validation_error", "401": "unauthorized", "403": "forbidden", "404": "not_found",
+    "409": "conflict",
     "413": "payload_too_large", "415": "unsupported_media_type", "429": "rate_limited",
     "503": "unavailable (Retry-After set)",
 }
@@ -65,6 +66,21 @@ def op(summary: str, ok: dict, *, status: str = "200", body: dict | None = None,
     return operation
 
 
+INGEST_BEHAVIOUR = (
+    "Every record is stored before the answer; relationship discovery then runs for the "
+    "batch, in groups, for as long as the request's deadline (UPSTREAM_TIMEOUT_MS) allows. "
+    "A record whose discovery did not fit is answered with `discoveryState: pending` and no "
+    "`links`, and is discovered right after the answer (a batch never answers an error for "
+    "records it stored); `summary.pendingDiscovery` counts them. Poll `GET /records/{id}` "
+    "until `discoveryState` is `done` (`kushim ingest` does so by default)."
+)
+
+
+def _described(description: str, operation: dict) -> dict:
+    operation["description"] = description
+    return operation
+
+
 def _with_responses(operation: dict, responses: dict) -> dict:
     operation["responses"] = {**responses, **operation["responses"]}
     return operation
@@ -108,6 +124,14 @@ PATHS = {
         "Exchange email and password for a bearer token", _json(ref("LoginAnswer")),
         body=ref("LoginInput"), public=True, tag="auth", errors=("401", "429"),
     )},
+    "/auth/logout": {"post": op(
+        "Revoke every token of the caller (all sessions)", NO_CONTENT, status="204", tag="auth",
+    )},
+    "/auth/password": {"post": op(
+        "Change the password; every earlier token is revoked and a fresh one answered",
+        _json(ref("LoginAnswer")), body=ref("PasswordChange"), tag="auth",
+        errors=("403", "429"),
+    )},
     "/users/me": {
         "get": op("The caller's profile (cached 10 min)", _json(ref("User")), tag="users",
                   errors=("404",)),
@@ -115,13 +139,13 @@ PATHS = {
                     body=ref("UserPatch"), errors=("404",)),
     },
     "/records": {
-        "post": _with_responses(
+        "post": _described(INGEST_BEHAVIOUR, _with_responses(
             op("Ingest one record, or a batch of up to 500 with per-item results",
                _json(ref("IngestAnswer"), "a new record"), status="201", tag="records",
-               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404",)),
+               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404", "429")),
             {"200": _json({"anyOf": [ref("IngestAnswer"), ref("IngestBatchAnswer")]},
                           "a changed or unchanged record (see the flags), or a batch's results")},
-        ),
+        )),
         "get": op("Search and filter records", _json(ref("RecordPage")), tag="records", query=[
             _query("search", {"type": "string", "maxLength": 500}, "full text over title, body"),
             _query("source", {"type": "string", "enum": list(PLATFORMS)}),
@@ -212,8 +236,13 @@ PATHS = {
                "properties": {"groups": {"type": "array", "items": ref("ContextGroup")}}}),
         params=("id",), tag="groups", errors=("409",),
     )},
-    "/graph": {"get": op("All of the caller's records and links", _json(ref("Graph")),
-                         tag="groups")},
+    "/graph": {"get": op(
+        "A page of the caller's records (oldest first, bodies omitted) and the links among them",
+        _json(ref("Graph")), tag="groups", query=[
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 2_000, "default": 500}),
+            _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000,
+                              "default": 0}),
+        ])},
     "/data-sources": {
         "get": op("The caller's data sources", _json(ref("DataSourcePage")), tag="data-sources",
                   query=PAGINATION),
@@ -257,6 +286,12 @@ AUTH_SCHEMAS = {
                    "required": ["email", "password"], "properties": {
                        "email": {"type": "string", "minLength": 1, "maxLength": 254},
                        "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
+    "PasswordChange": {"type": "object", "additionalProperties": False,
+                       "required": ["currentPassword", "newPassword"], "properties": {
+                           "currentPassword": {"type": "string", "minLength": 1,
+                                               "maxLength": 256},
+                           "newPassword": {"type": "string", "minLength": 8,
+                                           "maxLength": 256}}},
     "RegisterAnswer": {"type": "object", "required": ["user", "token"],
                        "properties": {"user": ref("User"), "token": {"type": "string"}}},
     "LoginAnswer": {"type": "object", "required": ["token"], "properties": {

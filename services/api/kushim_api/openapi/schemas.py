@@ -73,7 +73,12 @@ RECORD = obj(
         "checksum": {"type": "string"},
         "createdAt": NULLABLE_DATE_TIME,
         "updatedAt": NULLABLE_DATE_TIME,
-        "discoveryState": NULLABLE_STRING,
+        "discoveryState": {
+            "type": ["string", "null"], "enum": ["pending", "done", None],
+            "description": "done once relationship discovery ran for this version; pending "
+                           "while it is due (a batch's records the request's deadline left "
+                           "out, or one whose lock another instance held)",
+        },
     },
     ["id", "externalId", "sourcePlatform", "artifactType", "title", "body", "author",
      "timestamp", "participants", "metadata", "checksum"],
@@ -185,7 +190,8 @@ SCHEMAS = {
         {
             "results": {"type": "array", "items": ref("IngestResult")},
             "summary": obj({k: {"type": "integer", "minimum": 0} for k in
-                            ("created", "updated", "unchanged", "rejected")},
+                            ("created", "updated", "unchanged", "rejected",
+                             "pendingDiscovery")},
                            ["created", "updated", "unchanged", "rejected"]),
         },
         ["results", "summary"],
@@ -246,18 +252,24 @@ SCHEMAS = {
         {
             "enabled": {"type": "boolean"},
             "connected": {"type": "boolean"},
+            # As Redis reports them (text); empty while Redis is down.
             "info": obj({
-                "total_commands_processed": {"type": "integer"},
-                "instantaneous_ops_per_sec": {"type": "integer"},
+                "total_commands_processed": {"type": "string"},
+                "instantaneous_ops_per_sec": {"type": "string"},
                 "used_memory_human": {"type": "string"},
-                "connected_clients": {"type": "integer"},
-            }, ["total_commands_processed", "instantaneous_ops_per_sec", "used_memory_human",
-                "connected_clients"]),
+                "connected_clients": {"type": "string"},
+            }, []),
             "cache": {"type": "object", "properties": {"hit_rate": {"type": "number"}},
                       "additionalProperties": obj(
                           {"hits": {"type": "integer"}, "misses": {"type": "integer"},
                            "hit_rate": {"type": "number"}}, ["hits", "misses"])},
-            "locks": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "locks": obj({
+                "enabled": {"type": "boolean"},
+                "reason": {"type": "string"},
+                "acquired": {"type": "integer"},
+                "contended": {"type": "integer"},
+                "unavailable": {"type": "integer"},
+            }, ["enabled", "acquired", "contended", "unavailable"]),
         },
         ["enabled"],
     ),

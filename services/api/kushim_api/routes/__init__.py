@@ -8,6 +8,7 @@ from kushim_api.routes import (
     groups,
     links,
     operations,
+    page,
     records,
     users,
     webhooks,
@@ -15,7 +16,7 @@ from kushim_api.routes import (
 
 TABLES = (
     operations.routes, auth.routes, users.routes, records.routes, links.routes,
-    groups.routes, data_sources.routes, webhooks.routes,
+    groups.routes, data_sources.routes, webhooks.routes, page.routes,
 )
 
 

@@ -8,6 +8,9 @@ from kushim_api.auth import user_id
 from kushim_api.errors import ValidationError
 
 routes = web.RouteTableDef()
+# GET /graph pages its nodes (oldest first, bodies omitted); links are those among the page.
+GRAPH_PAGE_DEFAULT = 500
+GRAPH_PAGE_MAX = 2_000
 
 NAME_MAX = 200
 MAX_INITIAL_MEMBERS = 500
@@ -119,7 +122,12 @@ async def split_group(request: web.Request) -> web.Response:
 
 @routes.get("/graph")
 async def user_graph(request: web.Request) -> web.Response:
+    limit = validate.query_int(request, "limit", GRAPH_PAGE_DEFAULT, minimum=1,
+                               maximum=GRAPH_PAGE_MAX)
+    offset = validate.query_int(request, "offset", 0, minimum=0, maximum=validate.MAX_OFFSET)
     answer = await request.app[keys.UPSTREAM].groups.GetUserGraph(
-        graph_pb2.GetUserGraphRequest(user_id=user_id(request))
+        graph_pb2.GetUserGraphRequest(user_id=user_id(request), limit=limit, offset=offset)
     )
-    return web.json_response(serialize.graph(answer.nodes, answer.links))
+    return web.json_response(
+        {**serialize.graph(answer.nodes, answer.links), "limit": limit, "offset": offset}
+    )

@@ -6,6 +6,7 @@ from kushim.graph.v1 import graph_pb2
 from kushim_api import keys, record_input, serialize, validate
 from kushim_api.auth import user_id
 from kushim_api.errors import ValidationError
+from kushim_api.ratelimit import Limit
 
 routes = web.RouteTableDef()
 
@@ -36,6 +37,11 @@ async def ingest(request: web.Request, uid: str, inputs: list[graph_pb2.RecordIn
 @routes.post("/records")
 async def create_records(request: web.Request) -> web.Response:
     uid = user_id(request)
+    config = request.app[keys.CONFIG]
+    await request.app[keys.RATE_LIMITER].check(Limit(
+        "ingest_user", f"ingest:user:{uid}", config.ingest_rate_limit_per_user,
+        config.ingest_rate_limit_window_seconds,
+    ))
     is_batch, items = record_input.parse_batch(await validate.json_body(request))
     valid = [(i, item) for i, item in enumerate(items) if not isinstance(item, ValidationError)]
     results: dict[int, dict] = {}
@@ -58,18 +64,27 @@ async def create_records(request: web.Request) -> web.Response:
                 "field": item.details.get("field"), "message": item.message,
             }}
     ordered = [results[i] for i in sorted(results)]
-    summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "pendingDiscovery": 0}
     for result in ordered:
         summary[result["status"]] += 1
+        # Stored, its discovery still due: done right after this answer (see the contract).
+        summary["pendingDiscovery"] += (result.get("record") or {}).get(
+            "discoveryState") == "pending"
     return web.json_response({"results": ordered, "summary": summary})
 
 
 @routes.get("/records")
 async def list_records(request: web.Request) -> web.Response:
     limit, offset = validate.pagination(request)
+    search = validate.query_text(request, "search", max_len=500).strip()
+    # A text search re-runs for every page: deep pages cost the database more and more.
+    deepest = request.app[keys.CONFIG].search_offset_max
+    if search and offset > deepest:
+        raise ValidationError(f"offset must be at most {deepest} with search; narrow the search",
+                              field="offset", maxOffset=deepest)
     answer = await request.app[keys.UPSTREAM].records.ListRecords(graph_pb2.ListRecordsRequest(
         user_id=user_id(request),
-        search=validate.query_text(request, "search", max_len=500).strip(),
+        search=search,
         source_platform=validate.query_enum(request, "source", record_input.PLATFORMS),
         artifact_type=validate.query_enum(request, "type", record_input.ARTIFACT_TYPES),
         limit=limit, offset=offset,

@@ -1,5 +1,5 @@
 """GitHub webhook events to records: issues, issue_comment, pull_request,
-pull_request_review, and push (one record per commit)."""
+pull_request_review, pull_request_review_comment, and push (one record per commit)."""
 
 from typing import Any
 
@@ -13,7 +13,10 @@ from kushim_api.webhooks import (
     record,
 )
 
-EVENTS = ("issues", "issue_comment", "pull_request", "pull_request_review", "push")
+EVENTS = (
+    "issues", "issue_comment", "pull_request", "pull_request_review",
+    "pull_request_review_comment", "push",
+)
 
 
 def _login(user: Any) -> str:
@@ -127,6 +130,31 @@ def _review(payload: dict) -> dict:
     }
 
 
+def _review_comment(payload: dict) -> dict:
+    """A comment on a line of a PR's diff: its own message record naming the PR (by `#n`,
+    its URL as `parentUrl`, its head branch), which is what links it to the PR."""
+    comment, pr, repo = payload["comment"], payload["pull_request"], _repo(payload)
+    number = pr["number"]
+    return {
+        "externalId": f"{repo}/pull/{number}#discussion_r{comment['id']}",
+        "sourcePlatform": "github",
+        "artifactType": "message",
+        "title": clip(f"Review comment on #{number}: {pr['title']}", TITLE_MAX),
+        "body": clip(comment.get("body"), BODY_MAX),
+        "url": comment.get("html_url"),
+        "author": _login(comment.get("user")),
+        "timestamp": comment.get("updated_at") or comment["created_at"],
+        "participants": people(_login(comment.get("user")), _login(pr.get("user"))),
+        "metadata": {
+            "repository": repo, "number": number, "ref": f"{repo}#{number}",
+            "commentId": comment["id"], "reviewId": comment.get("pull_request_review_id"),
+            "path": comment.get("path"), "line": comment.get("line"),
+            "commit": comment.get("commit_id"), "branch": (pr.get("head") or {}).get("ref"),
+            "parentUrl": pr.get("html_url"), "action": payload.get("action"),
+        },
+    }
+
+
 def _commit_author(commit: dict) -> str:
     author = commit.get("author") or {}
     return author.get("username") or author.get("name") or ""
@@ -172,6 +200,8 @@ def _records(event: str, payload: dict) -> list[dict]:
         return [_pull_request(payload)]
     if event == "pull_request_review":
         return [_review(payload)]
+    if event == "pull_request_review_comment":
+        return [_review_comment(payload)] if payload.get("action") != "deleted" else []
     if event == "push":
         return _push(payload)
     return []

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 
 SLACK_REPLAY_WINDOW_SECONDS = 300
+TIMESTAMP_DIGITS_MAX = 12
 
 
 def _hex_hmac(secret: str, message: bytes) -> str:
@@ -32,9 +33,10 @@ def hub_signature_valid(secret: str, body: bytes, header: str | None) -> bool:
 
 def slack_signature_valid(secret: str, body: bytes, timestamp: str | None,
                           signature: str | None, now: float) -> bool:
-    # isdigit alone admits "²" and other digits int() refuses.
+    # isdigit alone admits "²" and other digits int() refuses; past 4300 digits int() refuses
+    # any string, and no Unix time in seconds needs more than 12.
     if not secret or not timestamp or not signature or not (
-        timestamp.isascii() and timestamp.isdigit()
+        timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= TIMESTAMP_DIGITS_MAX
     ):
         return False
     if abs(now - int(timestamp)) > SLACK_REPLAY_WINDOW_SECONDS:

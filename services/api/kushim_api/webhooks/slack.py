@@ -15,10 +15,15 @@ from kushim_api.webhooks import (
 )
 
 # <https://x|label>, <https://x>, <@U123>, <@U123|name>, <#C123|general>, <!here>
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!([a-z]+)(?:\|[^>]*)?>")
+# Slack escapes "<" and ">" in message text, so no markup contains either: every pattern stops
+# at the next "<", which keeps each attempt within its own segment and the whole scan linear
+# (a class that admitted "<" made "<http:" repeated quadratic).
+_LINK = re.compile(r"<((?:https?|mailto):[^|<>]+)(?:\|([^<>]*))?>")
+_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^<>]*))?>")
+_SPECIAL = re.compile(r"<!([a-z]+)(?:\|[^<>]*)?>")
+# Markup is read from at most this much raw text: the stored body is clipped to BODY_MAX anyway.
+RAW_TEXT_MAX = 2 * BODY_MAX
 IGNORED_SUBTYPES = {
     "message_deleted", "channel_join", "channel_leave", "channel_topic", "channel_purpose",
     "channel_name", "channel_archive", "channel_unarchive", "group_join", "group_leave",
@@ -45,6 +50,21 @@ def _ts_to_iso(ts: Any) -> str:
     except (TypeError, ValueError, OverflowError, OSError):
         # "1e20" parses as a float but names no date: out of range, not a server error.
         raise PayloadError("event ts is not a Slack timestamp") from None
+
+
+def _original_ts(event: dict, message) -> Any:
+    """The ts naming the message: an edit's `message.ts`, else (some real edits carry none)
+    `previous_message.ts`, else the event's own `ts`; None when there is none at all."""
+    if not isinstance(message, dict):
+        return None
+    previous = event.get("previous_message")
+    for candidate in (message.get("ts"), isinstance(previous, dict) and previous.get("ts"),
+                      event.get("ts")):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate
+        if isinstance(candidate, int | float) and not isinstance(candidate, bool):
+            return candidate
+    return None
 
 
 def challenge(payload: dict) -> str | None:
@@ -82,11 +102,13 @@ def normalize(payload: dict) -> list[dict]:
     if subtype in IGNORED_SUBTYPES:
         return []
     message = event.get("message") if subtype == "message_changed" else event
-    if not isinstance(message, dict):
-        raise PayloadError("message_changed without message")
+    ts = _original_ts(event, message)
+    if ts is None:
+        # Well formed but naming no message: Slack retries a 4xx and then disables the
+        # subscription, so it is acknowledged with no record.
+        return []
     channel, team = event["channel"], payload.get("team_id") or event.get("team") or ""
-    ts = message["ts"]
-    raw = message.get("text") or ""
+    raw = (message.get("text") or "")[:RAW_TEXT_MAX]
     text = plain_text(raw)
     author = message.get("user") or message.get("username") or message.get("bot_id") or ""
     mentioned = _USER.findall(raw)

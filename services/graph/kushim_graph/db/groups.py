@@ -24,6 +24,11 @@ update context_groups set topics = $3, coherence = $4, updated_at = now()
  where user_id = $1 and id = $2
 """
 MEMBERS = "select record_id from group_members where user_id = $1 and group_id = $2"
+FIRST_MEMBERS = """
+select m.record_id
+  from group_members m join records r on r.user_id = m.user_id and r.id = m.record_id
+ where m.user_id = $1 and m.group_id = $2 order by r.occurred_at, r.id limit $3
+"""
 MEMBERS_OF_MANY = """
 select record_id from group_members where user_id = $1 and group_id = any($2::uuid[])
 """
@@ -94,6 +99,11 @@ async def update_stats(conn, user_id: str, group_id, topics: list[str], coherenc
 
 async def members(conn: asyncpg.Connection, user_id: str, group_id) -> list:
     return [row["record_id"] for row in await conn.fetch(MEMBERS, user_id, group_id)]
+
+
+async def first_members(conn: asyncpg.Connection, user_id: str, group_id, limit: int) -> list:
+    """The group's oldest `limit` members: what a group answer shows of a large group."""
+    return [row["record_id"] for row in await conn.fetch(FIRST_MEMBERS, user_id, group_id, limit)]
 
 
 async def members_of_many(conn: asyncpg.Connection, user_id: str, group_ids) -> list:

@@ -40,7 +40,22 @@ update records
  where user_id = $1 and id = $2
 returning {COLUMNS}
 """
+# A batch's new records: ids chosen by the caller, so one statement per row can be pipelined
+# (executemany) and the rows read back at once.
+INSERT_WITH_ID = """
+insert into records (id, user_id, data_source_id, source_platform, external_id, artifact_type,
+                     title, body, url, author, occurred_at, participants, metadata, checksum,
+                     refs, identity_keys, metadata_keys, term_freqs)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+on conflict on constraint records_identity do nothing
+"""
+BY_IDENTITIES = f"""
+select {COLUMNS} from records
+ where user_id = $1
+   and (source_platform, external_id) in (select * from unnest($2::text[], $3::text[]))
+"""
 GET = f"select {COLUMNS} from records where user_id = $1 and id = $2"
+GET_MANY_WHOLE = f"select {COLUMNS} from records where user_id = $1 and id = any($2::uuid[])"
 GET_MANY = f"select {BRIEF_COLUMNS} from records where user_id = $1 and id = any($2::uuid[])"
 EXISTING = "select id from records where user_id = $1 and id = any($2::uuid[])"
 DELETE = "delete from records where user_id = $1 and id = $2 returning id, data_source_id"
@@ -68,6 +83,18 @@ select $1, kind, key, $2 from unnest($3::text[], $4::text[]) as k(kind, key)
 on conflict do nothing
 """
 DELETE_FEATURES = "delete from record_features where user_id = $1 and record_id = $2"
+INSERT_KEYS_MANY = """
+insert into record_keys (user_id, kind, key, record_id)
+select $1, kind, key, record_id from unnest($2::text[], $3::text[], $4::uuid[]) as k(kind, key,
+                                                                                    record_id)
+on conflict do nothing
+"""
+INSERT_FEATURES_MANY = """
+insert into record_features (user_id, feature, occurred_at, record_id)
+select $1, feature, occurred_at, record_id
+  from unnest($2::text[], $3::timestamptz[], $4::uuid[]) as f(feature, occurred_at, record_id)
+on conflict do nothing
+"""
 INSERT_FEATURES = """
 insert into record_features (user_id, feature, occurred_at, record_id)
 select $1, feature, $2, $3 from unnest($4::text[]) as feature
@@ -103,6 +130,29 @@ async def insert(conn: asyncpg.Connection, user_id: str, clean, derived):
     )
 
 
+async def by_identities(conn: asyncpg.Connection, user_id: str, identities) -> dict:
+    """(platform, external id) -> the stored row, for those stored."""
+    rows = await conn.fetch(
+        BY_IDENTITIES, user_id, [p for p, _ in identities], [e for _, e in identities]
+    )
+    return {(row["source_platform"], row["external_id"]): row for row in rows}
+
+
+async def insert_many(conn: asyncpg.Connection, user_id: str, new) -> dict:
+    """new: (id, clean, derived) per record; answers id -> row for those inserted (an identity
+    another transaction inserted first is not)."""
+    await conn.executemany(INSERT_WITH_ID, [
+        (record_id, user_id, clean.data_source_id, clean.source_platform, clean.external_id,
+         clean.artifact_type, clean.title, clean.body, clean.url, clean.author,
+         clean.occurred_at, list(clean.participants), clean.metadata, clean.checksum,
+         derived.refs_json, sorted(derived.identity), sorted(derived.metadata_keys),
+         derived.term_freqs)
+        for record_id, clean, derived in new
+    ])
+    rows = await conn.fetch(GET_MANY_WHOLE, user_id, [record_id for record_id, *_ in new])
+    return {row["id"]: row for row in rows}
+
+
 async def update(conn: asyncpg.Connection, user_id: str, record_id, clean, derived):
     return await conn.fetchrow(
         UPDATE, user_id, record_id, clean.data_source_id, clean.artifact_type, clean.title,
@@ -118,15 +168,33 @@ async def replace_index_rows(conn: asyncpg.Connection, user_id: str, record_id, 
     if not new:
         await conn.execute(DELETE_KEYS, user_id, record_id)
         await conn.execute(DELETE_FEATURES, user_id, record_id)
-    keys = [("identity", k) for k in sorted(derived.identity)]
-    keys += [("mention", k) for k in sorted(derived.mentions)]
+    keys, features = index_rows(derived, keywords)
     if keys:
         await conn.execute(
             INSERT_KEYS, user_id, record_id, [k for k, _ in keys], [v for _, v in keys]
         )
+    await conn.execute(INSERT_FEATURES, user_id, occurred_at, record_id, features)
+
+
+def index_rows(derived, keywords) -> tuple[list, list]:
+    """A record's (reference keys as (kind, key), people/keyword features)."""
+    keys = [("identity", k) for k in sorted(derived.identity)]
+    keys += [("mention", k) for k in sorted(derived.mentions)]
     people = sorted(derived.people)[:MAX_PEOPLE_FEATURES]
     features = sorted({f"p:{person}" for person in people} | {f"t:{k}" for k in keywords})
-    await conn.execute(INSERT_FEATURES, user_id, occurred_at, record_id, features)
+    return keys, features
+
+
+async def insert_index_rows_many(conn: asyncpg.Connection, user_id: str, rows) -> None:
+    """rows: (record id, occurred_at, keys, features) of new records; two statements."""
+    keys = [(kind, key, rid) for rid, _, ks, _ in rows for kind, key in ks]
+    if keys:
+        await conn.execute(INSERT_KEYS_MANY, user_id, *map(list, zip(*keys, strict=True)))
+    features = [(f, at, rid) for rid, at, _, fs in rows for f in fs]
+    if features:
+        await conn.execute(
+            INSERT_FEATURES_MANY, user_id, *map(list, zip(*features, strict=True))
+        )
 
 
 async def apply_df_delta(conn: asyncpg.Connection, user_id: str, delta: dict[str, int]) -> None:
@@ -170,6 +238,17 @@ async def delete(conn: asyncpg.Connection, user_id: str, record_id: str):
 OF_USER = f"""
 select {BRIEF_COLUMNS} from records where user_id = $1 order by occurred_at, id limit $2
 """
+
+
+# A page of the user's whole graph: nodes without bodies, so a page costs kilobytes per node.
+GRAPH_PAGE = f"""
+select {_BASE}, '' as body from records where user_id = $1
+ order by occurred_at, id limit $2 offset $3
+"""
+
+
+async def graph_page(conn: asyncpg.Connection, user_id: str, limit: int, offset: int):
+    return await conn.fetch(GRAPH_PAGE, user_id, limit, offset)
 
 
 async def of_user(conn: asyncpg.Connection, user_id: str, limit: int):

@@ -2,7 +2,7 @@
 
 import asyncpg
 
-COLUMNS = "user_id, email, display_name, settings, created_at, updated_at"
+COLUMNS = "user_id, email, display_name, settings, created_at, updated_at, token_version"
 
 INSERT = f"""
 insert into users (email, password_hash, display_name)
@@ -21,6 +21,14 @@ update users
 returning {COLUMNS}
 """
 EXISTS = "select 1 from users where user_id = $1"
+REVOKE_TOKENS = f"""
+update users
+   set token_version = token_version + 1,
+       password_hash = coalesce($2, password_hash),
+       updated_at = now()
+ where user_id = $1
+returning {COLUMNS}
+"""
 
 
 async def create(conn: asyncpg.Connection, email: str, password_hash: str, display_name: str):
@@ -38,6 +46,10 @@ async def get_credentials(conn: asyncpg.Connection, email: str):
 
 async def update(conn: asyncpg.Connection, user_id: str, display_name: str | None, settings):
     return await conn.fetchrow(UPDATE, user_id, display_name, settings)
+
+
+async def revoke_tokens(conn: asyncpg.Connection, user_id: str, password_hash: str | None):
+    return await conn.fetchrow(REVOKE_TOKENS, user_id, password_hash)
 
 
 async def exists(conn: asyncpg.Connection, user_id: str) -> bool:

@@ -13,46 +13,60 @@ WINDOW = "30 days"
 # How many records one key or feature may contribute: a hot key cannot flood the candidates.
 PER_KEY = 50
 
-# Already linked (linked = true), then referenced in either direction (linked = false).
+# One statement for a whole batch: each origin (o.id) gets the rows the single-record query
+# gave it, with the same per-origin limits. Already linked (linked = true), then referenced
+# in either direction (linked = false).
 LINKED_OR_REFERENCED = """
-(select case when source_record_id = $2 then target_record_id else source_record_id end
-        as record_id, true as linked
-   from links
-  where user_id = $1 and method = 'deterministic'
-    and (source_record_id = $2 or target_record_id = $2)
-  limit $3)
-union all
-(select distinct c.record_id, false
-   from record_keys m
-   cross join lateral (
-       select rk.record_id from record_keys rk
-        where rk.user_id = $1 and rk.key = m.key
-          and (rk.kind = 'mention' or m.kind = 'mention')
-          and rk.record_id <> $2
-        limit $4
-   ) c
-  where m.user_id = $1 and m.record_id = $2
-  limit $3)
+select o.id as origin, c.record_id, c.linked
+  from unnest($2::uuid[]) as o(id)
+  cross join lateral (
+    (select case when l.source_record_id = o.id then l.target_record_id
+                 else l.source_record_id end as record_id, true as linked
+       from links l
+      where l.user_id = $1 and l.method = 'deterministic'
+        and (l.source_record_id = o.id or l.target_record_id = o.id)
+      limit $3)
+    union all
+    (select distinct r.record_id, false
+       from record_keys m
+       cross join lateral (
+           select rk.record_id from record_keys rk
+            where rk.user_id = $1 and rk.key = m.key
+              and (rk.kind = 'mention' or m.kind = 'mention')
+              and rk.record_id <> o.id
+            limit $4
+       ) r
+      where m.user_id = $1 and m.record_id = o.id
+      limit $3)
+  ) c
 """
 
 BY_TIME = f"""
-select c.record_id
-  from record_features m
+select o.id as origin, n.record_id
+  from unnest($2::uuid[], $3::timestamptz[]) as o(id, at)
   cross join lateral (
-      (select f.record_id, f.occurred_at from record_features f
-        where f.user_id = $1 and f.feature = m.feature and f.record_id <> $2
-          and f.occurred_at >= $3 and f.occurred_at <= $3 + interval '{WINDOW}'
-        order by f.occurred_at limit $5)
-      union all
-      (select f.record_id, f.occurred_at from record_features f
-        where f.user_id = $1 and f.feature = m.feature and f.record_id <> $2
-          and f.occurred_at < $3 and f.occurred_at >= $3 - interval '{WINDOW}'
-        order by f.occurred_at desc limit $5)
-  ) c
- where m.user_id = $1 and m.record_id = $2
- group by c.record_id
- order by count(*) desc, min(abs(extract(epoch from c.occurred_at - $3))), c.record_id
- limit $4
+    select c.record_id,
+           row_number() over (order by count(*) desc,
+                                       min(abs(extract(epoch from c.occurred_at - o.at))),
+                                       c.record_id) as rank
+      from record_features m
+      cross join lateral (
+          (select f.record_id, f.occurred_at from record_features f
+            where f.user_id = $1 and f.feature = m.feature and f.record_id <> o.id
+              and f.occurred_at >= o.at and f.occurred_at <= o.at + interval '{WINDOW}'
+            order by f.occurred_at limit $5)
+          union all
+          (select f.record_id, f.occurred_at from record_features f
+            where f.user_id = $1 and f.feature = m.feature and f.record_id <> o.id
+              and f.occurred_at < o.at and f.occurred_at >= o.at - interval '{WINDOW}'
+            order by f.occurred_at desc limit $5)
+      ) c
+     where m.user_id = $1 and m.record_id = o.id
+     group by c.record_id
+     order by count(*) desc, min(abs(extract(epoch from c.occurred_at - o.at))), c.record_id
+     limit $4
+  ) n
+ order by o.id, n.rank
 """
 
 LOAD = """
@@ -62,24 +76,28 @@ select id, occurred_at, author, participants, refs, identity_keys, metadata_keys
 TERM_FREQS = "select id, term_freqs from records where user_id = $1 and id = any($2::uuid[])"
 
 
-async def find(conn: asyncpg.Connection, user_id: str, record_id, occurred_at, limit: int,
-               *, nearby: bool = True):
-    """(candidate ids, the subset already linked). The linked ones do not count against
-    `limit`; then at most `limit` more: referenced ones first, then (if `nearby`) close in
-    time."""
-    found: dict = {}
-    linked = set()
-    for row in await conn.fetch(LINKED_OR_REFERENCED, user_id, record_id, limit, PER_KEY):
-        found.setdefault(row["record_id"])
+async def find_many(conn: asyncpg.Connection, user_id: str, origins: dict, limit: int,
+                    *, nearby: bool = True) -> dict:
+    """origins: record id -> its timestamp. Answers, per origin, (candidate ids, the subset
+    already linked). The linked ones do not count against `limit`; then at most `limit` more:
+    referenced ones first, then (if `nearby`) close in time."""
+    found: dict = {origin: {} for origin in origins}
+    linked: dict = {origin: set() for origin in origins}
+    rows = await conn.fetch(LINKED_OR_REFERENCED, user_id, list(origins), limit, PER_KEY)
+    for row in rows:
+        found[row["origin"]].setdefault(row["record_id"])
         if row["linked"]:
-            linked.add(row["record_id"])
-    if nearby and len(found) - len(linked) < limit:
-        nearby = await conn.fetch(BY_TIME, user_id, record_id, occurred_at, limit, PER_KEY)
-        for row in nearby:
-            if len(found) - len(linked) >= limit:
-                break
-            found.setdefault(row["record_id"])
-    return list(found), linked
+            linked[row["origin"]].add(row["record_id"])
+    short = [o for o in origins if len(found[o]) - len(linked[o]) < limit] if nearby else []
+    if short:
+        rows = await conn.fetch(
+            BY_TIME, user_id, short, [origins[o] for o in short], limit, PER_KEY
+        )
+        for row in rows:
+            origin = row["origin"]
+            if len(found[origin]) - len(linked[origin]) < limit:
+                found[origin].setdefault(row["record_id"])
+    return {origin: (list(found[origin]), linked[origin]) for origin in origins}
 
 
 async def load(conn: asyncpg.Connection, user_id: str, record_ids) -> list:

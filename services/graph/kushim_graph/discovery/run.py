@@ -1,12 +1,18 @@
-"""Relationship discovery for one record, under the lockcache lock and a fencing token.
+"""Relationship discovery for a batch of one user's records, under lockcache locks and fencing
+tokens.
 
-Acquire `relationship_discovery:{recordId}`. HELD: another instance is doing it; the record
-stays pending (the sweeper retries it later). UNAVAILABLE (Redis down or lockcache
-unreachable): proceed without it. Then, in one transaction under the record's advisory lock:
-find candidates, score them, apply the fencing rule (discovery/fencing.py, one rule for both
-paths), write links, group changes and outbox rows, and mark the record done.
+The records' `relationship_discovery:{recordId}` locks are taken in groups (locking.py): records
+another instance holds stay pending (the sweeper retries them later); a group lockcache cannot
+lock (Redis down or lockcache unreachable) proceeds without fencing tokens. The records' stored
+fencing tokens, read first, are the floors of the Acquire. Then, per group and in one
+transaction under every record's PostgreSQL advisory lock (both paths): candidates for all of
+its records in set-based queries, scoring (a pair two records of the group find is written
+once), the fencing rule of fencing.py for every record (a refused record's result is
+discarded, the others go on), links, one group recomputation, outbox rows, and the records
+marked done. A record discovered alone is a batch of one: the same path.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -15,26 +21,25 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from kushim_graph import groups as group_changes
-from kushim_graph.db import groups, links, outbox, records
+from kushim_graph.db import groups, links, outbox
 from kushim_graph.discovery import candidates, fencing
-from kushim_graph.discovery.derive import features
-from kushim_graph.discovery.scoring import link_type, score
+from kushim_graph.discovery.batch_score import score_batch
+from kushim_graph.discovery.locking import MAX_RESOURCES, BatchLocks, Grant
 from kushim_graph.discovery.signals import (
     KEYWORD_SIMILARITY_WEIGHT,
     SHARED_PEOPLE_WEIGHT,
     TEMPORAL_PROXIMITY_WEIGHT,
 )
-from kushim_graph.discovery.tfidf import cosine
 from kushim_graph.errors import StaleFencingToken
-from kushim_graph.lockcache import ACQUIRED, HELD, LockCacheClient
+from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.metrics import DISCOVERY_RUNS, LINKS_WRITTEN
 
 log = logging.getLogger(__name__)
 
-LOAD_RECORD = """
+LOAD_RECORDS = """
 select id, user_id, occurred_at, author, participants, refs, identity_keys, metadata_keys,
        term_freqs, title, checksum, fencing_token, data_source_id
-  from records where user_id = $1 and id = $2
+  from records where user_id = $1 and id = any($2::uuid[])
 """
 NEARBY_MAX_SCORE = SHARED_PEOPLE_WEIGHT + KEYWORD_SIMILARITY_WEIGHT + TEMPORAL_PROXIMITY_WEIGHT
 
@@ -45,12 +50,21 @@ GONE = "gone"  # deleted meanwhile
 FAILED = "failed"  # rolled back by a lock conflict; the sweeper retries
 
 
+# Records discovered in one transaction when no deadline bounds the work (a backlog, what a
+# request handed over): bigger groups recompute the context groups they touch less often.
+BACKLOG_GROUP = 4 * MAX_RESOURCES
+# A first guess of how long one group of records takes, before any was measured.
+FIRST_GROUP_ESTIMATE_S = 0.5
+
+
 @dataclass
 class Outcome:
     state: str
     links: list = field(default_factory=list)
     data_source_id: object = None
     groups: set = field(default_factory=set)  # ids of the groups it changed
+    stored_token: int = 0  # STALE: the fencing token stored for the record
+    expired: bool = False  # STALE: refused for its age, not for being older
 
 
 class Discovery:
@@ -62,128 +76,169 @@ class Discovery:
         threshold: float,
         max_candidates: int,
         lock_ttl_ms: int,
+        lock_attempts: int = 3,
+        lock_retry_delay_ms: int = 200,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self.pool = pool
-        self.lockcache = lockcache
+        self.locks = BatchLocks(
+            lockcache, ttl_ms=lock_ttl_ms, attempts=lock_attempts,
+            retry_delay_ms=lock_retry_delay_ms,
+        )
         self.threshold = threshold
         self.max_candidates = max_candidates
-        self.lock_ttl_ms = lock_ttl_ms
         self.on_commit = on_commit
         # Only the reference index finds records that mention (or are mentioned by) this one,
         # share a URL or share labelled metadata. A record found only by time shares at most
         # people, keywords and proximity: below the threshold it cannot link, so the time
         # window is searched only when the threshold lets such a candidate link.
         self.search_nearby = threshold <= NEARBY_MAX_SCORE
+        self.group_estimate_s = FIRST_GROUP_ESTIMATE_S
 
     async def run(self, user_id: str, record_id) -> Outcome:
-        resource = f"relationship_discovery:{record_id}"
-        async with self.pool.acquire() as conn:
-            floor = await fencing.read_floor(conn, user_id, record_id)
-        if floor is None:
-            DISCOVERY_RUNS.labels(GONE).inc()
-            return Outcome(GONE)
-        lock = await self.lockcache.acquire(resource, self.lock_ttl_ms, floor=floor.token)
-        if lock.outcome == HELD:
-            DISCOVERY_RUNS.labels(SKIPPED).inc()
-            return Outcome(SKIPPED)
-        token = lock.fencing_token if lock.outcome == ACQUIRED else None
-        until = floor.accept_until(lock.fencing_ttl_ms) if lock.outcome == ACQUIRED else None
+        return (await self.run_batch(user_id, [record_id]))[record_id]
+
+    async def run_batch(self, user_id: str, record_ids, *, until: float | None = None) -> dict:
+        """Outcome per record id. With `until` (a time.monotonic() instant) a group is begun
+        only if it is expected to end by then; the records not begun are left out of the
+        answer and stay pending."""
+        ids = list(dict.fromkeys(record_ids))
+        outcomes: dict = {}
+        size = MAX_RESOURCES if until is not None else BACKLOG_GROUP
+        late = False
+        for first in range(0, len(ids), size):
+            if late or until is not None and time.monotonic() + self.group_estimate_s > until:
+                break
+            started = time.monotonic()
+            chunk = ids[first : first + size]
+            async with self.pool.acquire() as conn:
+                floors = await fencing.read_floors(conn, user_id, chunk)
+            plan = await self.locks.take(chunk, {r: floor.token for r, floor in floors.items()})
+            outcomes.update({record_id: Outcome(SKIPPED) for record_id in plan.held})
+            if plan.grants and until is None:
+                outcomes.update(await self._discover_grants(user_id, plan.grants, floors))
+            elif plan.grants:
+                try:
+                    # A group can still wait (the user's group lock) past what was expected:
+                    # rolled back at the deadline, its records stay pending.
+                    async with asyncio.timeout(max(0.0, until - time.monotonic())):
+                        outcomes.update(
+                            await self._discover_grants(user_id, plan.grants, floors)
+                        )
+                except TimeoutError:
+                    log.info("Discovery of %d record(s) reached the deadline: left pending",
+                             sum(len(grant.record_ids) for grant in plan.grants))
+                    late = True
+            if until is not None:
+                # The slower of the last group and a decaying memory of slower ones.
+                self.group_estimate_s = max(
+                    time.monotonic() - started, self.group_estimate_s * 0.8
+                )
+        for outcome in outcomes.values():
+            DISCOVERY_RUNS.labels(outcome.state).inc()
+            LINKS_WRITTEN.inc(len(outcome.links))
+        return outcomes
+
+    async def _discover_grants(self, user_id: str, grants: list[Grant], floors: dict) -> dict:
+        """The records of every grant in one transaction, then every lock released. A
+        token is accepted until half its counter's TTL after its floor was read."""
+        tokens = {
+            record_id: grant.fencing.get(record_id)
+            for grant in grants for record_id in grant.record_ids
+        }
+        limits = {
+            record_id: floors[record_id].accept_until(grant.fencing_ttl_ms)
+            for grant in grants if grant.token
+            for record_id in grant.record_ids if record_id in floors
+        }
         try:
             async with self.pool.acquire() as conn:
-                outcome = await self.discover(
-                    conn, user_id, record_id, token, accept_until=until
-                )
-        except StaleFencingToken as exc:
-            log.warning("Discovery result discarded: %s", exc)
-            outcome = Outcome(STALE)
+                outcomes = await self.discover_batch(conn, user_id, tokens, limits)
         except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
-            # The record stays pending; the sweeper runs its discovery again.
-            log.warning("Discovery for %s rolled back, retried later: %s", record_id, exc)
-            outcome = Outcome(FAILED)
+            # The records stay pending; the sweeper runs their discovery again.
+            log.warning("Discovery for %d record(s) rolled back, retried later: %s",
+                        len(tokens), exc)
+            outcomes = {record_id: Outcome(FAILED) for record_id in tokens}
         finally:
-            if lock.outcome == ACQUIRED:
-                await self.lockcache.release(resource, lock.token)
-        DISCOVERY_RUNS.labels(outcome.state).inc()
-        LINKS_WRITTEN.inc(len(outcome.links))
-        return outcome
+            for grant in grants:
+                await self.locks.release(grant)
+        for record_id, outcome in outcomes.items():
+            if outcome.state == STALE:
+                log.warning("Discovery result discarded: %s", StaleFencingToken(
+                    record_id, tokens[record_id], outcome.stored_token, expired=outcome.expired
+                ))
+        return outcomes
 
     async def discover(
         self, conn, user_id: str, record_id, token: int | None, *, accept_until=None
     ) -> Outcome:
-        """One transaction; `token` None means no lockcache lock (the fallback path)."""
+        """One record; `token` None means no lockcache lock (the fallback path).
+        StaleFencingToken when fenced out."""
+        outcome = (
+            await self.discover_batch(conn, user_id, {record_id: token}, {record_id: accept_until})
+        )[record_id]
+        if outcome.state == STALE:
+            raise StaleFencingToken(
+                record_id, token, outcome.stored_token, expired=outcome.expired
+            )
+        return outcome
+
+    async def discover_batch(
+        self, conn, user_id: str, tokens: dict, accept_until: dict | None = None
+    ) -> dict:
+        """One transaction for the records of `tokens` (record id -> fencing token, None
+        when not locked by lockcache), under every record's advisory lock. `accept_until`:
+        record id -> the time its token stops being accepted (fencing.py)."""
         started = time.monotonic()
         async with conn.transaction():
-            await fencing.lock_record(conn, record_id)
-            row = await conn.fetchrow(LOAD_RECORD, user_id, record_id)
-            if row is None:
-                return Outcome(GONE)
-            found, already = await candidates.find(
-                conn, user_id, record_id, row["occurred_at"], self.max_candidates,
-                nearby=self.search_nearby,
+            await fencing.lock_records(conn, list(tokens))
+            rows = {
+                row["id"]: row for row in await conn.fetch(LOAD_RECORDS, user_id, list(tokens))
+            }
+            outcomes = {record_id: Outcome(GONE) for record_id in tokens if record_id not in rows}
+            if not rows:
+                return outcomes
+            found = await candidates.find_many(
+                conn, user_id, {record_id: row["occurred_at"] for record_id, row in rows.items()},
+                self.max_candidates, nearby=self.search_nearby,
             )
-            rows = await candidates.load(conn, user_id, found)
-            linked, below = await self._score(conn, user_id, row, rows)
+            wanted = {other for ids, _ in found.values() for other in ids}
+            others = {row["id"]: row for row in await candidates.load(conn, user_id, wanted)}
+            scored = await score_batch(conn, user_id, rows, found, others, self.threshold)
             await groups.lock_user(conn, user_id)
-            await fencing.advance(
-                conn, user_id, record_id, row["checksum"], token, accept_until
+            refused = await fencing.advance(
+                conn, user_id, {r: row["checksum"] for r, row in rows.items()}, tokens,
+                accept_until,
             )
-            link_ids = await links.upsert_deterministic(conn, user_id, linked)
-            dropped = [other for other in below if other in already]
-            removed = await links.delete_unsupported(conn, user_id, record_id, dropped)
-            pairs = [(s, t) for s, t, *_ in linked]
-            touched = await group_changes.apply_links(conn, user_id, pairs)
+            live = [record_id for record_id in rows if record_id not in refused]
+            pairs: dict = {}
+            removed = []
+            for record_id in live:
+                linked, below = scored[record_id]
+                for link in linked:
+                    pairs.setdefault((link[0], link[1]), link)  # one row for a pair found twice
+                already = found[record_id][1]
+                dropped = [other for other in below if other in already]
+                removed += await links.delete_unsupported(conn, user_id, record_id, dropped)
+            link_ids = await links.upsert_deterministic(conn, user_id, list(pairs.values()))
+            touched = await group_changes.apply_links(conn, user_id, list(pairs))
             await outbox.add_many(
                 conn, user_id, {"link": [*link_ids, *removed], "group": touched}
             )
             made = await links.get_many(conn, user_id, link_ids) if link_ids else []
         self.on_commit()
         log.debug(
-            "Discovery for %s: %d candidates, %d links, %.1f ms",
-            record_id, len(rows), len(made), (time.monotonic() - started) * 1000,
+            "Discovery for %d record(s): %d candidates, %d links, %.1f ms",
+            len(rows), len(others), len(made), (time.monotonic() - started) * 1000,
         )
         made = sorted(made, key=lambda r: (-r["confidence"], str(r["id"])))
-        return Outcome(DONE, made, row["data_source_id"], touched)
-
-    async def _score(self, conn, user_id: str, row, rows):
-        """(links to write, ids of candidates below the threshold).
-
-        The TF-IDF cosine is the costly signal; it is computed only for candidates whose
-        other signals leave it able to decide, or to explain, a link.
-        """
-        mine = features(row)
-        scored = []
-        for other in rows:
-            theirs = features(other)
-            confidence, signals = score(mine, theirs, keyword_cosine=0.0)
-            needs_cosine = confidence + KEYWORD_SIMILARITY_WEIGHT >= self.threshold
-            scored.append((other, theirs, needs_cosine, confidence, signals))
-        similarity: dict = {}
-        wanted = [other["id"] for other, _, needs, *_ in scored if needs]
-        if wanted:
-            tfs = await candidates.term_freqs(conn, user_id, wanted)
-            terms = set(row["term_freqs"])
-            for tf in tfs.values():
-                terms.update(tf)
-            df, n_docs = await records.document_frequencies(conn, user_id, sorted(terms))
-            for other_id, tf in tfs.items():
-                similarity[other_id] = cosine(row["term_freqs"], tf, df, n_docs)
-        linked, below = [], []
-        for other, theirs, needs_cosine, confidence, signals in scored:
-            if needs_cosine:
-                confidence, signals = score(
-                    mine, theirs, keyword_cosine=similarity.get(other["id"], 0.0)
-                )
-            if confidence < self.threshold:
-                below.append(other["id"])
-                continue
-            first, second = sorted(
-                (row, other), key=lambda r: (r["occurred_at"], str(r["id"]))
-            )
-            explanation = [
-                {"name": s.name, "weight": s.weight, "detail": s.detail} for s in signals
+        for record_id in live:
+            own = [
+                link for link in made
+                if record_id in (link["source_record_id"], link["target_record_id"])
             ]
-            linked.append(
-                (first["id"], second["id"], confidence, link_type(confidence), explanation)
-            )
-        return linked, below
+            outcomes[record_id] = Outcome(DONE, own, rows[record_id]["data_source_id"], touched)
+        for record_id, refusal in refused.items():
+            outcomes[record_id] = Outcome(STALE, stored_token=refusal.stored,
+                                          expired=refusal.expired)
+        return outcomes

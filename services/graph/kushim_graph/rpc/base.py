@@ -52,9 +52,10 @@ class Deps:
     config: Config
     pool: asyncpg.Pool
     lockcache: object  # kushim_graph.lockcache.LockCacheClient
-    discovery: object  # kushim_graph.discovery.run.Discovery
+    discovery: object  # run_batch: kushim_graph.discovery.coalesce.Coalescer
     projection: object  # kushim_graph.projection.worker.OutboxWorker
     context: object  # kushim_graph.projection.context.ContextReader
+    sweeper: object  # kushim_graph.discovery.sweeper.Sweeper
 
 
 def user_id_of(request) -> str:

@@ -11,9 +11,14 @@ from kushim_graph.validation import clean_text
 
 MAX_NAME = 200
 MAX_INITIAL_MEMBERS = 500
-# GetUserGraph answers at most this much of a very large store.
-MAX_USER_GRAPH_NODES = 10_000
+# GetUserGraph answers at most this many nodes (without bodies) per page, and the links among
+# them found in the user's first MAX_USER_GRAPH_LINKS links.
+MAX_USER_GRAPH_NODES = 2_000
 MAX_USER_GRAPH_LINKS = 50_000
+MAX_USER_GRAPH_OFFSET = 1_000_000
+# A group answer (and its graph) shows at most this many members, oldest first; member_count
+# is always the total.
+MAX_GROUP_MEMBERS_ANSWERED = 500
 
 
 def _name(value: str) -> str:
@@ -44,7 +49,8 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         if row is None:
             raise NotFound(f"context group {group_id} not found")
         member_rows = await records.get_many(
-            conn, user_id, await groups.members(conn, user_id, group_id)
+            conn, user_id,
+            await groups.first_members(conn, user_id, group_id, MAX_GROUP_MEMBERS_ANSWERED),
         )
         return graph_pb2.GroupResponse(
             group=messages.group(row), members=[messages.record(r) for r in _by_time(member_rows)]
@@ -109,7 +115,9 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         async with self.deps.pool.acquire() as conn:
             if await groups.get(conn, user_id, group_id) is None:
                 raise NotFound(f"context group {group_id} not found")
-            member_ids = await groups.members(conn, user_id, group_id)
+            member_ids = await groups.first_members(
+                conn, user_id, group_id, MAX_GROUP_MEMBERS_ANSWERED
+            )
             nodes = await records.get_many(conn, user_id, member_ids)
             edges = await links.among(conn, user_id, member_ids)
         return graph_pb2.GraphResponse(
@@ -206,8 +214,13 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     @rpc
     async def GetUserGraph(self, request, context):
         user_id = user_id_of(request)
+        if not 0 <= request.limit <= MAX_USER_GRAPH_NODES:
+            raise InvalidInput("limit", f"limit must be between 0 and {MAX_USER_GRAPH_NODES}")
+        if not 0 <= request.offset <= MAX_USER_GRAPH_OFFSET:
+            raise InvalidInput("offset", f"offset must be between 0 and {MAX_USER_GRAPH_OFFSET}")
+        limit = request.limit or MAX_USER_GRAPH_NODES
         async with self.deps.pool.acquire() as conn:
-            nodes = await records.of_user(conn, user_id, MAX_USER_GRAPH_NODES)
+            nodes = await records.graph_page(conn, user_id, limit, request.offset)
             edges = await links.of_user(conn, user_id, MAX_USER_GRAPH_LINKS)
         present = {r["id"] for r in nodes}
         return graph_pb2.GraphResponse(

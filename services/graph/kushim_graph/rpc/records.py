@@ -1,7 +1,7 @@
 """RecordService: ingestion with discovery (once per webhook delivery), reads, search, context."""
 
-import asyncio
 import logging
+import time
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
@@ -16,7 +16,9 @@ from kushim_graph.validation import PLATFORMS, clean_record, clean_text
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-DISCOVERY_CONCURRENCY = 4
+# Of the caller's deadline, kept for the answer after the last group of discoveries: a
+# request never outlives its deadline with its work committed.
+ANSWER_RESERVE_S = 0.5
 MAX_SEARCH = 1000
 MAX_DELIVERY_ID = 256
 
@@ -38,7 +40,7 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             if not await users.exists(conn, user_id):
                 raise NotFound(f"user {user_id} not found")
             if delivery is None:
-                outcomes = await ingest.store_each(conn, user_id, items)
+                outcomes = await ingest.store_batch(conn, user_id, items)
             else:
                 outcomes = await ingest.store_delivery(conn, user_id, delivery, items)
         if outcomes is None:
@@ -65,28 +67,33 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         if not to_discover:
             return graph_pb2.IngestRecordsResponse(results=results)
         self.deps.projection.wake()
-        # A few discoveries at once overlap database waits; their writes still serialize
-        # per user in PostgreSQL.
-        gate = asyncio.Semaphore(DISCOVERY_CONCURRENCY)
-
+        # A record sent twice in one batch is discovered once, for its last version.
+        latest = {record_id: result for result, record_id in to_discover}
+        outcomes = await self.deps.discovery.run_batch(
+            user_id, list(latest), until=_discovery_deadline(context)
+        )
         touched_groups: set = set()
-
-        async def discover(result, record_id) -> None:
-            async with gate:
-                outcome = await self.deps.discovery.run(user_id, record_id)
+        linked: set = set()
+        for record_id, outcome in outcomes.items():
+            result = latest[record_id]
             touched_groups.update(outcome.groups)
+            linked.update(
+                end for row in outcome.links
+                for end in (row["source_record_id"], row["target_record_id"])
+            )
             result.links.extend(messages.link(row) for row in outcome.links)
             if outcome.state == DONE:
                 result.record.discovery_state = "done"
-
-        # A record sent twice in one batch is discovered once, for its last version.
-        latest = {record_id: result for result, record_id in to_discover}
-        await asyncio.gather(*(discover(result, rid) for rid, result in latest.items()))
+        # What the deadline left out is answered pending, and discovered right after.
+        left = [record_id for record_id in latest if record_id not in outcomes]
+        if left:
+            self.deps.sweeper.hand_over(user_id, left)
         sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
-        # Every link discovery wrote or removed has one of these records as an endpoint.
+        # Every link discovery wrote or removed has one of these records as an endpoint; the far
+        # endpoints of the new links go too, since their contexts now show the new link.
         async with self.deps.pool.acquire() as conn:
             await context_reach.invalidate(
-                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover],
+                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover] + list(linked),
                 touched_groups,
             )
         for source_id in sorted(sources):
@@ -160,6 +167,14 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             raise InvalidInput("depth", "depth must be between 1 and 3")
         subgraph, cached = await self.deps.context.get(user_id, record_id, depth)
         return graph_pb2.GetRecordContextResponse(subgraph=subgraph, cached=cached)
+
+
+def _discovery_deadline(context) -> float | None:
+    """The time.monotonic() instant discovery must be done by, or None without a deadline."""
+    remaining = context.time_remaining()
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining - ANSWER_RESERVE_S
 
 
 def _delivery_of(request) -> ingest.Delivery | None:

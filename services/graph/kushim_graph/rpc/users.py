@@ -83,3 +83,12 @@ class UserServicer(graph_pb2_grpc.UserServiceServicer):
         if row is None:
             raise NotFound(f"user {user_id} not found")
         return graph_pb2.UserResponse(user=messages.user(row))
+
+    @rpc
+    async def RevokeTokens(self, request, context):
+        user_id = user_id_of(request)
+        async with self.deps.pool.acquire() as conn:
+            row = await users.revoke_tokens(conn, user_id, request.password_hash or None)
+        if row is None:
+            raise NotFound(f"user {user_id} not found")
+        return graph_pb2.UserResponse(user=messages.user(row))
