@@ -37,6 +37,7 @@ SECTIONS = [
     "graph_context",
     "read_mix",
     "compression",
+    "fencing_memory",
 ]
 
 HERE = Path(__file__).resolve().parent

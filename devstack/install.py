@@ -55,6 +55,8 @@ def _missing_packages() -> list[str]:
         "default-jdk-headless": shutil.which("java") is not None
         and shutil.which("javac") is not None,
         "maven": shutil.which("mvn") is not None,
+        # the local CA and service certificates for mutual TLS (devstack/tls.py)
+        "openssl": shutil.which("openssl") is not None,
         # load generator of make bench's http section
         "wrk": shutil.which("wrk") is not None,
         # the web page's libraries (npm ci) and the browser its tests drive

@@ -230,6 +230,20 @@ class PostgresServer(ServerProcess):
         )
         return result.returncode == 0
 
+    def ensure_role(self, name: str, password: str) -> None:
+        """A LOGIN role with no privileges of its own, for the services to run as: the
+        migrations grant it data access only, so it cannot change the schema."""
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"not a plain PostgreSQL identifier: {name!r}")
+        self.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') "
+            f"THEN CREATE ROLE {name} LOGIN; END IF; END $$; "
+            f"ALTER ROLE {name} PASSWORD {_literal(password)}"
+        )
+
+    def role_url(self, name: str, password: str, database: str | None = None) -> str:
+        return _url(name, password, self.port, database or self.database)
+
     # -- helpers for tests -------------------------------------------------------------------
     def execute(self, sql: str, database: str = "postgres") -> str:
         """Run sql as the superuser through psql; returns its unaligned output."""

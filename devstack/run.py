@@ -12,11 +12,13 @@ import time
 from devstack.foreground import Shutdown
 from devstack.install import InstallError, ensure_installed
 from devstack.paths import REPO_ROOT, embedding_model_dir
+from devstack.ports import reserve_ports
 from devstack.probes import HOST, http_ok, tcp_accepts
 from devstack.process import StartAborted, StartError
 from devstack.profilelock import AlreadyRunning
 from devstack.services import ServiceProcess, relay_line
 from devstack.stack import Stack, masked
+from devstack.tls import ServiceCerts, ensure_certs
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,14 @@ WATCH_INTERVAL = 0.5
 
 
 def service_env(stack: Stack) -> dict[str, str]:
-    return {
+    infra = stack.env()
+    env = {
         # Defaults a developer's own environment may override:
         "KUSHIM_ENV": "development",
         "LOG_LEVEL": "DEBUG",
         "EMBEDDING_MODEL_DIR": str(embedding_model_dir()),  # unpacked by the install step
         **os.environ,
-        **stack.env(),
+        **infra,
         "PYTHONUNBUFFERED": "1",  # lines reach the console as they are written
         "BIND_HOST": HOST,  # the services default to all interfaces, as pods do
         "LOCKCACHE_PORT": str(LOCKCACHE_PORT),
@@ -41,6 +44,11 @@ def service_env(stack: Stack) -> dict[str, str]:
         "LOCKCACHE_ADDR": f"{HOST}:{LOCKCACHE_PORT}",
         "GRAPH_ADDR": f"{HOST}:{GRAPH_PORT}",
     }
+    if "RUNTIME_DATABASE_URL" in infra:
+        # The services run as the DML-only role; migrations as the owner
+        # (MIGRATION_DATABASE_URL). A DATABASE_URL given in the environment is used as given.
+        env["DATABASE_URL"] = infra["RUNTIME_DATABASE_URL"]
+    return env
 
 
 def _module_exists(module: str, env: dict[str, str]) -> bool:
@@ -87,19 +95,25 @@ def run_migrations(env: dict[str, str]) -> None:
         log.info("migrations applied in %.1f s", time.monotonic() - started)
 
 
-def make_services(env: dict[str, str]) -> list[list[ServiceProcess]]:
-    """Stages: lockcache and graph start together, then the api that calls both."""
+def make_services(env: dict[str, str], certs: ServiceCerts) -> list[list[ServiceProcess]]:
+    """Stages: lockcache and graph start together, then the api that calls both. The three
+    speak mutual TLS, each with its own certificate; reflection is on for local grpcurl."""
     python = sys.executable
+
+    def env_of(service: str) -> dict[str, str]:
+        return {"GRPC_REFLECTION": "true", **env, **certs.env(service)}
+
     lockcache = ServiceProcess(
-        "lockcache", [python, "-m", "kushim_lockcache"], env, lambda: tcp_accepts(LOCKCACHE_PORT)
-    )
+        "lockcache", [python, "-m", "kushim_lockcache"], env_of("lockcache"),
+        lambda: tcp_accepts(LOCKCACHE_PORT),
+    )  # fmt: skip
     graph = ServiceProcess(
-        "graph", [python, "-m", "kushim_graph"], env, lambda: tcp_accepts(GRAPH_PORT)
+        "graph", [python, "-m", "kushim_graph"], env_of("graph"), lambda: tcp_accepts(GRAPH_PORT)
     )
     api = ServiceProcess(
         "api",
         [python, "-m", "kushim_api"],
-        env,
+        env_of("api"),
         lambda: tcp_accepts(API_PORT) and http_ok(f"http://{HOST}:{API_PORT}/health"),
     )
     return [[lockcache, graph], [api]]
@@ -193,6 +207,8 @@ def run() -> int:
                 raise StartError(
                     f"port {HOST}:{port} is already in use; is another kushim running?"
                 )
+        # The services' own ports, like the infra's, must not be handed out as source ports.
+        reserve_ports([(port, port) for port in (LOCKCACHE_PORT, GRAPH_PORT, API_PORT)])
         stack.start(mode="run")
         infra_up = True
         # From here a signal only sets shutdown.requested: each step checks it, so no
@@ -201,7 +217,7 @@ def run() -> int:
         env = service_env(stack)
         if not shutdown.requested.is_set():
             run_migrations(env)
-        stages = make_services(env)
+        stages = make_services(env, ensure_certs(stack.dir / "tls"))
         services = [service for stage in stages for service in stage]
         start_services(stages, shutdown)
         stack.lock.update(children={s.name: s.pid for s in services if s.pid})

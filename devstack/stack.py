@@ -24,6 +24,8 @@ from devstack.redis import RedisServer
 
 log = logging.getLogger(__name__)
 
+RUNTIME_ROLE = "kushim_runtime"
+
 # The settings that name a server of one's own.
 EXTERNAL_VARS = (
     "REDIS_URL", "REDLOCK_URLS", "DATABASE_URL", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD",
@@ -49,7 +51,7 @@ def external_settings(environ: Mapping[str, str]) -> dict[str, str]:
 def _load_secrets(path: Path) -> dict[str, str]:
     """Passwords made once per profile and kept beside its data: the data dirs are initialized
     with them, so they must outlive any one run."""
-    wanted = ("postgres_admin", "postgres", "neo4j")
+    wanted = ("postgres_admin", "postgres", "postgres_runtime", "neo4j")
     current: dict[str, str] = {}
     if path.exists():
         current = json.loads(path.read_text())
@@ -156,7 +158,18 @@ class Stack:
         return servers
 
     def env(self) -> dict[str, str]:
+        """DATABASE_URL is the schema owner's (migrations, tests that create databases);
+        RUNTIME_DATABASE_URL is the DML-only role the services run as in `make run`. A
+        DATABASE_URL given in the environment is used as given, with no runtime role."""
         env = {"DATABASE_URL": self.postgres.url, "REDIS_URL": self.cache_redis.url}
+        if "DATABASE_URL" not in self.external:
+            env |= {
+                "MIGRATION_DATABASE_URL": self.postgres.url,
+                "DATABASE_RUNTIME_ROLE": RUNTIME_ROLE,
+                "RUNTIME_DATABASE_URL": self.postgres.role_url(
+                    RUNTIME_ROLE, self.passwords["postgres_runtime"]
+                ),
+            }
         if self.own_lock_masters:
             env["REDLOCK_URLS"] = ",".join(server.url for server in self.lock_redis)
         if "NEO4J_URI" not in self.external:
@@ -178,6 +191,8 @@ class Stack:
             errors = self._each_in_parallel(lambda server: server.start(abort=abort), abort)
             if errors:
                 raise errors[0]
+            if "DATABASE_URL" not in self.external:
+                self.postgres.ensure_role(RUNTIME_ROLE, self.passwords["postgres_runtime"])
         except BaseException:
             abort.set()
             self._stop_servers()

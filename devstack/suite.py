@@ -16,6 +16,7 @@ from devstack.paths import REPO_ROOT
 from devstack.process import StartError
 from devstack.profilelock import AlreadyRunning
 from devstack.stack import Stack
+from devstack.tls import ensure_certs
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ TEST_PREFIX = "KUSHIM_TEST_"
 def suite_env(stack: Stack) -> dict[str, str]:
     """The infra variables twice, plain (what the services read) and KUSHIM_TEST_-prefixed
     (what tests read to know they run against devstack), plus where tests may put servers of
-    their own: the spare port range and the profile's data dir."""
+    their own: the spare port range and the profile's data dir, and the services' certificates
+    (var/<profile>/tls/)."""
     infra = stack.env()
     spare = stack.ports.spare
     return {
@@ -34,6 +36,8 @@ def suite_env(stack: Stack) -> dict[str, str]:
         TEST_PREFIX + "PORT_BASE": str(stack.ports.postgres),
         TEST_PREFIX + "SPARE_PORTS": f"{spare.start}-{spare.stop - 1}",
         TEST_PREFIX + "VAR_DIR": str(stack.dir),
+        # The CA and per-service certificates the suites' services use for mutual TLS.
+        TEST_PREFIX + "GRPC_TLS_DIR": str(ensure_certs(stack.dir / "tls").dir),
     }
 
 

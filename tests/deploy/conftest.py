@@ -37,6 +37,7 @@ def k8s_tree(tmp_path_factory) -> Path:
     # A developer's own dev secrets stay out of the test.
     for own in (tree / "overlays" / "dev" / "secrets").glob("*.env"):
         own.unlink()
+    shutil.rmtree(tree / "overlays" / "dev" / "secrets" / "tls", ignore_errors=True)
     subprocess.run(  # noqa: S603 - fixed argv
         ["sh", str(tree / "overlays" / "dev" / "make-secrets.sh")],  # noqa: S607
         check=True,

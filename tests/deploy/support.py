@@ -116,6 +116,23 @@ def config_path(service: str) -> Path:
     return REPO / "services" / service / f"kushim_{service}" / "config.py"
 
 
+# Readers shared by the services' configs, by the function a config calls.
+SHARED_READERS = {
+    "read_grpc_security": REPO / "services" / "common" / "kushim_common" / "grpctls.py",
+}
+
+
+def env_names_read_by(service: str) -> set[str]:
+    """What a service's config reads, itself and through the shared readers it calls."""
+    path = config_path(service)
+    names = env_names_read(path)
+    source = path.read_text()
+    for reader, module in SHARED_READERS.items():
+        if f"{reader}(" in source:
+            names |= env_names_read(module)
+    return names
+
+
 def env_names_read(path: Path) -> set[str]:
     """Environment variable names a config module reads.
 

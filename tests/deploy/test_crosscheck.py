@@ -3,6 +3,9 @@
 import base64
 import dataclasses
 import importlib
+import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +18,7 @@ from tests.deploy.support import (
     config_path,
     container_env,
     containers,
-    env_names_read,
+    env_names_read_by,
     pod_spec,
 )
 
@@ -34,6 +37,7 @@ SERVICE_PORT_FIELDS = {
     "graph": {"grpc": "port"},
 }
 METRICS = {"lockcache", "graph"}
+GRPC_SERVICES = {"lockcache", "graph"}
 
 
 def test_every_service_has_its_config_module():
@@ -62,17 +66,42 @@ def main_container(rendered: Rendered, kind: str, name: str) -> dict:
 
 
 def full_env(rendered: Rendered, container: dict) -> dict[str, str]:
+    """The container's env; paths into its Secret volumes point at copies of those files
+    in a temporary dir (from_env checks that the files exist)."""
     env = container_env(rendered, container)
     values = dict(env.values)
     for name, (secret, key) in env.secret_refs.items():
         values[name] = secret_value(rendered, secret, key)
+    files = Path(tempfile.mkdtemp(prefix="kushim-mounts-"))
+    for mount, secret in secret_mounts(rendered, container).items():
+        for name, value in values.items():
+            if value.startswith(mount + "/"):
+                copy = files / secret / value[len(mount) + 1 :]
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                copy.write_text(secret_value(rendered, secret, copy.name))
+                values[name] = str(copy)
     return values
+
+
+def secret_mounts(rendered: Rendered, container: dict) -> dict[str, str]:
+    """mountPath -> Secret name, for the container's Secret volumes."""
+    workload = next(w for w in rendered.workloads() if container in pod_spec(w)["containers"])
+    secrets = {
+        v["name"]: v["secret"]["secretName"]
+        for v in pod_spec(workload).get("volumes") or []
+        if "secret" in v
+    }
+    return {
+        m["mountPath"]: secrets[m["name"]]
+        for m in container.get("volumeMounts") or []
+        if m["name"] in secrets
+    }
 
 
 @pytest.mark.parametrize(("overlay_name", "kind", "name"), CASES, ids=IDS)
 def test_env_names_are_read_by_the_code(rendered, overlay_name, kind, name):
     service = KUSHIM_WORKLOADS[(kind, name)]
-    read = env_names_read(config_path(service))
+    read = env_names_read_by(service)
     env = container_env(rendered[overlay_name], main_container(rendered[overlay_name], kind, name))
     given = set(env.values) | set(env.secret_refs)
     assert given, "no environment at all?"
@@ -84,7 +113,8 @@ def test_config_starts_from_the_manifest_env(rendered, overlay_name, kind, name)
     """Config.from_env raises, naming the variable, when a required one is missing or
     bad: passing here means every required variable is provided, with a valid value."""
     service = KUSHIM_WORKLOADS[(kind, name)]
-    env = full_env(rendered[overlay_name], main_container(rendered[overlay_name], kind, name))
+    container = main_container(rendered[overlay_name], kind, name)
+    env = full_env(rendered[overlay_name], container)
     config_class(service).from_env(env)
 
 
@@ -118,6 +148,10 @@ def test_ports_match_the_code(rendered, overlay_name, service):
     container = main_container(r, "Deployment", service)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     config = config_class(service).from_env(full_env(r, container))
+    # The plaintext health-only port is for the kubelet alone: off in the code by default,
+    # on in the manifests, and not on the Service.
+    if service in GRPC_SERVICES:
+        assert ports.pop("health") == config.grpc.health_port != 0, service
     defaults = _defaults(service)
     fields = dict(SERVICE_PORT_FIELDS[service])
     if service in METRICS:
@@ -179,9 +213,13 @@ def test_api_probes_hit_real_routes(rendered, overlay_name, api_get_routes):
 @pytest.mark.parametrize("service", ["lockcache", "graph"])
 def test_grpc_services_use_native_grpc_probes(rendered, overlay_name, service):
     container = main_container(rendered[overlay_name], "Deployment", service)
-    grpc_port = {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"]
+    # The kubelet presents no client certificate: probes use the plaintext health port.
+    health_port = {p["name"]: p["containerPort"] for p in container["ports"]}["health"]
+    assert container_env(rendered[overlay_name], container).values["GRPC_HEALTH_PORT"] == str(
+        health_port
+    )
     for kind in ("startupProbe", "readinessProbe"):
-        assert container[kind]["grpc"]["port"] == grpc_port, kind
+        assert container[kind]["grpc"]["port"] == health_port, kind
         assert container[kind]["grpc"].get("service", "") == "", "the overall health status"
     # Liveness must not follow dependencies (a database outage is not a reason to restart).
     assert container["livenessProbe"]["tcpSocket"]["port"] == "grpc"
@@ -195,7 +233,11 @@ def _all_secret_refs(r: Rendered):
                 if ref:
                     yield workload["metadata"]["name"], ref["name"], ref["key"]
         for volume in pod_spec(workload).get("volumes") or []:
-            assert "secret" not in volume, "secrets reach pods as env, by key"
+            if "secret" in volume:
+                # Only certificates reach pods as files; every other secret as env, by key.
+                assert re.search(r"-grpc-tls(-[a-z0-9]+)?$", volume["secret"]["secretName"])
+                for key in ("ca.crt", "tls.crt", "tls.key"):
+                    yield workload["metadata"]["name"], volume["secret"]["secretName"], key
 
 
 def test_dev_secret_keys_exist_in_the_generators(rendered):

@@ -40,6 +40,7 @@ class Scripted:
         self.dir = tmp / pod
         for sub in ("run", "etc", "data", "bin", "sentinel"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.dir / "etc" / "lockcache.acl").write_text((PROD / "lockcache.acl").read_text())
         for conf in (PROD / "cache.conf", PROD / "lock.conf", K8S / "overlays/dev/redis.conf"):
             text = conf.read_text().replace("dir /data", f"dir {self.dir / 'data'}")
             text = text.replace("/run/redis", str(self.dir / "run"))
@@ -135,8 +136,29 @@ def client(port: int, password: str | None = PASSWORD) -> redis.Redis:
     )
 
 
+LOCKCACHE_PASSWORD = "lockcache-password-0123456789"  # noqa: S105
+
+
 def secrets() -> dict[str, str]:
-    return {"REDIS_PASSWORD": PASSWORD, "REDIS_CONFIG_COMMAND": CONFIG_COMMAND}
+    return {
+        "REDIS_PASSWORD": PASSWORD,
+        "REDIS_CONFIG_COMMAND": CONFIG_COMMAND,
+        "LOCKCACHE_REDIS_PASSWORD": LOCKCACHE_PASSWORD,
+    }
+
+
+def assert_lockcache_user_is_limited(port: int) -> None:
+    """The ACL user lockcache signs in as may run its scripts, and nothing that changes or
+    reads the server's configuration (tests/integration/lockcache/test_acl.py runs lockcache
+    itself as this user)."""
+    r = redis.Redis(
+        host="127.0.0.1", port=port, username="lockcache", password=LOCKCACHE_PASSWORD,
+        socket_timeout=5, retry=Retry(NoBackoff(), 0),
+    )  # fmt: skip
+    assert r.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, "acl:probe", "1")
+    for command in (("KEYS", "*"), (CONFIG_COMMAND, "GET", "*"), ("SHUTDOWN",)):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            r.execute_command(*command)
 
 
 def conf_get(r: redis.Redis, command: str, key: str) -> str:
@@ -159,6 +181,7 @@ def test_lock_master(sandbox):
         client(lock.port, password=None).set("k", "v")
     r = client(lock.port)
     assert_hardened(r, "noeviction")
+    assert_lockcache_user_is_limited(lock.port)
     assert conf_get(r, CONFIG_COMMAND, "appendonly") == "yes"
     assert conf_get(r, CONFIG_COMMAND, "appendfsync") == "always"
 
@@ -168,6 +191,7 @@ def test_cache_master_replica_and_sentinel(sandbox):
     master.start(secrets())
     r = client(master.port)
     assert_hardened(r, "allkeys-lru")
+    assert_lockcache_user_is_limited(master.port)
     assert r.info("replication")["role"] == "master"
 
     # A second cache pod, with no Sentinel answering, follows redis-cache-0.

@@ -6,7 +6,7 @@ cache reads miss, writes report not stored. It is logged once per change, not pe
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -113,9 +113,12 @@ class LockCacheClient:
         ttl: float = DEFAULT_TTL_S,
         retries: int | None = None,
         retry_delay: float | None = None,
+        floors: Mapping[str, int] | None = None,
     ) -> Lease:
         """Takes every resource or none (up to 64, in sorted order, so callers never
         deadlock). `retries` None = the server's LOCK_RETRY_COUNT, 0 = try once.
+        `floors`: per resource, the fencing token the caller's storage last accepted; each
+        token answered is above it, even after the lock masters' counter expired.
         Raises LockHeld, LockUnavailable or LockInvalid."""
         names = resource_list(resources)
         request = pb.AcquireLockRequest(
@@ -123,6 +126,7 @@ class LockCacheClient:
             ttl_ms=to_ms(ttl),
             retry_count=-1 if retries is None else retries,
             retry_delay_ms=0 if retry_delay is None else to_ms(retry_delay),
+            fencing_floors={name: floor for name, floor in (floors or {}).items() if floor},
         )
         answer = await self.call(self.lock_service.Acquire, request)
         if answer is None:
@@ -153,7 +157,7 @@ class LockCacheClient:
             raise LockLost(lease.resources, "taken over or expired", lease.fencing_token)
         return Lease(
             lease.resources, lease.token, lease.fencing_token, lease.fencing_tokens,
-            answer.valid_until.ToNanoseconds() / 1e9,
+            answer.valid_until.ToNanoseconds() / 1e9, lease.fencing_ttl_ms,
         )
 
     @contextlib.asynccontextmanager

@@ -16,6 +16,9 @@ class Lease:
     fencing_token: int  # pass with every write the lock protects
     fencing_tokens: Mapping[str, int]  # per resource when several
     valid_until: float  # wall clock, seconds since the epoch
+    # How long the lock masters keep a fencing counter after its last acquisition (0: no
+    # limit): a store that checks tokens must refuse one older than half of it.
+    fencing_ttl_ms: int = 0
 
     @classmethod
     def from_answer(cls, answer: pb.AcquireLockResponse) -> "Lease":
@@ -25,6 +28,7 @@ class Lease:
             fencing_token=answer.fencing_token,
             fencing_tokens=dict(answer.fencing_tokens),
             valid_until=answer.valid_until.ToNanoseconds() / 1e9,
+            fencing_ttl_ms=answer.fencing_ttl_ms,
         )
 
     def remaining_s(self) -> float:

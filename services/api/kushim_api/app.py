@@ -39,7 +39,8 @@ def body_limit_middleware(max_bytes: int):
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     upstream = Upstream.connect(
-        config.graph_addr, config.lockcache_addr, config.upstream_timeout, app[keys.METRICS]
+        config.graph_addr, config.lockcache_addr, config.upstream_timeout, app[keys.METRICS],
+        tls=config.grpc_tls,
     )
     app[keys.UPSTREAM] = upstream
     app[keys.RATE_LIMITER] = RateLimiter(upstream, app[keys.METRICS])

@@ -13,6 +13,7 @@ from kushim_common.envconfig import (
     read_port,
     read_str,
 )
+from kushim_common.grpctls import GrpcTls, read_grpc_security
 
 from kushim_api.clientaddr import Network, parse_networks
 
@@ -50,6 +51,7 @@ class Config:
     readiness_cache_ms: int = 1_000
     metrics_port: int = 0
     log_level: str = "INFO"
+    grpc_tls: GrpcTls | None = None  # mutual TLS to graph and lockcache
 
     def __repr__(self) -> str:
         shown = {
@@ -154,6 +156,7 @@ class Config:
             ),
             metrics_port=read_port(env, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             log_level=read_log_level(env, "LOG_LEVEL"),
+            grpc_tls=read_grpc_security(env).tls,
         )
 
 

@@ -9,6 +9,7 @@ from kushim.graph.v1 import graph_pb2_grpc
 from kushim.lockcache.v1 import lockcache_pb2_grpc
 from kushim_common import grpcchannel
 from kushim_common.grpcserve import REQUEST_ID_HEADER
+from kushim_common.grpctls import GrpcTls
 from kushim_common.logs import request_id_var
 
 from kushim_api.metrics import Metrics
@@ -68,10 +69,10 @@ class Upstream:
 
     @classmethod
     def connect(cls, graph_addr: str, lockcache_addr: str, timeout: float,
-                metrics: Metrics) -> "Upstream":
+                metrics: Metrics, *, tls: GrpcTls | None = None) -> "Upstream":
         return cls(
-            grpcchannel.connect(graph_addr),
-            grpcchannel.connect(lockcache_addr),
+            grpcchannel.connect(graph_addr, tls),
+            grpcchannel.connect(lockcache_addr, tls),
             timeout,
             metrics,
         )

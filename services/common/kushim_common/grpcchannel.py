@@ -4,6 +4,8 @@ import json
 
 import grpc
 
+from kushim_common.grpctls import GrpcTls
+
 # A backend replica that is draining (rolling update) answers UNAVAILABLE to calls that reach
 # it at the last moment, and CANCELLED to calls it had received but not yet handed to a handler
 # when shutdown began (grpc/grpc#41785: core reports those as cancelled, not unavailable).
@@ -55,6 +57,9 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def connect(addr: str) -> grpc.aio.Channel:
-    """A channel to another Kushim service, with the retry policy above."""
-    return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
+def connect(addr: str, tls: GrpcTls | None = None) -> grpc.aio.Channel:
+    """A channel to another Kushim service, with the retry policy above; mutual TLS when
+    `tls` is given (see grpctls.py)."""
+    if tls is None:
+        return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
+    return grpc.aio.secure_channel(addr, tls.channel_credentials(), options=CHANNEL_OPTIONS)

@@ -1,4 +1,5 @@
-"""Serving a gRPC service the same way everywhere: health, reflection, drain on SIGTERM."""
+"""Serving a gRPC service the same way everywhere: health, mutual TLS, reflection when asked,
+drain on SIGTERM."""
 
 import asyncio
 import logging
@@ -9,6 +10,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from kushim_common.grpctls import GrpcSecurity
 from kushim_common.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -28,13 +30,21 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):
 
 
 class GrpcServer:
-    """A grpc.aio server with the standard health service and reflection.
+    """A grpc.aio server with the standard health service, and reflection only when
+    GRPC_REFLECTION turns it on (it tells any caller every method and message).
 
     Health stays NOT_SERVING until `mark_serving()`, so probes only pass once
-    the service's own dependencies are connected.
+    the service's own dependencies are connected. With a health port, a second
+    plaintext server answers health checks only, from the same servicer.
     """
 
-    def __init__(self, service_names: Iterable[str], *, max_message_mb: int = 32) -> None:
+    def __init__(
+        self,
+        service_names: Iterable[str],
+        *,
+        max_message_mb: int = 32,
+        security: GrpcSecurity = GrpcSecurity(),  # noqa: B008 - frozen, shared safely
+    ) -> None:
         options = [
             ("grpc.max_receive_message_length", max_message_mb * 1024 * 1024),
             ("grpc.max_send_message_length", max_message_mb * 1024 * 1024),
@@ -43,19 +53,34 @@ class GrpcServer:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = list(service_names)
-        reflection.enable_server_reflection(
-            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
-        )
+        self.security = security
+        if security.reflection:
+            reflection.enable_server_reflection(
+                [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+            )
+        self.health_server: grpc.aio.Server | None = None
         self.port = 0
 
     def bind(self, address: str) -> int:
-        self.port = self.server.add_insecure_port(address)
+        tls = self.security.tls
+        if tls is None:
+            self.port = self.server.add_insecure_port(address)
+        else:
+            self.port = self.server.add_secure_port(address, tls.server_credentials())
         if self.port == 0:
             raise OSError(f"cannot listen on {address}")
+        if self.security.health_port:
+            host = address.rsplit(":", 1)[0]
+            self.health_server = grpc.aio.server()
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
+            if self.health_server.add_insecure_port(f"{host}:{self.security.health_port}") == 0:
+                raise OSError(f"cannot listen on {host}:{self.security.health_port}")
         return self.port
 
     async def start(self) -> None:
         await self.server.start()
+        if self.health_server is not None:
+            await self.health_server.start()
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
 
     async def mark_serving(self, serving: bool = True) -> None:
@@ -75,6 +100,8 @@ class GrpcServer:
         """Probes fail first so traffic moves away, then in-flight calls finish."""
         await self.mark_serving(False)
         await self.server.stop(grace_seconds)
+        if self.health_server is not None:
+            await self.health_server.stop(0)
 
 
 async def run_until_signalled(

@@ -1,5 +1,6 @@
 """Configuration of the graph service, read once from the environment."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,9 @@ from kushim_common.envconfig import (
     read_log_level,
     read_str,
 )
+from kushim_common.grpctls import GrpcSecurity, read_grpc_security
+
+from kushim_graph.secretbox import parse_key
 
 
 def _mask_url(url: str) -> str:
@@ -25,13 +29,32 @@ def _mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _database_url(environ: Mapping[str, str]) -> str:
-    url = environ.get("DATABASE_URL", "").strip()
+def _database_url(environ: Mapping[str, str], name: str) -> str:
+    url = environ.get(name, "").strip()
     if not url:
-        raise ConfigError("DATABASE_URL must be set, e.g. postgresql://user:pass@host:5432/kushim")
+        raise ConfigError(f"{name} must be set, e.g. postgresql://user:pass@host:5432/kushim")
     if urlsplit(url).scheme not in ("postgres", "postgresql"):
-        raise ConfigError("DATABASE_URL must start with postgresql://")
+        raise ConfigError(f"{name} must start with postgresql://")
     return url
+
+
+def _role(environ: Mapping[str, str], name: str) -> str | None:
+    role = environ.get(name, "").strip()
+    if not role:
+        return None
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ConfigError(f"{name} must be a plain lower-case PostgreSQL role name, got {role!r}")
+    return role
+
+
+def _webhook_secret_key(environ: Mapping[str, str]) -> bytes | None:
+    raw = environ.get("WEBHOOK_SECRET_KEY", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_key(raw)
+    except ValueError as exc:
+        raise ConfigError(f"WEBHOOK_SECRET_KEY {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -59,12 +82,19 @@ class Config:
     # where the image (and devstack's install step, var/embedding-model) puts the model files
     embedding_model_dir: str = "/opt/kushim/embedding-model"
     semantic_batch: int = 64
+    grpc: GrpcSecurity = GrpcSecurity()
+    webhook_secret_key: bytes | None = field(default=None, repr=False)
+    # Migrations run as the schema's owner; the service as a role granted DML only.
+    migration_database_url: str = field(default="", repr=False)
+    database_runtime_role: str | None = None
 
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{name}={value!r}"
             for name, value in self.__dict__.items()
-            if name not in ("database_url", "neo4j_password")
+            if name not in (
+                "database_url", "neo4j_password", "webhook_secret_key", "migration_database_url"
+            )
         )
         return f"Config(database_url={_mask_url(self.database_url)!r}, {shown})"
 
@@ -74,7 +104,7 @@ class Config:
         if urlsplit(neo4j_uri).scheme not in ("bolt", "neo4j", "bolt+s", "neo4j+s"):
             raise ConfigError(f"NEO4J_URI must be a bolt:// or neo4j:// URI, got {neo4j_uri!r}")
         return cls(
-            database_url=_database_url(environ),
+            database_url=_database_url(environ, "DATABASE_URL"),
             neo4j_uri=neo4j_uri,
             neo4j_user=read_str(environ, "NEO4J_USER", "neo4j"),
             neo4j_password=environ.get("NEO4J_PASSWORD", ""),
@@ -112,4 +142,10 @@ class Config:
                 environ, "EMBEDDING_MODEL_DIR", cls.embedding_model_dir
             ),
             semantic_batch=read_int(environ, "SEMANTIC_BATCH", 64, minimum=1, maximum=1_000),
+            grpc=read_grpc_security(environ),
+            webhook_secret_key=_webhook_secret_key(environ),
+            migration_database_url=_database_url(environ, "MIGRATION_DATABASE_URL")
+            if environ.get("MIGRATION_DATABASE_URL", "").strip()
+            else _database_url(environ, "DATABASE_URL"),
+            database_runtime_role=_role(environ, "DATABASE_RUNTIME_ROLE"),
         )

@@ -29,12 +29,12 @@ class InvalidInput(GraphError):
 
 
 class StaleFencingToken(GraphError):
-    """A discovery write carried a fencing token older than the one already recorded."""
+    """A discovery write carried a fencing token older than the one already recorded, or
+    one past its age limit."""
 
-    def __init__(self, record_id, token: int, stored: int) -> None:
-        super().__init__(
-            f"fencing token {token} for record {record_id} is not newer than stored {stored}"
-        )
+    def __init__(self, record_id, token: int, stored: int, *, expired: bool = False) -> None:
+        why = "is past its age limit" if expired else f"is not newer than stored {stored}"
+        super().__init__(f"fencing token {token} for record {record_id} {why}")
         self.record_id = record_id
         self.token = token
         self.stored = stored

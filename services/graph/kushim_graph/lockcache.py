@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim_common import grpcchannel
+from kushim_common.grpctls import GrpcTls
 from kushim_common.logs import request_id_var
 from kushim_lockcache_client import (
     CacheLease,
@@ -41,6 +42,7 @@ class LockAnswer:
     token: str = ""
     fencing_token: int = 0
     fencing_tokens: dict[str, int] = field(default_factory=dict)  # per resource when several
+    fencing_ttl_ms: int = 0  # how long the tokens' counters live (0: forever)
 
 
 def _names(resource: str | Iterable[str]) -> tuple[str, ...]:
@@ -53,20 +55,27 @@ def _metadata():
 
 
 class LockCacheClient:
-    def __init__(self, addr: str, *, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self, addr: str, *, timeout_s: float = 2.0, tls: GrpcTls | None = None
+    ) -> None:
         self.addr = addr
         # The services' channel: transparent retries across lockcache replica restarts.
-        self._channel = grpcchannel.connect(addr)
+        self._channel = grpcchannel.connect(addr, tls)
         self.client = Client(addr, channel=self._channel, timeout_s=timeout_s, metadata=_metadata)
 
     async def close(self) -> None:
         await self._channel.close()
 
-    async def acquire(self, resource: str | Iterable[str], ttl_ms: int) -> LockAnswer:
-        """One resource, or several taken all or none (the answer's fencing_tokens)."""
+    async def acquire(
+        self, resource: str | Iterable[str], ttl_ms: int, *, floors: dict[str, int] | None = None
+    ) -> LockAnswer:
+        """One resource, or several taken all or none (the answer's fencing_tokens).
+        `floors`: per resource, the fencing token PostgreSQL last accepted for it."""
         resources = _names(resource)
         try:
-            lease = await self.client.acquire(resources, ttl=ttl_ms / 1000, retries=0)
+            lease = await self.client.acquire(
+                resources, ttl=ttl_ms / 1000, retries=0, floors=floors
+            )
         except LockHeld:
             log.info("Failed to acquire lock: %s", ", ".join(resources))
             return LockAnswer(HELD)
@@ -77,7 +86,10 @@ class LockCacheClient:
             return LockAnswer(UNAVAILABLE)
         for name in lease.resources:  # the operator line of ARCHITECTURE.md, one per resource
             log.info("Lock acquired: %s", name)
-        return LockAnswer(ACQUIRED, lease.token, lease.fencing_token, dict(lease.fencing_tokens))
+        return LockAnswer(
+            ACQUIRED, lease.token, lease.fencing_token, dict(lease.fencing_tokens),
+            lease.fencing_ttl_ms,
+        )
 
     async def release(self, resource: str | Iterable[str], token: str) -> None:
         await self.client.release(Lease(_names(resource), token, 0, {}, 0.0))

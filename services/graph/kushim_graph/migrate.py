@@ -29,6 +29,12 @@ create table if not exists schema_migrations (
 )
 """
 APPLIED = "select version from schema_migrations"
+# {role} is checked by Config (a plain identifier); SQL has no parameters for role names.
+GRANT_RUNTIME = """
+grant usage on schema public to {role};
+grant select, insert, update, delete on all tables in schema public to {role};
+grant usage, select on all sequences in schema public to {role};
+"""
 RECORD = "insert into schema_migrations (version, name) values ($1, $2)"
 
 
@@ -66,10 +72,16 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
 
 
-async def run(database_url: str) -> list[int]:
+async def run(database_url: str, runtime_role: str | None = None) -> list[int]:
+    """Applies what is missing, connected as the schema's owner; then grants `runtime_role`
+    (the role the service runs as) data access to every table and sequence, and no more:
+    it owns nothing, so it can neither create, alter nor drop."""
     conn = await asyncpg.connect(database_url)
     try:
-        return await migrate(conn)
+        applied = await migrate(conn)
+        if runtime_role is not None:
+            await conn.execute(GRANT_RUNTIME.format(role=runtime_role))
+        return applied
     finally:
         await conn.close()
 
@@ -80,7 +92,7 @@ def main() -> None:
     except ConfigError as exc:
         sys.exit(f"graph migrate: {exc}")
     setup_logging(config.log_level)
-    applied = asyncio.run(run(config.database_url))
+    applied = asyncio.run(run(config.migration_database_url, config.database_runtime_role))
     log.info("Schema up to date (%d migration(s) applied now)", len(applied))
 
 

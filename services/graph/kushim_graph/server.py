@@ -43,9 +43,9 @@ class GraphServer:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.grpc = GrpcServer(SERVICES)
+        self.grpc = GrpcServer(SERVICES, security=config.grpc)
         self.pool: asyncpg.Pool | None = None
-        self.lockcache = LockCacheClient(config.lockcache_addr)
+        self.lockcache = LockCacheClient(config.lockcache_addr, tls=config.grpc.tls)
         self.store = Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password)
         self.tasks: list[asyncio.Task] = []
         self.coalescer: Coalescer | None = None
@@ -96,6 +96,8 @@ class GraphServer:
         self.port = self.grpc.bind(f"{config.bind_host}:{config.port}")
         await self.grpc.start()
         log.info("graph listening on %s:%d", config.bind_host, self.port)
+        if config.webhook_secret_key is None:
+            log.warning("WEBHOOK_SECRET_KEY not set: webhook secrets are stored unencrypted")
         self.tasks.append(asyncio.create_task(self._become_ready(), name="ready"))
         return self.port
 

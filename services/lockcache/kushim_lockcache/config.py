@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kushim_common.envconfig import ConfigError, read_int, read_log_level, read_port, read_str
+from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
 from kushim_lockcache.redis_url import mask_url, parse_redis_url
 
@@ -34,12 +35,14 @@ class Config:
     discovery_lock_ttl_ms: int = 15_000
     lock_retry_count: int = 3
     lock_retry_delay_ms: int = 200
+    fencing_counter_ttl_s: int = 600
     context_group_ttl_s: int = 300
     user_profile_ttl_s: int = 600
     platform_data_ttl_s: int = 180
     max_value_bytes: int = MIB
     compress_min_bytes: int = 1024
     metrics_port: int = 9101
+    grpc: GrpcSecurity = GrpcSecurity()
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -52,10 +55,12 @@ class Config:
             "discovery_lock_ttl_ms": self.discovery_lock_ttl_ms,
             "lock_retry_count": self.lock_retry_count,
             "lock_retry_delay_ms": self.lock_retry_delay_ms,
+            "fencing_counter_ttl_s": self.fencing_counter_ttl_s,
             "ttls_s": (self.context_group_ttl_s, self.user_profile_ttl_s, self.platform_data_ttl_s),
             "max_value_bytes": self.max_value_bytes,
             "compress_min_bytes": self.compress_min_bytes,
             "metrics_port": self.metrics_port,
+            "grpc": self.grpc,
             "log_level": self.log_level,
         }
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
@@ -101,6 +106,7 @@ class Config:
             discovery_lock_ttl_ms=read_int(environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=10),
             lock_retry_count=read_int(environ, "LOCK_RETRY_COUNT", 3, minimum=0),
             lock_retry_delay_ms=read_int(environ, "LOCK_RETRY_DELAY_MS", 200, minimum=0),
+            fencing_counter_ttl_s=read_int(environ, "FENCING_COUNTER_TTL_S", 600, minimum=60),
             context_group_ttl_s=read_int(environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1),
             user_profile_ttl_s=read_int(environ, "USER_PROFILE_CACHE_TTL", 600, minimum=1),
             platform_data_ttl_s=read_int(environ, "PLATFORM_DATA_CACHE_TTL", 180, minimum=1),
@@ -108,6 +114,7 @@ class Config:
             # 0 stores every value as given.
             compress_min_bytes=read_int(environ, "CACHE_COMPRESS_MIN_BYTES", 1024, minimum=0),
             metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
+            grpc=read_grpc_security(environ),
             log_level=read_log_level(environ, "LOG_LEVEL"),
         )
 

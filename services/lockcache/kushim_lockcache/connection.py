@@ -210,18 +210,25 @@ class RedisNode:
             await self.verify_policy()
 
     async def verify_policy(self) -> None:
+        """Reads the policy from INFO memory: managed and hardened Redis rename
+        or disable CONFIG, and a check that then passes would fail open. A master
+        whose policy cannot be read at all is not used (fails closed)."""
         try:
-            answer = await self.run(lambda c: c.config_get("maxmemory-policy"))
+            info = await self.run(lambda c: c.info("memory"))
         except ResponseError as exc:
-            # CONFIG may be renamed away on managed Redis; nothing to check then.
-            log.warning("Cannot read maxmemory-policy on %s: %s", self.name, describe(exc))
-            self.verified = True
-            return
-        policy = _text(answer.get(b"maxmemory-policy", answer.get("maxmemory-policy", b"")))
-        if policy and policy != SAFE_LOCK_POLICY:
             self.refused = True
             self.refusal_reason = (
-                f"{self.name} has maxmemory-policy {policy}: eviction can drop held locks"
+                f"{self.name}: cannot read maxmemory_policy from INFO memory ({describe(exc)})"
+            )
+            raise EvictingLockMaster(
+                f"lock master {self.refusal_reason}; allow INFO for this client"
+            ) from None
+        policy = _text(info.get("maxmemory_policy", ""))
+        if policy != SAFE_LOCK_POLICY:
+            self.refused = True
+            self.refusal_reason = (
+                f"{self.name} has maxmemory-policy {policy or 'unknown'}: eviction can drop "
+                "held locks"
             )
             raise EvictingLockMaster(
                 f"lock master {self.refusal_reason}; set maxmemory-policy {SAFE_LOCK_POLICY}"

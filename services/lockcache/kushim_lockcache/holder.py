@@ -30,16 +30,16 @@ async def hold(
     acquire_answer,
     acquire_params,
 ) -> AsyncIterator[pb.HoldLockResponse]:
-    """`acquire_params(AcquireLockRequest) -> (resources, ttl, retries, delay)` and
+    """`acquire_params(AcquireLockRequest) -> (resources, ttl, retries, delay, floors)` and
     `acquire_answer(Lock | LockError) -> AcquireLockResponse` are the server's,
     so Hold answers acquisitions exactly like Acquire."""
     first = await anext(aiter(requests), None)
     if first is None:
         return
-    resources, ttl_ms, retries, delay = acquire_params(first.acquire)
+    resources, ttl_ms, retries, delay, floors = acquire_params(first.acquire)
     max_hold_ms = min(first.max_hold_ms or DEFAULT_MAX_HOLD_MS, MAX_HOLD_MS)
     try:
-        lock = await redlock.acquire(resources, ttl_ms, retries, delay)
+        lock = await redlock.acquire(resources, ttl_ms, retries, delay, floors)
     except LockError as exc:
         yield pb.HoldLockResponse(
             state=pb.HoldLockResponse.NOT_ACQUIRED, acquire=acquire_answer(exc)

@@ -30,17 +30,19 @@ class LockServicer(pb_grpc.LockServiceServicer):
         self.redlock = redlock
         self.config = config
 
-    def params(self, request: pb.AcquireLockRequest) -> tuple[list[str], int, int, int]:
+    def params(
+        self, request: pb.AcquireLockRequest
+    ) -> tuple[list[str], int, int, int, dict[str, int]]:
         retries = self.config.lock_retry_count if request.retry_count < 0 else request.retry_count
         return (
             list(request.resources),
             request.ttl_ms or self.config.discovery_lock_ttl_ms,
             min(retries, 100),
             request.retry_delay_ms or self.config.lock_retry_delay_ms,
+            dict(request.fencing_floors),
         )
 
-    @staticmethod
-    def answer(result: Lock | LockError) -> pb.AcquireLockResponse:
+    def answer(self, result: Lock | LockError) -> pb.AcquireLockResponse:
         if isinstance(result, Lock):
             return pb.AcquireLockResponse(
                 outcome=pb.ACQUIRED,
@@ -50,6 +52,7 @@ class LockServicer(pb_grpc.LockServiceServicer):
                 validity_ms=result.validity_ms,
                 resources=list(result.resources),
                 fencing_tokens=result.fencing_tokens,
+                fencing_ttl_ms=self.redlock.fencing_ttl_ms,
             )
         outcome = {
             LockHeld: pb.HELD,
@@ -62,9 +65,8 @@ class LockServicer(pb_grpc.LockServiceServicer):
 
     @bounded
     async def Acquire(self, request, context):
-        resources, ttl_ms, retries, delay = self.params(request)
         try:
-            lock = await self.redlock.acquire(resources, ttl_ms, retries, delay)
+            lock = await self.redlock.acquire(*self.params(request))
         except LockError as exc:
             return self.answer(exc)
         return self.answer(lock)

@@ -17,7 +17,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
@@ -29,9 +29,11 @@ from kushim_lockcache.stats import Stats
 log = logging.getLogger(__name__)
 
 # KEYS[1..n]: lock keys, KEYS[n+1..2n]: their fencing counters.
-# ARGV[1]: token, ARGV[2]: ttl in ms.
-# Returns the new fencing counters (one per resource) if every lock key was
-# free and is now set to the token, else false (nothing changed).
+# ARGV[1]: token, ARGV[2]: ttl in ms, ARGV[3]: fencing counter ttl in ms,
+# ARGV[4..3+n]: the caller's floor for each counter.
+# Returns the new fencing counters (one per resource: above both the stored
+# counter and the floor) if every lock key was free and is now set to the
+# token, else false (nothing changed).
 ACQUIRE_SCRIPT = """
 local n = #KEYS / 2
 for i = 1, n do
@@ -42,7 +44,11 @@ end
 local fences = {}
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+  if tonumber(redis.call('GET', KEYS[n + i]) or '0') < tonumber(ARGV[3 + i]) then
+    redis.call('SET', KEYS[n + i], ARGV[3 + i])
+  end
   fences[i] = redis.call('INCR', KEYS[n + i])
+  redis.call('PEXPIRE', KEYS[n + i], ARGV[3])
 end
 return fences
 """
@@ -136,10 +142,23 @@ def check_request(resources: Sequence[str], ttl_ms: int) -> tuple[str, ...]:
     return tuple(sorted(set(resources)))
 
 
+def check_floors(resources: Sequence[str], floors: Mapping[str, int]) -> list[int]:
+    """The floor of each resource, in `resources` order (0 when not given)."""
+    unknown = sorted(set(floors) - set(resources))
+    if unknown:
+        raise BadLockRequest(resources, f"fencing floor for a resource not locked: {unknown[0]}")
+    if any(not 0 <= value <= fencing.MAX_FLOOR for value in floors.values()):
+        raise BadLockRequest(resources, f"fencing floors must be in [0, {fencing.MAX_FLOOR}]")
+    return [floors.get(resource, 0) for resource in resources]
+
+
 class Redlock:
-    def __init__(self, masters: list[RedisNode], stats: Stats) -> None:
+    def __init__(
+        self, masters: list[RedisNode], stats: Stats, *, fencing_ttl_ms: int = fencing.TTL_MS
+    ) -> None:
         self.masters = masters
         self.stats = stats
+        self.fencing_ttl_ms = fencing_ttl_ms
         self.quorum = len(masters) // 2 + 1
         self._acquire = [m.client.register_script(ACQUIRE_SCRIPT) for m in masters]
         self._release = [m.client.register_script(RELEASE_SCRIPT) for m in masters]
@@ -149,12 +168,21 @@ class Redlock:
     # ------------------------------------------------------------- acquire
 
     async def acquire(
-        self, resources: Sequence[str], ttl_ms: int, retry_count: int, retry_delay_ms: int
+        self,
+        resources: Sequence[str],
+        ttl_ms: int,
+        retry_count: int,
+        retry_delay_ms: int,
+        floors: Mapping[str, int] | None = None,
     ) -> Lock:
+        """`floors`: per resource, a value every fencing token answered exceeds."""
         resources = check_request(resources, ttl_ms)
+        floor_values = check_floors(resources, floors or {})
         abandoned = asyncio.Event()
         task = asyncio.ensure_future(
-            self._acquire_with_retries(resources, ttl_ms, retry_count, retry_delay_ms, abandoned)
+            self._acquire_with_retries(
+                resources, ttl_ms, retry_count, retry_delay_ms, floor_values, abandoned
+            )
         )
         try:
             return await asyncio.shield(task)
@@ -173,6 +201,7 @@ class Redlock:
         ttl_ms: int,
         retry_count: int,
         retry_delay_ms: int,
+        floors: list[int],
         abandoned: asyncio.Event,
     ) -> Lock:
         if not self.masters:
@@ -183,7 +212,7 @@ class Redlock:
         for attempt in range(retry_count + 1):
             started = time.monotonic()
             try:
-                lock = await self._attempt(resources, token, ttl_ms)
+                lock = await self._attempt(resources, token, ttl_ms, floors)
             except LockError as exc:
                 error = exc
             else:
@@ -206,14 +235,19 @@ class Redlock:
             log.warning("Failed to acquire lock: %s", resource)
         raise error
 
-    async def _attempt(self, resources: tuple[str, ...], token: str, ttl_ms: int) -> Lock:
+    async def _attempt(
+        self, resources: tuple[str, ...], token: str, ttl_ms: int, floors: list[int]
+    ) -> Lock:
         lock_keys = [keys.lock_key(r) for r in resources]
         fence_keys = [keys.fencing_key(r) for r in resources]
         start = time.monotonic()
         answers = await asyncio.gather(
             *(
                 self._on(
-                    i, lambda c, i=i: self._acquire[i](lock_keys + fence_keys, [token, ttl_ms])
+                    i,
+                    lambda c, i=i: self._acquire[i](
+                        lock_keys + fence_keys, [token, ttl_ms, self.fencing_ttl_ms, *floors]
+                    ),
                 )
                 for i in range(len(self.masters))
             )
@@ -228,7 +262,9 @@ class Redlock:
                 *(
                     self._on(
                         granted[j][0],
-                        lambda c, i=granted[j][0]: self._raise[i](fence_keys, maxima),
+                        lambda c, i=granted[j][0]: self._raise[i](
+                            fence_keys, [self.fencing_ttl_ms, *maxima]
+                        ),
                     )
                     for j in lagging
                 )

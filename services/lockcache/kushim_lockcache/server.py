@@ -26,7 +26,11 @@ class LockcacheServer:
         self.config = config
         self.stats = Stats()
         self.backends = open_backends(config, self.stats)
-        self.redlock = Redlock(self.backends.lock_masters, self.stats)
+        self.redlock = Redlock(
+            self.backends.lock_masters,
+            self.stats,
+            fencing_ttl_ms=config.fencing_counter_ttl_s * 1000,
+        )
         ttls = {
             keys.CONTEXT_GROUP: config.context_group_ttl_s,
             keys.USER_PROFILE: config.user_profile_ttl_s,
@@ -41,7 +45,8 @@ class LockcacheServer:
             [
                 pb.DESCRIPTOR.services_by_name["LockService"].full_name,
                 pb.DESCRIPTOR.services_by_name["CacheService"].full_name,
-            ]
+            ],
+            security=config.grpc,
         )
         pb_grpc.add_LockServiceServicer_to_server(
             LockServicer(self.redlock, config), self.grpc.server

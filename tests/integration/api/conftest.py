@@ -14,6 +14,7 @@ from tests.integration.api.support import (
     start_lockcache,
     unique_email,
 )
+from tests.integration.service_processes import client_tls
 
 
 class Backends:
@@ -54,7 +55,7 @@ def config(backends) -> Config:
         lockcache_addr=backends.lockcache_addr, auth_token_secret=TOKEN_SECRET,
         environment="development", password_hash_profile="cheapest",  # noqa: S106
         upstream_timeout_ms=20_000, login_rate_limit_per_ip=100_000,
-        register_rate_limit_per_ip=100_000, readiness_cache_ms=0,
+        register_rate_limit_per_ip=100_000, readiness_cache_ms=0, grpc_tls=client_tls("api"),
     )
 
 

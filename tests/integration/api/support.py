@@ -11,7 +11,11 @@ from chaos.processes import LogBuffer, base_env, migrate  # noqa: F401
 from devstack.services import ServiceProcess
 from tests.integration.polling import eventually, wait_for  # noqa: F401
 from tests.integration.profile import free_port, required_env  # noqa: F401
-from tests.integration.service_processes import start_graph, start_lockcache  # noqa: F401
+from tests.integration.service_processes import (  # noqa: F401
+    start_graph,
+    start_lockcache,
+    tls_env,
+)
 
 TOKEN_SECRET = "integration-token-secret-0123456789abcdef"  # noqa: S105
 
@@ -26,22 +30,24 @@ def http_ready(port: int, path: str = "/health") -> bool:
 
 
 def gateway_env(graph_addr: str, lockcache_addr: str, port: int,
-                extra: Mapping[str, str] | None = None) -> dict[str, str]:
+                extra: Mapping[str, str] | None = None, tls: bool = True) -> dict[str, str]:
     return base_env(**{
         "PORT": str(port), "GRAPH_ADDR": graph_addr, "LOCKCACHE_ADDR": lockcache_addr,
         "AUTH_TOKEN_SECRET": TOKEN_SECRET, "KUSHIM_ENV": "development",
         "PASSWORD_HASH_PROFILE": "cheapest", "UPSTREAM_TIMEOUT_MS": "20000",
         # The suites poll outboxPending to see the outbox drained: no cached answer.
-        "READINESS_CACHE_MS": "0", **(extra or {}),
+        "READINESS_CACHE_MS": "0", **(tls_env("api") if tls else {}), **(extra or {}),
     })
 
 
 def start_gateway(out: LogBuffer, graph_addr: str, lockcache_addr: str, name: str = "api",
-                  **extra: str) -> tuple[ServiceProcess, int]:
+                  *, tls: bool = True, **extra: str) -> tuple[ServiceProcess, int]:
+    """`tls`: whether graph and lockcache speak mutual TLS (the default; see
+    service_processes.py)."""
     port = free_port()
     process = ServiceProcess(
         name, [sys.executable, "-m", "kushim_api"],
-        gateway_env(graph_addr, lockcache_addr, port, extra), lambda: http_ready(port),
+        gateway_env(graph_addr, lockcache_addr, port, extra, tls), lambda: http_ready(port),
         out=out, start_timeout=60,
     )
     process.start()

@@ -26,7 +26,8 @@ async def test_sigterm_drains_in_flight_requests_then_exits_0():
     log = LogBuffer()
     process, port = await asyncio.to_thread(
         start_gateway, log, f"127.0.0.1:{backends.graph_port}",
-        f"127.0.0.1:{backends.lockcache_port}", "api-drain", SHUTDOWN_GRACE_SECONDS="20",
+        f"127.0.0.1:{backends.lockcache_port}", "api-drain", tls=False,
+        SHUTDOWN_GRACE_SECONDS="20",
     )
     try:
         user_id = str(uuid.uuid4())

@@ -33,7 +33,8 @@ def database_url() -> str:
 def lockcache_addr():
     """A real lockcache process on the test Redis servers."""
     process, addr = start_lockcache(
-        LogBuffer(), redis_url=required_env("REDIS_URL"), redlock_urls=required_env("REDLOCK_URLS")
+        LogBuffer(), redis_url=required_env("REDIS_URL"), redlock_urls=required_env("REDLOCK_URLS"),
+        tls=False,  # the graph servers of this suite run in-process, in plaintext
     )
     yield addr
     process.stop()

@@ -2,12 +2,14 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import grpc
 import pytest
 from kushim.graph.v1 import graph_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2 as lpb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as lpb_grpc
+from kushim_graph.discovery import fencing
 from kushim_graph.discovery.run import SKIPPED
 from kushim_graph.errors import StaleFencingToken
 
@@ -191,3 +193,124 @@ async def test_concurrent_ingestion_of_one_batch_makes_no_duplicates(graph_facto
         uuid.UUID(user),
     )
     assert pending == 0
+
+
+async def linked_pair(graph, prefix: str):
+    user = await graph.new_user()
+    _, pr = await graph.ingest(
+        user, record(f"{prefix}-1", title="fence both paths"),
+        record(f"x/{prefix.lower()}#1", platform="github", kind="pull_request",
+               body=f"{prefix}-1"),
+    )
+    return user, pr.record.id
+
+
+async def test_a_fallback_run_fences_out_a_redlock_run_that_paused(graph, graph_factory, db, locks):
+    user, record_id = await linked_pair(graph, "FBR")
+    before = await stored_token(db, record_id)
+    # A Redlock run takes the lock (with the stored token as its floor) and pauses ...
+    paused = await locks.Acquire(lpb.AcquireLockRequest(
+        resources=[f"relationship_discovery:{record_id}"], ttl_ms=10_000, retry_count=0,
+        fencing_floors={f"relationship_discovery:{record_id}": before},
+    ), timeout=5)
+    assert paused.outcome == lpb.ACQUIRED
+    # ... meanwhile an instance that cannot reach lockcache runs the fallback path ...
+    fallback = await graph_factory(LOCKCACHE_ADDR=f"127.0.0.1:{free_port()}")
+    outcome = await fallback.server.discovery.run(user, uuid.UUID(record_id))
+    assert outcome.state == "done"
+    assert await stored_token(db, record_id) > before
+    links_before = await graph.links_of(user, record_id)
+    # ... and the paused Redlock run wakes up: fenced out, nothing written.
+    async with graph.server.pool.acquire() as conn:
+        with pytest.raises(StaleFencingToken):
+            await graph.server.discovery.discover(
+                conn, user, uuid.UUID(record_id), paused.fencing_token
+            )
+    assert await graph.links_of(user, record_id) == links_before
+
+
+async def test_a_redlock_run_after_fallback_runs_is_accepted(graph, graph_factory, db):
+    user, record_id = await linked_pair(graph, "FBA")
+    fallback = await graph_factory(LOCKCACHE_ADDR=f"127.0.0.1:{free_port()}")
+    for _ in range(3):
+        assert (await fallback.server.discovery.run(user, uuid.UUID(record_id))).state == "done"
+    after_fallback = await stored_token(db, record_id)
+    # The stored token is the floor of the next Redlock token, however far ahead it went.
+    assert (await graph.server.discovery.run(user, uuid.UUID(record_id))).state == "done"
+    assert await stored_token(db, record_id) > after_fallback
+
+
+async def test_a_redlock_run_waits_for_the_records_advisory_lock(graph, db):
+    user, record_id = await linked_pair(graph, "ADV")
+    async with graph.server.pool.acquire() as holder, holder.transaction():
+        await fencing.lock_record(holder, uuid.UUID(record_id))
+        run = asyncio.ensure_future(graph.server.discovery.run(user, uuid.UUID(record_id)))
+
+        async def waiting():
+            return await db.fetchval(
+                """select count(*) from pg_locks where locktype = 'advisory' and not granted"""
+            ) > 0 and not run.done()
+
+        await eventually(waiting)
+    assert (await run).state == "done"
+
+
+async def test_a_token_past_its_age_limit_is_refused(graph, db, locks):
+    user, record_id = await linked_pair(graph, "AGE")
+    answer = await acquire(locks, record_id, ttl_ms=10_000)
+    assert answer.fencing_ttl_ms > 0
+    async with graph.server.pool.acquire() as conn:
+        floor = await fencing.read_floor(conn, user, uuid.UUID(record_id))
+        with pytest.raises(StaleFencingToken, match="age limit"):
+            await graph.server.discovery.discover(
+                conn, user, uuid.UUID(record_id), answer.fencing_token,
+                accept_until=floor.read_at - timedelta(seconds=1),
+            )
+    assert await stored_token(db, record_id) < answer.fencing_token
+
+
+async def test_a_stale_record_of_a_batch_is_discarded_and_the_others_are_written(
+    graph, db, locks
+):
+    user = await graph.new_user()
+    answers = await graph.ingest(
+        user, record("BST-1", title="batch fence"),
+        record("x/bst#1", platform="github", kind="pull_request", body="BST-1"),
+        record("x/bst#2", platform="github", kind="pull_request", body="BST-1"),
+    )
+    stale_id, *fresh_ids = [uuid.UUID(a.record.id) for a in answers]
+    before = {r: await stored_token(db, str(r)) for r in (stale_id, *fresh_ids)}
+    resources = [f"relationship_discovery:{r}" for r in fresh_ids]
+    lock = await locks.Acquire(lpb.AcquireLockRequest(
+        resources=resources, ttl_ms=10_000, retry_count=0,
+        fencing_floors={f"relationship_discovery:{r}": before[r] for r in fresh_ids},
+    ), timeout=5)
+    assert lock.outcome == lpb.ACQUIRED
+    links_before = await graph.links_of(user, str(stale_id))
+    tokens = {stale_id: before[stale_id]}  # not newer than the stored one
+    tokens |= {r: lock.fencing_tokens[f"relationship_discovery:{r}"] for r in fresh_ids}
+    async with graph.server.pool.acquire() as conn:
+        outcomes = await graph.server.discovery.discover_batch(conn, user, tokens)
+    await locks.Release(lpb.ReleaseLockRequest(resources=resources, token=lock.token))
+    assert outcomes[stale_id].state == "stale"
+    assert outcomes[stale_id].stored_token == before[stale_id]
+    assert not outcomes[stale_id].expired
+    assert [outcomes[r].state for r in fresh_ids] == ["done", "done"]
+    for r in fresh_ids:
+        assert await stored_token(db, str(r)) == tokens[r] > before[r]
+    assert await stored_token(db, str(stale_id)) == before[stale_id]
+    assert await graph.links_of(user, str(stale_id)) == links_before
+
+
+async def test_the_fallback_path_advances_every_record_of_a_batch_by_one(graph, db):
+    user = await graph.new_user()
+    answers = await graph.ingest(
+        user, record("BFB-1", title="batch fallback"),
+        record("x/bfb#1", platform="github", kind="pull_request", body="BFB-1"),
+    )
+    ids = [uuid.UUID(a.record.id) for a in answers]
+    before = {r: await stored_token(db, str(r)) for r in ids}
+    async with graph.server.pool.acquire() as conn:
+        outcomes = await graph.server.discovery.discover_batch(conn, user, dict.fromkeys(ids))
+    assert {outcome.state for outcome in outcomes.values()} == {"done"}
+    assert {r: await stored_token(db, str(r)) for r in ids} == {r: before[r] + 1 for r in ids}

@@ -1,6 +1,8 @@
 """Users, data sources and dependency checks."""
 
+import base64
 import json
+import os
 import uuid
 
 import grpc
@@ -152,3 +154,34 @@ async def test_postgres_down_is_unavailable_and_not_serving(database_url, lockca
     finally:
         await graph.channel.close()
         await server.stop(0)
+
+
+async def test_webhook_secrets_are_stored_encrypted_and_read_back_in_plaintext(graph_factory, db):
+    key = base64.b64encode(os.urandom(32)).decode()
+    graph = await graph_factory(WEBHOOK_SECRET_KEY=key)
+    user = await graph.new_user()
+    created = await graph.sources.CreateDataSource(pb.CreateDataSourceRequest(
+        user_id=user, platform="github", name="sealed", webhook_secret=SHARED,
+    ))
+    source_id = created.data_source.id
+    stored = await db.fetchval(
+        "select webhook_secret from data_sources where id = $1", uuid.UUID(source_id)
+    )
+    assert SHARED not in stored and stored.startswith("v1:")
+    secret = await graph.sources.GetWebhookSecret(
+        pb.GetWebhookSecretRequest(data_source_id=source_id)
+    )
+    assert secret.webhook_secret == SHARED
+    await graph.sources.UpdateDataSource(pb.UpdateDataSourceRequest(
+        user_id=user, data_source_id=source_id, webhook_secret="rotated-secret",  # noqa: S106
+    ))
+    stored = await db.fetchval(
+        "select webhook_secret from data_sources where id = $1", uuid.UUID(source_id)
+    )
+    assert "rotated-secret" not in stored
+    # A graph holding another key cannot open it: a clear refusal, not a wrong secret.
+    other = await graph_factory(WEBHOOK_SECRET_KEY=base64.b64encode(os.urandom(32)).decode())
+    error = await rpc_error(
+        other.sources.GetWebhookSecret(pb.GetWebhookSecretRequest(data_source_id=source_id))
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -70,6 +70,17 @@ async def test_several_resources_are_taken_all_or_none(client, rival):
             pass
 
 
+async def test_floors_put_each_token_above_the_callers_stored_one(client):
+    a, b = unique("a:"), unique("b:")
+    lease = await client.acquire([a, b], ttl=15, floors={a: 1_000, b: 0})
+    await client.release(lease)
+    assert lease.fencing_tokens[a] > 1_000
+    assert 0 < lease.fencing_tokens[b] < 1_000  # 0 is no floor
+    assert lease.fencing_ttl_ms > 0
+    with pytest.raises(LockInvalid):  # a floor for a resource not locked
+        await client.acquire(a, ttl=15, floors={b: 5})
+
+
 async def test_bad_requests_raise_lock_invalid(client):
     with pytest.raises(LockInvalid):
         await client.acquire("has space", ttl=15)

@@ -98,15 +98,37 @@ async def _try_cycle(client, resource):
     return answer.fencing_token
 
 
-@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-ttl", "volatile-lru"])
-async def test_an_evicting_lock_master_is_refused_at_start(redis_servers, policy):
-    evicting = redis_servers(maxmemory_policy=policy)
+# Managed and hardened Redis rename CONFIG away; the policy is then read from INFO memory.
+NO_CONFIG = {"rename-command": 'CONFIG ""'}
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        *[({"maxmemory_policy": p}, f"maxmemory-policy {p}")
+          for p in ("allkeys-lru", "volatile-ttl", "volatile-lru")],
+        ({"maxmemory_policy": "allkeys-lru", "extra_conf": NO_CONFIG},
+         "maxmemory-policy allkeys-lru"),
+        ({"extra_conf": {"rename-command": ['CONFIG ""', 'INFO ""']}},
+         "cannot read maxmemory_policy"),
+    ],
+)  # fmt: skip
+async def test_an_evicting_or_unverifiable_lock_master_is_refused_at_start(
+    redis_servers, options, reason
+):
+    master = redis_servers(**options)
     server = LockcacheServer(
-        Config.from_env({"REDLOCK_URLS": evicting.url, "BIND_HOST": "127.0.0.1"})
+        Config.from_env({"REDLOCK_URLS": master.url, "BIND_HOST": "127.0.0.1"})
     )
-    with pytest.raises(StartupError, match=f"maxmemory-policy {policy}"):
+    with pytest.raises(StartupError, match=reason):
         await server.start()
     await server.close()
+
+
+async def test_a_noeviction_lock_master_without_config_is_used(lockcache_factory, redis_servers):
+    master = redis_servers(extra_conf=NO_CONFIG)
+    client = await lockcache_factory(redlock_env([master]))
+    assert await cycle(client, unique("r:")) >= 1
 
 
 async def test_masters_down_at_start_join_once_they_answer(lockcache_factory, redis_servers):

@@ -1,6 +1,9 @@
 """What a Stack tells services and tests, without starting anything."""
 
+import pytest
+
 from devstack.ports import Ports
+from devstack.run import service_env
 from devstack.stack import Stack, masked
 from devstack.suite import suite_env
 
@@ -9,8 +12,12 @@ def test_env_names_every_server_and_keeps_passwords_per_profile(tmp_path):
     stack = Stack("test-50000", root_dir=tmp_path, ports=Ports.test(50000))
     env = stack.env()
     password = stack.passwords["postgres"]
+    runtime = stack.passwords["postgres_runtime"]
     assert env == {
         "DATABASE_URL": f"postgresql://kushim:{password}@127.0.0.1:50000/kushim",
+        "MIGRATION_DATABASE_URL": f"postgresql://kushim:{password}@127.0.0.1:50000/kushim",
+        "DATABASE_RUNTIME_ROLE": "kushim_runtime",
+        "RUNTIME_DATABASE_URL": f"postgresql://kushim_runtime:{runtime}@127.0.0.1:50000/kushim",
         "REDIS_URL": "redis://127.0.0.1:50010/0",
         "REDLOCK_URLS": "redis://127.0.0.1:50011/0,redis://127.0.0.1:50012/0,redis://127.0.0.1:50013/0",
         "NEO4J_URI": "bolt://127.0.0.1:50030",
@@ -41,6 +48,10 @@ def test_suite_env_has_plain_and_prefixed_variables(tmp_path):
     assert env["KUSHIM_TEST_PORT_BASE"] == "50000"
     assert env["KUSHIM_TEST_SPARE_PORTS"] == "50040-50099"
     assert env["KUSHIM_TEST_VAR_DIR"] == str(tmp_path / "var" / "test-50000")
+    tls = tmp_path / "var" / "test-50000" / "tls"
+    assert env["KUSHIM_TEST_GRPC_TLS_DIR"] == str(tls)
+    made = {p.name for p in tls.glob("*.crt")}
+    assert made == {"ca.crt", "api.crt", "graph.crt", "lockcache.crt"}
 
 
 def test_run_uses_the_servers_named_in_the_environment_instead_of_starting_them(tmp_path):
@@ -81,3 +92,42 @@ def test_masked_hides_every_password_of_a_url_list():
         "redis://:***@a:1,redis://u:***@b:2/0,redis://c:3"
     )
     assert masked("postgresql://me:s3cret@db/kushim") == "postgresql://me:***@db/kushim"
+
+
+def test_services_run_as_the_runtime_role_only_on_their_own_postgres(tmp_path):
+    own = Stack.for_profile("run", root_dir=tmp_path, environ={})
+    assert service_env(own)["DATABASE_URL"] == own.env()["RUNTIME_DATABASE_URL"]
+    given = "postgresql://me:pw@db.example:5432/kushim"
+    external = Stack.for_profile("run", root_dir=tmp_path, environ={"DATABASE_URL": given})
+    env = external.env()
+    assert env["DATABASE_URL"] == given
+    runtime = {"MIGRATION_DATABASE_URL", "DATABASE_RUNTIME_ROLE", "RUNTIME_DATABASE_URL"}
+    assert not runtime & set(env)
+    assert service_env(external)["DATABASE_URL"] == given
+
+
+class _Lock:
+    def acquire(self, mode):
+        pass
+
+    def update(self, **fields):
+        pass
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize(("environ", "ensured"), [
+    ({}, True),
+    ({"DATABASE_URL": "postgresql://me:pw@db.example:5432/kushim"}, False),
+])
+def test_start_makes_the_runtime_role_only_on_its_own_postgres(tmp_path, monkeypatch, environ,
+                                                               ensured):
+    stack = Stack.for_profile("run", root_dir=tmp_path, environ=environ)
+    roles = []
+    monkeypatch.setattr("devstack.stack.reserve_ports", lambda ranges: None)
+    monkeypatch.setattr(stack, "lock", _Lock())
+    monkeypatch.setattr(stack, "_each_in_parallel", lambda action, abort=None: [])
+    monkeypatch.setattr(stack.postgres, "ensure_role", lambda name, pw: roles.append(name))
+    stack.start()
+    assert roles == (["kushim_runtime"] if ensured else [])

@@ -10,9 +10,11 @@ class FakeLockCache:
         self.unavailable = unavailable
         self.calls: list[int] = []  # resources per call
         self.released: list[list[str]] = []
+        self.floors: list[dict] = []
 
-    async def acquire(self, resources, ttl_ms):
+    async def acquire(self, resources, ttl_ms, *, floors=None):
         self.calls.append(len(resources))
+        self.floors.append(floors)
         if self.unavailable:
             return LockAnswer(UNAVAILABLE)
         if self.held & set(resources):
@@ -71,3 +73,14 @@ async def test_release_frees_every_resource_of_a_grant():
     plan = await lock.take(["a", "b"])
     await lock.release(plan.grants[0])
     assert fake.released == [[resource_of("a"), resource_of("b")]]
+
+
+async def test_each_acquire_carries_the_stored_tokens_of_its_records_as_floors():
+    fake = FakeLockCache(held=[3])
+    plan = await locks(fake).take([1, 2, 3, 4], {1: 7, 2: 0, 3: 9, 4: 11})
+    # 0 is no floor; a halved group carries only its own records' floors
+    assert fake.floors[0] == {resource_of(1): 7, resource_of(3): 9, resource_of(4): 11}
+    assert fake.floors[1] == {resource_of(1): 7}
+    assert fake.floors[2] == {resource_of(3): 9, resource_of(4): 11}
+    assert all(floors == {resource_of(3): 9} for floors in fake.floors[3:6])
+    assert plan.held == [3]

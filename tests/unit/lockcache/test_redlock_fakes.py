@@ -49,7 +49,7 @@ async def test_quorum_answers_the_maximum_and_raises_laggards():
     ahead, behind, held = FakeMaster([9]), FakeMaster([4]), FakeMaster(None)
     lock = await lock_over(ahead, behind, held).acquire(["r"], 10_000, 0, 0)
     assert lock.fencing_token == 9
-    assert behind.asked("raise") == [("raise", ["fencing:r"], [9])]
+    assert behind.asked("raise") == [("raise", ["fencing:r"], [fencing.TTL_MS, 9])]
     assert not ahead.asked("raise")
     assert not held.asked("raise")
 

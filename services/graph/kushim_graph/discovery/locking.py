@@ -5,8 +5,9 @@ trip per master). A group answered HELD is halved until the records another inst
 are alone; a lone held record is tried again (attempts in all, the delay apart plus up to as
 much jitter, as the Redis guide says) and then left pending for the sweeper while the others
 go on. A group
-answered UNAVAILABLE (Redis down, lockcache unreachable) is discovered under PostgreSQL
-advisory locks instead, with no fencing token.
+answered UNAVAILABLE (Redis down, lockcache unreachable) is discovered without fencing tokens
+(fencing.py's fallback path). Each Acquire carries the records' stored fencing tokens as the
+floors of their counters, so the tokens answered stay above every token PostgreSQL accepted.
 """
 
 import asyncio
@@ -26,11 +27,12 @@ def resource_of(record_id) -> str:
 @dataclass(frozen=True)
 class Grant:
     """Records discovered together: under one lockcache lock (`token`, fencing token per
-    record), or, with `token` empty, under PostgreSQL advisory locks."""
+    record), or, with `token` empty, without one (the fallback path of fencing.py)."""
 
     record_ids: list
     token: str = ""
     fencing: dict = field(default_factory=dict)  # record id -> fencing token
+    fencing_ttl_ms: int = 0  # how long the tokens' counters live (0: forever)
 
     @property
     def resources(self) -> list[str]:
@@ -53,35 +55,38 @@ class BatchLocks:
         self.retry_delay_ms = retry_delay_ms
         self.sleep = sleep
 
-    async def take(self, record_ids: list) -> LockPlan:
+    async def take(self, record_ids: list, floors: dict | None = None) -> LockPlan:
+        """`floors`: record id -> the fencing token PostgreSQL last accepted for it."""
         grants: list[Grant] = []
         held: list = []
         for first in range(0, len(record_ids), MAX_RESOURCES):
-            await self._take(record_ids[first : first + MAX_RESOURCES], grants, held)
+            await self._take(record_ids[first : first + MAX_RESOURCES], grants, held,
+                             floors or {})
         return LockPlan(grants, held)
 
-    async def _take(self, group: list, grants: list[Grant], held: list) -> None:
+    async def _take(self, group: list, grants: list[Grant], held: list, floors: dict) -> None:
         alone = len(group) == 1
         resources = [resource_of(r) for r in group]
-        answer = await self.lockcache.acquire(resources, self.ttl_ms)
+        group_floors = {resource_of(r): floors[r] for r in group if floors.get(r)}
+        answer = await self.lockcache.acquire(resources, self.ttl_ms, floors=group_floors)
         # A group is not retried whole: halving finds the held records sooner.
         for _ in range(self.attempts - 1 if alone else 0):
             if answer.outcome != HELD:
                 break
             jitter = random.uniform(0, self.retry_delay_ms)  # noqa: S311 - not a secret
             await self.sleep((self.retry_delay_ms + jitter) / 1000)
-            answer = await self.lockcache.acquire(resources, self.ttl_ms)
+            answer = await self.lockcache.acquire(resources, self.ttl_ms, floors=group_floors)
         if answer.outcome == ACQUIRED:
             fencing = {r: answer.fencing_tokens[resource_of(r)] for r in group}
-            grants.append(Grant(group, answer.token, fencing))
+            grants.append(Grant(group, answer.token, fencing, answer.fencing_ttl_ms))
         elif answer.outcome != HELD:
             grants.append(Grant(group))
         elif alone:
             held.extend(group)
         else:
             middle = len(group) // 2
-            await self._take(group[:middle], grants, held)
-            await self._take(group[middle:], grants, held)
+            await self._take(group[:middle], grants, held, floors)
+            await self._take(group[middle:], grants, held, floors)
 
     async def release(self, grant: Grant) -> None:
         if grant.token:

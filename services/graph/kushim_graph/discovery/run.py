@@ -3,11 +3,13 @@ tokens.
 
 The records' `relationship_discovery:{recordId}` locks are taken in groups (locking.py): records
 another instance holds stay pending (the sweeper retries them later); a group lockcache cannot
-lock (Redis down or lockcache unreachable) proceeds under PostgreSQL advisory transaction locks.
-Then, per group and in one transaction: candidates for all of its records in set-based
-queries, scoring (a pair two records of the group find is written once), each record's fencing
-token checked, links, one group recomputation, outbox rows, and the records marked done. A
-record discovered alone is a batch of one: the same path.
+lock (Redis down or lockcache unreachable) proceeds without fencing tokens. The records' stored
+fencing tokens, read first, are the floors of the Acquire. Then, per group and in one
+transaction under every record's PostgreSQL advisory lock (both paths): candidates for all of
+its records in set-based queries, scoring (a pair two records of the group find is written
+once), the fencing rule of fencing.py for every record (a refused record's result is
+discarded, the others go on), links, one group recomputation, outbox rows, and the records
+marked done. A record discovered alone is a batch of one: the same path.
 """
 
 import asyncio
@@ -20,7 +22,7 @@ import asyncpg
 
 from kushim_graph import groups as group_changes
 from kushim_graph.db import groups, links, outbox
-from kushim_graph.discovery import candidates
+from kushim_graph.discovery import candidates, fencing
 from kushim_graph.discovery.batch_score import score_batch
 from kushim_graph.discovery.locking import MAX_RESOURCES, BatchLocks, Grant
 from kushim_graph.discovery.signals import (
@@ -39,30 +41,6 @@ select id, user_id, occurred_at, author, participants, refs, identity_keys, meta
        term_freqs, title, checksum, fencing_token, data_source_id
   from records where user_id = $1 and id = any($2::uuid[])
 """
-# In id order, so two transactions locking overlapping sets cannot deadlock on these.
-LOCK_RECORDS = """
-select pg_advisory_xact_lock(hashtextextended('discovery:' || id::text, 0))
-  from (select unnest($1::uuid[]) as id order by 1) ordered
-"""
-# Accepts a token only if it is newer than every token that wrote its record before; a record
-# is done unless it changed again meanwhile (then its next discovery is still due).
-FENCE_AND_MARK_DONE = """
-update records r
-   set fencing_token = x.token,
-       discovery_state = case when r.checksum = x.checksum then 'done' else r.discovery_state end
-  from unnest($2::uuid[], $3::text[], $4::bigint[]) as x(id, checksum, token)
- where r.user_id = $1 and r.id = x.id and r.fencing_token < x.token
-returning r.id
-"""
-STORED_TOKENS = """
-select id, fencing_token from records where user_id = $1 and id = any($2::uuid[])
-"""
-MARK_DONE = """
-update records r set discovery_state = 'done'
-  from unnest($2::uuid[], $3::text[]) as x(id, checksum)
- where r.user_id = $1 and r.id = x.id and r.checksum = x.checksum
-"""
-
 NEARBY_MAX_SCORE = SHARED_PEOPLE_WEIGHT + KEYWORD_SIMILARITY_WEIGHT + TEMPORAL_PROXIMITY_WEIGHT
 
 DONE = "done"
@@ -85,7 +63,8 @@ class Outcome:
     links: list = field(default_factory=list)
     data_source_id: object = None
     groups: set = field(default_factory=set)  # ids of the groups it changed
-    stored_token: int = 0  # STALE: the newer fencing token that wrote the record
+    stored_token: int = 0  # STALE: the fencing token stored for the record
+    expired: bool = False  # STALE: refused for its age, not for being older
 
 
 class Discovery:
@@ -131,16 +110,21 @@ class Discovery:
             if late or until is not None and time.monotonic() + self.group_estimate_s > until:
                 break
             started = time.monotonic()
-            plan = await self.locks.take(ids[first : first + size])
+            chunk = ids[first : first + size]
+            async with self.pool.acquire() as conn:
+                floors = await fencing.read_floors(conn, user_id, chunk)
+            plan = await self.locks.take(chunk, {r: floor.token for r, floor in floors.items()})
             outcomes.update({record_id: Outcome(SKIPPED) for record_id in plan.held})
             if plan.grants and until is None:
-                outcomes.update(await self._discover_grants(user_id, plan.grants))
+                outcomes.update(await self._discover_grants(user_id, plan.grants, floors))
             elif plan.grants:
                 try:
                     # A group can still wait (the user's group lock) past what was expected:
                     # rolled back at the deadline, its records stay pending.
                     async with asyncio.timeout(max(0.0, until - time.monotonic())):
-                        outcomes.update(await self._discover_grants(user_id, plan.grants))
+                        outcomes.update(
+                            await self._discover_grants(user_id, plan.grants, floors)
+                        )
                 except TimeoutError:
                     log.info("Discovery of %d record(s) reached the deadline: left pending",
                              sum(len(grant.record_ids) for grant in plan.grants))
@@ -155,15 +139,21 @@ class Discovery:
             LINKS_WRITTEN.inc(len(outcome.links))
         return outcomes
 
-    async def _discover_grants(self, user_id: str, grants: list[Grant]) -> dict:
-        """The records of every grant in one transaction, then every lock released."""
+    async def _discover_grants(self, user_id: str, grants: list[Grant], floors: dict) -> dict:
+        """The records of every grant in one transaction, then every lock released. A
+        token is accepted until half its counter's TTL after its floor was read."""
         tokens = {
             record_id: grant.fencing.get(record_id)
             for grant in grants for record_id in grant.record_ids
         }
+        limits = {
+            record_id: floors[record_id].accept_until(grant.fencing_ttl_ms)
+            for grant in grants if grant.token
+            for record_id in grant.record_ids if record_id in floors
+        }
         try:
             async with self.pool.acquire() as conn:
-                outcomes = await self.discover_batch(conn, user_id, tokens)
+                outcomes = await self.discover_batch(conn, user_id, tokens, limits)
         except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
             # The records stay pending; the sweeper runs their discovery again.
             log.warning("Discovery for %d record(s) rolled back, retried later: %s",
@@ -174,25 +164,34 @@ class Discovery:
                 await self.locks.release(grant)
         for record_id, outcome in outcomes.items():
             if outcome.state == STALE:
-                log.warning("Discovery result discarded: %s",
-                            StaleFencingToken(record_id, tokens[record_id], outcome.stored_token))
+                log.warning("Discovery result discarded: %s", StaleFencingToken(
+                    record_id, tokens[record_id], outcome.stored_token, expired=outcome.expired
+                ))
         return outcomes
 
-    async def discover(self, conn, user_id: str, record_id, token: int | None) -> Outcome:
-        """One record; `token` None means no lockcache lock. StaleFencingToken when fenced."""
-        outcome = (await self.discover_batch(conn, user_id, {record_id: token}))[record_id]
+    async def discover(
+        self, conn, user_id: str, record_id, token: int | None, *, accept_until=None
+    ) -> Outcome:
+        """One record; `token` None means no lockcache lock (the fallback path).
+        StaleFencingToken when fenced out."""
+        outcome = (
+            await self.discover_batch(conn, user_id, {record_id: token}, {record_id: accept_until})
+        )[record_id]
         if outcome.state == STALE:
-            raise StaleFencingToken(record_id, token, outcome.stored_token)
+            raise StaleFencingToken(
+                record_id, token, outcome.stored_token, expired=outcome.expired
+            )
         return outcome
 
-    async def discover_batch(self, conn, user_id: str, tokens: dict) -> dict:
+    async def discover_batch(
+        self, conn, user_id: str, tokens: dict, accept_until: dict | None = None
+    ) -> dict:
         """One transaction for the records of `tokens` (record id -> fencing token, None
-        when not locked by lockcache: serialized in PostgreSQL instead)."""
+        when not locked by lockcache), under every record's advisory lock. `accept_until`:
+        record id -> the time its token stops being accepted (fencing.py)."""
         started = time.monotonic()
         async with conn.transaction():
-            unlocked = [record_id for record_id, token in tokens.items() if token is None]
-            if unlocked:
-                await conn.execute(LOCK_RECORDS, unlocked)
+            await fencing.lock_records(conn, list(tokens))
             rows = {
                 row["id"]: row for row in await conn.fetch(LOAD_RECORDS, user_id, list(tokens))
             }
@@ -207,8 +206,11 @@ class Discovery:
             others = {row["id"]: row for row in await candidates.load(conn, user_id, wanted)}
             scored = await score_batch(conn, user_id, rows, found, others, self.threshold)
             await groups.lock_user(conn, user_id)
-            stale = await self._fence(conn, user_id, rows, tokens)
-            live = [record_id for record_id in rows if record_id not in stale]
+            refused = await fencing.advance(
+                conn, user_id, {r: row["checksum"] for r, row in rows.items()}, tokens,
+                accept_until,
+            )
+            live = [record_id for record_id in rows if record_id not in refused]
             pairs: dict = {}
             removed = []
             for record_id in live:
@@ -236,29 +238,7 @@ class Discovery:
                 if record_id in (link["source_record_id"], link["target_record_id"])
             ]
             outcomes[record_id] = Outcome(DONE, own, rows[record_id]["data_source_id"], touched)
-        for record_id, stored in stale.items():
-            outcomes[record_id] = Outcome(STALE, stored_token=stored)
+        for record_id, refusal in refused.items():
+            outcomes[record_id] = Outcome(STALE, stored_token=refusal.stored,
+                                          expired=refusal.expired)
         return outcomes
-
-    async def _fence(self, conn, user_id: str, rows: dict, tokens: dict) -> dict:
-        """Checks the fencing tokens and marks the records done; answers the fenced-out
-        records with the newer token that wrote each."""
-        fenced = [r for r in rows if tokens[r] is not None]
-        unfenced = [r for r in rows if tokens[r] is None]
-        if unfenced:
-            await conn.execute(
-                MARK_DONE, user_id, unfenced, [rows[r]["checksum"] for r in unfenced]
-            )
-        if not fenced:
-            return {}
-        accepted = {
-            row["id"] for row in await conn.fetch(
-                FENCE_AND_MARK_DONE, user_id, fenced, [rows[r]["checksum"] for r in fenced],
-                [tokens[r] for r in fenced],
-            )
-        }
-        refused = [r for r in fenced if r not in accepted]
-        if not refused:
-            return {}
-        stored = await conn.fetch(STORED_TOKENS, user_id, refused)
-        return {row["id"]: row["fencing_token"] or 0 for row in stored}

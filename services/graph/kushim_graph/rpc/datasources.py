@@ -6,6 +6,7 @@ from kushim_graph import messages
 from kushim_graph.db import datasources, users
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
+from kushim_graph.secretbox import SecretBox
 from kushim_graph.validation import PLATFORMS, clean_text, parse_json_object
 
 MAX_NAME = 200
@@ -30,6 +31,7 @@ def _secret(value: str) -> str:
 class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.box = SecretBox(deps.config.webhook_secret_key)
 
     @rpc
     async def ListDataSources(self, request, context):
@@ -54,7 +56,8 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
             if not await users.exists(conn, user_id):
                 raise NotFound(f"user {user_id} not found")
             row = await datasources.create(
-                conn, user_id, platform, name, config, _secret(request.webhook_secret)
+                conn, user_id, platform, name, config,
+                self.box.seal(_secret(request.webhook_secret), user_id),
             )
         return graph_pb2.DataSourceResponse(data_source=messages.data_source(row))
 
@@ -73,7 +76,11 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
         user_id = user_id_of(request)
         source_id = id_of("data_source_id", request.data_source_id)
         name = _name(request.name) if request.HasField("name") else None
-        secret = _secret(request.webhook_secret) if request.HasField("webhook_secret") else None
+        secret = (
+            self.box.seal(_secret(request.webhook_secret), user_id)
+            if request.HasField("webhook_secret")
+            else None
+        )
         config = (
             parse_json_object("config_json", request.config_json)
             if request.HasField("config_json")
@@ -106,5 +113,5 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
             raise NotFound(f"data source {source_id} not found")
         return graph_pb2.GetWebhookSecretResponse(
             user_id=str(row["user_id"]), platform=row["platform"],
-            webhook_secret=row["webhook_secret"],
+            webhook_secret=self.box.open(row["webhook_secret"], str(row["user_id"])),
         )

@@ -22,4 +22,7 @@ fi
     printf 'replicaof %s 6379\n' "$master"
   fi
 } >/run/redis/runtime.conf
+# lockcache signs in as its own ACL user, allowed only the commands it sends (lockcache.acl).
+printf 'user lockcache on >%s %s\n' "$LOCKCACHE_REDIS_PASSWORD" "$(cat /etc/redis/lockcache.acl)" \
+  >>/run/redis/runtime.conf
 exec redis-server /etc/redis/cache.conf
