@@ -14,15 +14,35 @@ from devstack.redis import RedisServer, _binary
 
 MASTERS = 3
 FORM_TIMEOUT_S = 30.0
+BUS_PORT_OFFSET = 10_000  # Redis's default cluster bus port is the node's port + 10000
+MAX_PORT_WITH_DEFAULT_BUS = 65_535 - BUS_PORT_OFFSET
 
 
 class RedisCluster:
     """Six redis-servers (`ports`: three masters, then their replicas) joined into one
     cluster. `url` is REDIS_URL's cluster form, naming every node."""
 
-    def __init__(self, datadir: Path, ports: Sequence[int], *, node_timeout_ms: int = 2000):
+    def __init__(
+        self,
+        datadir: Path,
+        ports: Sequence[int],
+        *,
+        bus_ports: Sequence[int] | None = None,
+        node_timeout_ms: int = 2000,
+    ):
+        """`bus_ports`: the nodes' cluster bus ports. Redis's default, port + 10000, exists only
+        for ports up to 55535, so callers handing out higher ports must give them."""
         if len(ports) != 2 * MASTERS:
             raise ValueError(f"{MASTERS} masters and their replicas need {2 * MASTERS} ports")
+        if bus_ports is None:
+            if max(ports) > MAX_PORT_WITH_DEFAULT_BUS:
+                raise ValueError(
+                    f"port {max(ports)} has no default cluster bus port (port + 10000): "
+                    "give bus_ports"
+                )
+            bus_ports = [port + BUS_PORT_OFFSET for port in ports]
+        if len(bus_ports) != len(ports):
+            raise ValueError(f"{len(ports)} nodes need {len(ports)} bus ports")
         self.nodes = [
             RedisServer(
                 datadir / f"node-{port}",
@@ -32,6 +52,7 @@ class RedisCluster:
                 extra_conf={
                     "cluster-enabled": "yes",
                     "cluster-config-file": "nodes.conf",
+                    "cluster-port": bus_port,
                     "cluster-node-timeout": node_timeout_ms,
                     # A master whose replica was promoted while it was away rejoins as a
                     # replica; the cluster answers while any slot is served.
@@ -41,7 +62,7 @@ class RedisCluster:
                 },
                 name=f"redis-cluster-{port}",
             )
-            for port in ports
+            for port, bus_port in zip(ports, bus_ports, strict=True)
         ]
 
     @property

@@ -16,7 +16,11 @@ FAULT = "Redis Cluster master SIGKILLed, its replica promoted"
 
 
 async def prepare(world) -> None:
-    cluster = RedisCluster(world.data_dir("cluster"), [world.port() for _ in range(2 * MASTERS)])
+    cluster = RedisCluster(
+        world.data_dir("cluster"),
+        [world.port() for _ in range(2 * MASTERS)],
+        bus_ports=[world.port() for _ in range(2 * MASTERS)],
+    )
     for node in cluster.nodes:
         await world.add_server(node)
     await asyncio.to_thread(cluster.form)

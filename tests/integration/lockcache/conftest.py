@@ -96,9 +96,8 @@ def redis_cluster(tmp_path_factory):
     from devstack.redis_cluster import RedisCluster
 
     base = int(required_env("KUSHIM_TEST_PORT_BASE"))
-    cluster = RedisCluster(
-        tmp_path_factory.mktemp("redis-cluster"), free_ports(6, range(base + 40, base + 100))
-    )
+    ports = free_ports(12, range(base + 40, base + 100))
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"), ports[:6], bus_ports=ports[6:])
     cluster.start()
     yield cluster
     cluster.stop()
