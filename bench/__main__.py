@@ -20,10 +20,12 @@ from pathlib import Path
 from bench.chart import draw
 from bench.context import Context
 from bench.machine import describe, load_average, summary
-from bench.report import markdown, update_readme
+from bench.report import README_HEAD, markdown
 from devstack.install import ensure_installed
+from devstack.launch import start_service
 from devstack.ports import TEST_PORT_BASE_VAR
 from devstack.probes import tcp_accepts
+from devstack.readme_results import update_readme
 from devstack.services import ServiceProcess
 from devstack.stack import Stack
 
@@ -61,12 +63,7 @@ def start_lockcache(env: dict[str, str], port: int) -> ServiceProcess:
             "LOG_LEVEL": "ERROR",
         }
     )
-    service = ServiceProcess(
-        "lockcache", [sys.executable, "-m", "kushim_lockcache"], service_env,
-        lambda: tcp_accepts(port),
-    )  # fmt: skip
-    service.start()
-    return service
+    return start_service("lockcache", service_env, lambda: tcp_accepts(port))
 
 
 def run_sections(ctx: Context, names: list[str]) -> dict[str, dict]:
@@ -132,7 +129,7 @@ def main() -> int:
     table = markdown(document, chart.name if chart else None)
     print(table)  # noqa: T201
     if names == SECTIONS:
-        update_readme(HERE / "README.md", table, out.name)
+        update_readme(HERE / "README.md", table, out.name, new_file_head=README_HEAD)
     else:
         progress("a subset of the sections ran: bench/README.md keeps the last full run")
     progress(f"wrote {out.relative_to(HERE.parent)}" + (f" and {chart.name}" if chart else ""))

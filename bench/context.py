@@ -1,8 +1,9 @@
 """What every bench section gets: the infra's addresses, its own lockcache, a time budget."""
 
 import os
-import socket
 from dataclasses import dataclass, field
+
+from devstack.ports import PortPool
 
 
 @dataclass
@@ -11,7 +12,10 @@ class Context:
     lockcache_addr: str  # host:port of the lockcache process the bench started
     seconds: float  # how long each measurement runs
     spare_ports: range
-    _used: set[int] = field(default_factory=set)
+    _free_port: PortPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._free_port = PortPool(self.spare_ports)
 
     @property
     def redlock_urls(self) -> list[str]:
@@ -19,18 +23,7 @@ class Context:
 
     def port(self) -> int:
         """A free port from the bench's spare range."""
-        for port in self.spare_ports:
-            if port in self._used:
-                continue
-            with socket.socket() as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            self._used.add(port)
-            return port
-        raise RuntimeError(f"no free port in {self.spare_ports}")
+        return self._free_port()
 
     @staticmethod
     def workers(default: int = 64) -> int:

@@ -16,7 +16,7 @@ from kushim_lockcache.redlock import Redlock
 from kushim_lockcache.stats import Stats
 
 from bench.context import Context
-from chaos.polling import until
+from devstack.polling import until
 from devstack.redis import RedisServer
 
 CONCURRENCY = 64

@@ -20,7 +20,7 @@ import aiohttp
 import asyncpg
 
 from bench.context import Context
-from bench.http import service_env, start_service
+from bench.http import service_env, start_on
 from bench.ingest import START, Corpus, copy_records, store_df
 from devstack.services import ServiceProcess
 
@@ -217,9 +217,9 @@ def run(ctx: Context) -> dict:
         graph_port = ctx.port()
         graph_env = service_env(ctx, GRAPH_PORT=str(graph_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
                          DB_POOL_SIZE="20")
-        services.append(start_service("graph", "kushim_graph", graph_env, graph_port))
+        services.append(start_on("graph", graph_env, graph_port))
         api_port = ctx.port()
-        services.append(start_service("api", "kushim_api", service_env(
+        services.append(start_on("api", service_env(
             ctx, PORT=str(api_port), GRAPH_ADDR=f"127.0.0.1:{graph_port}",
             LOCKCACHE_ADDR=ctx.lockcache_addr, AUTH_TOKEN_SECRET=secrets.token_urlsafe(48),
             SHUTDOWN_GRACE_SECONDS="5"), api_port))
@@ -233,7 +233,7 @@ def run(ctx: Context) -> dict:
                        DB_POOL_SIZE="20", DISCOVERY_SWEEP_INTERVAL_S="0.2")
     rows.append(asyncio.run(by_sweeper(
         ctx.env["DATABASE_URL"], items,
-        lambda: start_service("graph-sweeper", "kushim_graph", sweeper_env, sweeper_port),
+        lambda: start_on("graph", sweeper_env, sweeper_port, "graph-sweeper"),
     )))
     return {
         "title": "import: linkset-dev history + generated mix, timed until discovery is done",

@@ -9,12 +9,12 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.request
 from pathlib import Path
 
 from bench.context import Context
+from devstack.launch import migrate, start_service
 from devstack.probes import tcp_accepts
 from devstack.services import ServiceProcess
 
@@ -73,11 +73,10 @@ def service_env(ctx: Context, **extra: str) -> dict[str, str]:
                                    "LOG_LEVEL": "WARNING"} | extra
 
 
-def start_service(name: str, module: str, env: dict[str, str], port: int) -> ServiceProcess:
-    service = ServiceProcess(name, [sys.executable, "-m", module], env,
-                             lambda: tcp_accepts(port), start_timeout=90)
-    service.start()
-    return service
+def start_on(service: str, env: dict[str, str], port: int, name: str = "") -> ServiceProcess:
+    """`python -m kushim_<service>`, ready once its port accepts connections."""
+    return start_service(service, env, lambda: tcp_accepts(port), name=name or service,
+                         start_timeout=90)
 
 
 def _call(url: str, method: str, path: str, body: dict, token: str = "") -> dict:
@@ -133,22 +132,21 @@ def _wrk(wrk: str, urls: list[str], script: Path, seconds: float, path: str) -> 
 
 def run(ctx: Context) -> dict:
     wrk = _ensure_wrk()
-    subprocess.run([sys.executable, "-m", "kushim_graph.migrate"], env=service_env(ctx),
-                   check=True, capture_output=True, timeout=120)
+    migrate(ctx.env["DATABASE_URL"])
     services: list[ServiceProcess] = []
     try:
         graph_port = ctx.port()
-        services.append(start_service("graph", "kushim_graph", service_env(
+        services.append(start_on("graph", service_env(
             ctx, GRAPH_PORT=str(graph_port), LOCKCACHE_ADDR=ctx.lockcache_addr,
             DB_POOL_SIZE="20"), graph_port))
         urls = []
         secret = secrets.token_urlsafe(48)
         for name in ("api-1", "api-2"):
             port = ctx.port()
-            services.append(start_service(name, "kushim_api", service_env(
+            services.append(start_on("api", service_env(
                 ctx, PORT=str(port), GRAPH_ADDR=f"127.0.0.1:{graph_port}",
                 LOCKCACHE_ADDR=ctx.lockcache_addr, AUTH_TOKEN_SECRET=secret,
-                SHUTDOWN_GRACE_SECONDS="5"), port))
+                SHUTDOWN_GRACE_SECONDS="5"), port, name))
             urls.append(f"http://127.0.0.1:{port}")
         account = {"email": f"bench-{secrets.token_hex(6)}@example.com",
                    "password": secrets.token_urlsafe(16)}

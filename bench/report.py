@@ -1,9 +1,5 @@
-"""Bench results as Markdown, and bench/README.md's results block."""
+"""Bench results as Markdown (devstack.readme_results puts them in bench/README.md)."""
 
-from pathlib import Path
-
-BEGIN = "<!-- results:begin -->"
-END = "<!-- results:end -->"
 
 README_HEAD = """# Benchmarks
 
@@ -47,13 +43,3 @@ def markdown(document: dict, chart: str | None = None) -> str:
         if section.get("notes"):
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-def update_readme(path: Path, table: str, results_file: str) -> None:
-    text = path.read_text() if path.exists() else README_HEAD + f"{BEGIN}\n{END}\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    block = f"{BEGIN}\n## Latest results (`results/{results_file}`)\n\n{table}{END}"
-    path.write_text(head + block + tail)

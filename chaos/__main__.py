@@ -13,12 +13,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.report import update_readme
-from chaos.processes import migrate
 from chaos.report import markdown
 from chaos.runner import discover, progress, run_scenario
-from chaos.world import PortPool, Site
-from devstack.ports import TEST_PORT_BASE_VAR
+from chaos.world import Site
+from devstack.launch import migrate
+from devstack.ports import TEST_PORT_BASE_VAR, PortPool
+from devstack.readme_results import update_readme
 from devstack.stack import Stack
 
 HERE = Path(__file__).resolve().parent

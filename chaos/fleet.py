@@ -4,12 +4,12 @@ a ServiceProxy, started, rolled, killed and replaced the way a Deployment would.
 import asyncio
 import itertools
 import signal
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from chaos.processes import LAST_READINESS, LogBuffer, base_env, grpc_serving, http_ready
 from chaos.proxy import ServiceProxy
+from devstack.grpc_probe import grpc_serving
+from devstack.launch import LAST_READINESS, LogBuffer, base_env, http_ready, start_service
 from devstack.process import StartError
 from devstack.services import ServiceProcess
 
@@ -81,17 +81,12 @@ class Fleet:
             ready = lambda: http_ready(port)  # noqa: E731
         else:
             ready = lambda: grpc_serving(f"127.0.0.1:{port}")  # noqa: E731
-        process = ServiceProcess(
-            f"{service}-{next(self.generation)}",
-            [sys.executable, "-m", f"kushim_{service}"],
-            self._env(service, port),
-            ready,
-            out=self.log,
-            start_timeout=90,
-            stop_timeout=STOP_TIMEOUT_S,
-        )
         try:
-            process.start()
+            process = start_service(
+                service, self._env(service, port), ready,
+                name=f"{service}-{next(self.generation)}", out=self.log,
+                start_timeout=90, stop_timeout=STOP_TIMEOUT_S,
+            )  # fmt: skip
         except StartError as exc:
             recent = "\n".join(self.log.lines()[-15:])
             raise StartError(f"{exc}\nreadiness: {LAST_READINESS.get(port)}\n{recent}") from None

@@ -1,4 +1,4 @@
-"""The chaos report as Markdown (bench.report.update_readme puts it in chaos/README.md)."""
+"""The chaos report as Markdown (devstack.readme_results puts it in chaos/README.md)."""
 
 COLUMNS = ("scenario", "fault", "load held", "503s", "500s", "lost", "duplicates",
            "neo4j==pg", "result")

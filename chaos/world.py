@@ -12,31 +12,13 @@ from pathlib import Path
 
 from chaos.fleet import SERVICES, Fleet
 from chaos.load import Load
-from chaos.polling import until
-from chaos.processes import LogBuffer
 from chaos.proxy import ServiceProxy
-from devstack.ports import free_ports
+from devstack.launch import LogBuffer
+from devstack.polling import until
+from devstack.ports import PortPool
 from devstack.process import ServerProcess
 
 TOKEN_SECRET = "chaos-suite-token-secret-0123456789abcdef"  # noqa: S105 - a throwaway stack's
-
-
-class PortPool:
-    """Hands out ports of `candidates` that nothing is bound to, round and round (a killed
-    service's replacement gets a fresh one while the old one lingers in TIME_WAIT)."""
-
-    def __init__(self, candidates: range) -> None:
-        self.candidates = candidates
-        self._next = 0
-
-    def __call__(self) -> int:
-        turn = self._next % len(self.candidates)
-        for part in (self.candidates[turn:], self.candidates[:turn]):
-            with contextlib.suppress(RuntimeError):  # none free in this part
-                (port,) = free_ports(1, part)
-                self._next = self.candidates.index(port) + 1
-                return port
-        raise RuntimeError(f"no free port in {self.candidates}")
 
 
 @dataclass

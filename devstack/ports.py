@@ -1,4 +1,5 @@
-"""Which ports a profile uses, and keeping the kernel from lending them to client sockets."""
+"""Which ports a profile uses, spare ones handed out in turn, and keeping the kernel from
+lending them to client sockets."""
 
 import contextlib
 import logging
@@ -117,3 +118,21 @@ def free_ports(count: int, candidates: range) -> list[int]:
         if len(found) == count:
             return found
     raise RuntimeError(f"fewer than {count} free ports in {candidates.start}-{candidates.stop - 1}")
+
+
+class PortPool:
+    """Hands out ports of `candidates` that nothing is bound to, round and round (a killed
+    service's replacement gets a fresh one while the old one lingers in TIME_WAIT)."""
+
+    def __init__(self, candidates: range) -> None:
+        self.candidates = candidates
+        self._next = 0
+
+    def __call__(self) -> int:
+        turn = self._next % len(self.candidates)
+        for part in (self.candidates[turn:], self.candidates[:turn]):
+            with contextlib.suppress(RuntimeError):  # none free in this part
+                (port,) = free_ports(1, part)
+                self._next = self.candidates.index(port) + 1
+                return port
+        raise RuntimeError(f"no free port in {self.candidates}")

@@ -11,6 +11,7 @@ import time
 
 from devstack.foreground import Shutdown
 from devstack.install import InstallError, ensure_installed
+from devstack.launch import MIGRATE_MODULE, service_process
 from devstack.paths import REPO_ROOT, embedding_model_dir
 from devstack.ports import reserve_ports
 from devstack.probes import HOST, http_ok, tcp_accepts
@@ -23,7 +24,6 @@ from devstack.tls import ServiceCerts, ensure_certs
 log = logging.getLogger(__name__)
 
 LOCKCACHE_PORT, GRAPH_PORT, API_PORT = 50051, 50052, 3001
-MIGRATE_MODULE = "kushim_graph.migrate"
 WATCH_INTERVAL = 0.5
 
 
@@ -98,21 +98,16 @@ def run_migrations(env: dict[str, str]) -> None:
 def make_services(env: dict[str, str], certs: ServiceCerts) -> list[list[ServiceProcess]]:
     """Stages: lockcache and graph start together, then the api that calls both. The three
     speak mutual TLS, each with its own certificate; reflection is on for local grpcurl."""
-    python = sys.executable
 
     def env_of(service: str) -> dict[str, str]:
         return {"GRPC_REFLECTION": "true", **env, **certs.env(service)}
 
-    lockcache = ServiceProcess(
-        "lockcache", [python, "-m", "kushim_lockcache"], env_of("lockcache"),
-        lambda: tcp_accepts(LOCKCACHE_PORT),
-    )  # fmt: skip
-    graph = ServiceProcess(
-        "graph", [python, "-m", "kushim_graph"], env_of("graph"), lambda: tcp_accepts(GRAPH_PORT)
+    lockcache = service_process(
+        "lockcache", env_of("lockcache"), lambda: tcp_accepts(LOCKCACHE_PORT)
     )
-    api = ServiceProcess(
+    graph = service_process("graph", env_of("graph"), lambda: tcp_accepts(GRAPH_PORT))
+    api = service_process(
         "api",
-        [python, "-m", "kushim_api"],
         env_of("api"),
         lambda: tcp_accepts(API_PORT) and http_ok(f"http://{HOST}:{API_PORT}/health"),
     )

@@ -16,7 +16,8 @@ import uuid
 import asyncpg
 
 from chaos.load import client_session
-from chaos.processes import PYTHONPATH, REPO, base_env
+from devstack.launch import PYTHONPATH, base_env
+from devstack.paths import REPO_ROOT
 
 NAME = "fencing"
 FAULT = "lock holder SIGSTOPped past its TTL, another instance takes over, SIGCONT"
@@ -79,10 +80,10 @@ async def run_holder(world, db, session, headers, user_id: str, record_id: str,
         DATABASE_URL=world.infra["DATABASE_URL"],
         LOCKCACHE_ADDR=world.proxies["lockcache"].address,
         USER_ID=user_id, RECORD_ID=record_id, TTL_MS=str(HOLDER_TTL_MS),
-        PYTHONPATH=os.pathsep.join([str(REPO), PYTHONPATH]),
+        PYTHONPATH=os.pathsep.join([str(REPO_ROOT), PYTHONPATH]),
     )
     holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chaos.holder", env=env, cwd=REPO,
+        sys.executable, "-m", "chaos.holder", env=env, cwd=REPO_ROOT,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         start_new_session=True,
     )

@@ -1,5 +1,5 @@
 """Latency and resets on the Redis links under the steady load: lockcache reaches the cache
-Redis and each Redlock master through a fault proxy of its own (chaos/netfault.py).
+Redis and each Redlock master through a fault proxy of its own (devstack/netfault.py).
 
 Phases: 200 ms (+ up to 50 ms jitter) each way on the cache link and one master's; then
 those links reset every open connection each second and one chunk in twenty; then every
@@ -9,7 +9,7 @@ connections, so clients see no error: no 503 is allowed, since nothing is down."
 
 from urllib.parse import urlsplit, urlunsplit
 
-from chaos.netfault import FaultProxy, Faults
+from devstack.netfault import FaultProxy, Faults
 
 NAME = "redis_netfaults"
 FAULT = "Redis links: 200 ms latency, then resets, then both (cache + Redlock masters)"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.processes import migrate
 from chaos.runner import discover, run_scenario
 from chaos.world import Site
+from devstack.launch import migrate
 from devstack.redis import RedisServer
 from tests.integration.api.support import free_port, required_env
 

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 
-from chaos.polling import until
+from devstack.polling import until
 
 DEFAULT_WITHIN = 20.0
 

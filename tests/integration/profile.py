@@ -5,8 +5,7 @@ import os
 
 import pytest
 
-from chaos.world import PortPool
-from devstack.ports import Ports, test_port_base
+from devstack.ports import PortPool, Ports, test_port_base
 
 PORT_BASE = test_port_base(os.environ)
 SPARE_PORTS = Ports.test(PORT_BASE).spare

@@ -1,17 +1,17 @@
 """lockcache and graph as real processes on the test infra, for the suites that call them over
-the network: started by devstack's ServiceProcess, ready once gRPC health says SERVING.
+the network: started by devstack's start_service, ready once gRPC health says SERVING.
 
 By default they speak mutual TLS with the devstack test profile's certificates, as the
 services do in `make run` and in the cluster; readiness is then probed on the plaintext
 health-only port. `tls=False` is for suites whose clients are plaintext (fakes, in-process
 servers of one component)."""
 
-import sys
 from pathlib import Path
 
 from kushim_common.grpctls import GrpcTls
 
-from chaos.processes import LogBuffer, base_env, grpc_serving
+from devstack.grpc_probe import grpc_serving
+from devstack.launch import LogBuffer, base_env, start_service
 from devstack.services import ServiceProcess
 from devstack.tls import ServiceCerts
 from tests.integration.profile import free_port, required_env
@@ -47,10 +47,7 @@ def start_lockcache(out: LogBuffer, *, redis_url: str | None, redlock_urls: str 
         env["REDLOCK_URLS"] = redlock_urls
     addr = f"127.0.0.1:{port}"
     ready = _serving("lockcache", addr, env, tls)
-    process = ServiceProcess(name, [sys.executable, "-m", "kushim_lockcache"], env,
-                             ready, out=out, start_timeout=60)
-    process.start()
-    return process, addr
+    return start_service("lockcache", env, ready, name=name, out=out), addr
 
 
 def start_graph(out: LogBuffer, lockcache_addr: str, name: str = "graph", *, tls: bool = True,
@@ -68,7 +65,4 @@ def start_graph(out: LogBuffer, lockcache_addr: str, name: str = "graph", *, tls
     )
     addr = f"127.0.0.1:{port}"
     ready = _serving("graph", addr, env, tls)
-    process = ServiceProcess(name, [sys.executable, "-m", "kushim_graph"], env,
-                             ready, out=out, start_timeout=90)
-    process.start()
-    return process, addr
+    return start_service("graph", env, ready, name=name, out=out, start_timeout=90), addr

@@ -1,13 +1,11 @@
 """What the gateway's integration tests use: real gateway processes beside the lockcache and
 graph ones, the profile's variables and ports, and polling."""
 
-import socket
-import sys
 import uuid
 from collections.abc import Mapping
 
 # The suites import these from here: one place names what an api test may use.
-from chaos.processes import LogBuffer, base_env, migrate  # noqa: F401
+from devstack.launch import LogBuffer, base_env, http_ready, migrate, start_service  # noqa: F401
 from devstack.services import ServiceProcess
 from tests.integration.polling import eventually, wait_for  # noqa: F401
 from tests.integration.profile import free_port, required_env  # noqa: F401
@@ -18,15 +16,6 @@ from tests.integration.service_processes import (  # noqa: F401
 )
 
 TOKEN_SECRET = "integration-token-secret-0123456789abcdef"  # noqa: S105
-
-
-def http_ready(port: int, path: str = "/health") -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            return sock.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
-    except OSError:
-        return False
 
 
 def gateway_env(graph_addr: str, lockcache_addr: str, port: int,
@@ -45,13 +34,8 @@ def start_gateway(out: LogBuffer, graph_addr: str, lockcache_addr: str, name: st
     """`tls`: whether graph and lockcache speak mutual TLS (the default; see
     service_processes.py)."""
     port = free_port()
-    process = ServiceProcess(
-        name, [sys.executable, "-m", "kushim_api"],
-        gateway_env(graph_addr, lockcache_addr, port, extra, tls), lambda: http_ready(port),
-        out=out, start_timeout=60,
-    )
-    process.start()
-    return process, port
+    env = gateway_env(graph_addr, lockcache_addr, port, extra, tls)
+    return start_service("api", env, lambda: http_ready(port, "/health"), name=name, out=out), port
 
 
 def unique_email() -> str:

@@ -17,7 +17,7 @@ from kushim_graph.config import Config
 from kushim_graph.db.pool import connect
 from kushim_graph.server import GraphServer
 
-from chaos.processes import LogBuffer
+from devstack.launch import LogBuffer
 from tests.integration.graph.support import Graph, eventually, graph_env, required_env
 from tests.integration.service_processes import start_lockcache
 

@@ -1,6 +1,6 @@
 """lockcache behind a faulty network: latency and resets on its Redis links.
 
-Each test starts its own Redis servers and puts chaos.netfault's proxy between
+Each test starts its own Redis servers and puts devstack.netfault's proxy between
 them and lockcache. Calls carry the deadline graph gives them (2 s): whatever
 the link does, every call answers within it with data (hit, miss, unavailable,
 not stored), never a gRPC error.
@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 
-from chaos.netfault import FaultProxy
+from devstack.netfault import FaultProxy
 from tests.integration.lockcache.support import eventually, free_port, unique
 
 CALLER_DEADLINE = 2.0  # what graph's lockcache client allows a call

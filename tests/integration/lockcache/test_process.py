@@ -1,7 +1,6 @@
 """python -m kushim_lockcache as operators run it: startup lines, failures, metrics."""
 
 import asyncio
-import sys
 import time
 import urllib.request
 
@@ -10,8 +9,7 @@ import pytest
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 
-from chaos.processes import LogBuffer, base_env
-from devstack.services import ServiceProcess
+from devstack.launch import LogBuffer, base_env, start_service
 from tests.integration.lockcache.support import eventually, free_port, unique
 
 DEADLINE = 10
@@ -26,14 +24,9 @@ class Process:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.log = LogBuffer()
-        self.service = ServiceProcess(
-            "lockcache",
-            [sys.executable, "-m", "kushim_lockcache"],
-            base_env(LOCKCACHE_PORT=str(self.port)) | env,
-            ready_check=lambda: True,
-            out=self.log,
+        self.service = start_service(
+            "lockcache", base_env(LOCKCACHE_PORT=str(self.port)) | env, lambda: True, out=self.log
         )
-        self.service.start()
 
     def output(self) -> str:
         return "\n".join(self.log.lines())

@@ -1,8 +1,6 @@
-"""bench/README.md's results block is replaced and nothing around it is touched."""
+"""bench results as the Markdown tables of bench/README.md."""
 
-from pathlib import Path
-
-from bench.report import BEGIN, END, markdown, update_readme
+from bench.report import markdown
 
 DOCUMENT = {
     "date": "2026-11-26T02:00:00+00:00",
@@ -30,22 +28,3 @@ def test_markdown_has_machine_chart_rows_and_notes() -> None:
     assert "![bench chart](results/x.png)" in text
     assert "| 5% | 29.0 | 1,200 |" in text
     assert "- failed: boom" in text
-
-
-def test_update_replaces_only_the_block(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# Head\n\n{BEGIN}\nold table\n{END}\n\n## Bad input\n\nkept\n")
-    update_readme(readme, "new table\n", "r.json")
-    text = readme.read_text()
-    assert "old table" not in text
-    assert "new table" in text and "results/r.json" in text
-    assert text.startswith("# Head\n")
-    assert text.endswith("\n## Bad input\n\nkept\n")
-
-
-def test_update_appends_a_block_when_there_is_none(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text("# Head\n")
-    update_readme(readme, "table\n", "r.json")
-    text = readme.read_text()
-    assert text.startswith("# Head\n") and BEGIN in text and "table" in text

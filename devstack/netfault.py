@@ -18,7 +18,7 @@ Faults switch at runtime, from the event loop the proxy runs in:
 - down: the port refuses connections and open ones are reset, until `up()`.
 
 Why our own rather than toxiproxy (which installs here too): it runs inside
-the chaos harness's event loop with no second process or HTTP API to manage,
+the event loop of the chaos harness or test using it, with no second process or HTTP API to manage,
 its randomness is seeded per proxy so a run can be replayed, and it can reset
 every open connection at once, which toxiproxy's reset_peer (armed per
 connection, fired by data) does not.

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chaos.netfault import FaultProxy
+from devstack.netfault import FaultProxy
 from devstack.ports import free_ports, test_port_base
 
 BASE = test_port_base(os.environ)

@@ -17,8 +17,8 @@ import pytest
 from chaos.checks import missing_records
 from chaos.fleet import SERVICES, Fleet
 from chaos.load import Load, client_session
-from chaos.processes import LogBuffer, migrate
 from chaos.proxy import ServiceProxy
+from devstack.launch import LogBuffer, migrate
 from tests.integration.api.support import free_port, required_env
 
 log = logging.getLogger(__name__)

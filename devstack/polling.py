@@ -1,5 +1,5 @@
-"""Waiting for a condition against a deadline, never for a fixed time: one loop for the chaos
-harness and the integration suites."""
+"""Waiting for a condition against a deadline, never for a fixed time: one loop for the
+integration suites, chaos and bench."""
 
 import asyncio
 import inspect

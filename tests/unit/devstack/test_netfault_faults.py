@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from chaos.netfault import FaultProxy, Faults
+from devstack.netfault import FaultProxy, Faults
 
 
 def dice(seed: int) -> random.Random:
