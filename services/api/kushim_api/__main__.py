@@ -5,20 +5,17 @@ import os
 import sys
 
 from aiohttp import web
+from kushim_common.envconfig import load_or_exit
 from kushim_common.logs import setup_logging
 
 from kushim_api.app import create_app
-from kushim_api.config import DEV_TOKEN_SECRET, Config, ConfigError
+from kushim_api.config import DEV_TOKEN_SECRET, Config
 
 log = logging.getLogger("kushim_api")
 
 
 def main() -> int:
-    try:
-        config = Config.from_env(os.environ)
-    except ConfigError as exc:
-        sys.stderr.write(f"kushim-api: configuration error: {exc}\n")
-        return 2
+    config = load_or_exit("kushim-api", Config.from_env, os.environ)
     setup_logging(config.log_level)
     if config.auth_token_secret == DEV_TOKEN_SECRET:
         log.warning("AUTH_TOKEN_SECRET not set: using the development default")

@@ -1,10 +1,11 @@
 """Gateway settings, read once from the environment in __main__."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kushim_common.envconfig import (
     ConfigError,
+    config_repr,
     read_addr,
     read_bool,
     read_float,
@@ -12,6 +13,7 @@ from kushim_common.envconfig import (
     read_log_level,
     read_port,
     read_str,
+    secret,
 )
 from kushim_common.grpctls import GrpcTls, read_grpc_security
 
@@ -28,9 +30,9 @@ class Config:
     port: int = 3001
     lockcache_addr: str = "127.0.0.1:50051"
     graph_addr: str = "127.0.0.1:50052"
-    auth_token_secret: str = field(default=DEV_TOKEN_SECRET, repr=False)
+    auth_token_secret: str = secret(DEV_TOKEN_SECRET)
     auth_token_ttl_seconds: int = 86_400
-    auth_token_previous_secrets: tuple[str, ...] = field(default=(), repr=False)
+    auth_token_previous_secrets: tuple[str, ...] = secret(())
     token_version_cache_ms: int = 5_000
     environment: str = "production"
     upstream_timeout_ms: int = 3_000
@@ -53,15 +55,7 @@ class Config:
     log_level: str = "INFO"
     grpc_tls: GrpcTls | None = None  # mutual TLS to graph and lockcache
 
-    def __repr__(self) -> str:
-        shown = {
-            name: getattr(self, name)
-            for name in self.__dataclass_fields__
-            if name not in ("auth_token_secret", "auth_token_previous_secrets")
-        }
-        shown["auth_token_secret"] = "***"  # noqa: S105 - the mask
-        shown["auth_token_previous_secrets"] = ("***",) * len(self.auth_token_previous_secrets)
-        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+    __repr__ = config_repr
 
     @property
     def development(self) -> bool:

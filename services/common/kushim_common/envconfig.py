@@ -1,16 +1,22 @@
-"""Typed readers of environment settings for the services' `Config.from_env`.
+"""The services' one configuration convention: typed readers for `Config.from_env`, secret
+fields masked in `repr`, and one way a bad value stops a start.
 
 Each reader takes the mapping and the variable's name, returns the default when the variable
 is unset or blank, and raises `ConfigError` with one line naming the variable otherwise.
+`load_or_exit` turns that error into the same stderr line and exit code in every service.
 """
 
+import dataclasses
+import sys
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 N = TypeVar("N", int, float)
+C = TypeVar("C")
+EXIT_BAD_CONFIG = 2  # the shell's "misuse" code: distinct from a crash (1)
 
 
 class ConfigError(ValueError):
@@ -106,3 +112,37 @@ def read_log_level(env: Mapping[str, str], name: str) -> str:
     if level not in LOG_LEVELS:
         raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def load_or_exit(service: str, from_env: Callable[[Mapping[str, str]], C],
+                 environ: Mapping[str, str]) -> C:
+    """`from_env(environ)`; on a bad value, writes `<service>: configuration error: <message
+    naming the variable>` to stderr and exits with EXIT_BAD_CONFIG (before logging is set up,
+    so the line is plain text in every service)."""
+    try:
+        return from_env(environ)
+    except ConfigError as exc:
+        sys.stderr.write(f"{service}: configuration error: {exc}\n")
+        raise SystemExit(EXIT_BAD_CONFIG) from None
+
+
+def mask_secret(value: Any) -> Any:
+    """"***" for a secret, one per item of a tuple of them."""
+    return ("***",) * len(value) if isinstance(value, tuple) else "***"
+
+
+def secret(default: Any = dataclasses.MISSING, *,
+           mask: Callable[[Any], Any] = mask_secret) -> Any:
+    """A Config field holding a secret: `config_repr` shows a set value through `mask`."""
+    return dataclasses.field(default=default, repr=False, metadata={"mask": mask})
+
+
+def config_repr(config: Any) -> str:
+    """`Config(name=value, ...)` with every field, the secret ones masked; a Config assigns it
+    as its `__repr__`, so the line a service logs at start never carries a secret."""
+    shown = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        mask = f.metadata.get("mask")
+        shown.append(f"{f.name}={mask(value) if mask and value else value!r}")
+    return f"{type(config).__name__}({', '.join(shown)})"

@@ -3,20 +3,17 @@
 import asyncio
 import logging
 import os
-import sys
 
+from kushim_common.envconfig import load_or_exit
 from kushim_common.logs import setup_logging
 from prometheus_client import start_http_server
 
-from kushim_graph.config import Config, ConfigError
+from kushim_graph.config import Config
 from kushim_graph.server import serve
 
 
 def main() -> None:
-    try:
-        config = Config.from_env(os.environ)
-    except ConfigError as exc:
-        sys.exit(f"graph: {exc}")
+    config = load_or_exit("kushim-graph", Config.from_env, os.environ)
     setup_logging(config.log_level)
     # The driver logs every retry of an unreachable server; the outbox worker logs the outage
     # once per state change instead.

@@ -2,17 +2,19 @@
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from kushim_common.envconfig import (
     ConfigError,
+    config_repr,
     read_addr,
     read_bool,
     read_float,
     read_int,
     read_log_level,
     read_str,
+    secret,
 )
 from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
@@ -59,10 +61,10 @@ def _webhook_secret_key(environ: Mapping[str, str]) -> bytes | None:
 
 @dataclass(frozen=True)
 class Config:
-    database_url: str = field(repr=False)
+    database_url: str = secret(mask=_mask_url)
     neo4j_uri: str
     neo4j_user: str
-    neo4j_password: str = field(repr=False)
+    neo4j_password: str = secret()
     bind_host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all of its interfaces
     port: int = 50052
     lockcache_addr: str = "127.0.0.1:50051"
@@ -83,20 +85,12 @@ class Config:
     embedding_model_dir: str = "/opt/kushim/embedding-model"
     semantic_batch: int = 64
     grpc: GrpcSecurity = GrpcSecurity()
-    webhook_secret_key: bytes | None = field(default=None, repr=False)
+    webhook_secret_key: bytes | None = secret(None)
     # Migrations run as the schema's owner; the service as a role granted DML only.
-    migration_database_url: str = field(default="", repr=False)
+    migration_database_url: str = secret("", mask=_mask_url)
     database_runtime_role: str | None = None
 
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={value!r}"
-            for name, value in self.__dict__.items()
-            if name not in (
-                "database_url", "neo4j_password", "webhook_secret_key", "migration_database_url"
-            )
-        )
-        return f"Config(database_url={_mask_url(self.database_url)!r}, {shown})"
+    __repr__ = config_repr
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":

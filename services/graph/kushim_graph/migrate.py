@@ -7,13 +7,13 @@ import asyncio
 import logging
 import os
 import re
-import sys
 from importlib import resources
 
 import asyncpg
+from kushim_common.envconfig import load_or_exit
 from kushim_common.logs import setup_logging
 
-from kushim_graph.config import Config, ConfigError
+from kushim_graph.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,7 @@ async def run(database_url: str, runtime_role: str | None = None) -> list[int]:
 
 
 def main() -> None:
-    try:
-        config = Config.from_env(os.environ)
-    except ConfigError as exc:
-        sys.exit(f"graph migrate: {exc}")
+    config = load_or_exit("kushim-graph migrate", Config.from_env, os.environ)
     setup_logging(config.log_level)
     applied = asyncio.run(run(config.migration_database_url, config.database_runtime_role))
     log.info("Schema up to date (%d migration(s) applied now)", len(applied))

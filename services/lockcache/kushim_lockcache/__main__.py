@@ -5,11 +5,12 @@ import logging
 import os
 import sys
 
+from kushim_common.envconfig import load_or_exit
 from kushim_common.grpcserve import run_until_signalled
 from kushim_common.logs import setup_logging
 
 from kushim_lockcache.backends import StartupError
-from kushim_lockcache.config import Config, ConfigError
+from kushim_lockcache.config import Config
 from kushim_lockcache.server import LockcacheServer
 
 log = logging.getLogger("kushim_lockcache")
@@ -30,11 +31,7 @@ async def serve(config: Config) -> None:
 
 def main() -> None:
     setup_logging("INFO")
-    try:
-        config = Config.from_env(os.environ)
-    except ConfigError as exc:
-        log.critical("Bad configuration: %s", exc)
-        sys.exit(2)
+    config = load_or_exit("kushim-lockcache", Config.from_env, os.environ)
     setup_logging(config.log_level)
     log.info("Starting lockcache: %r", config)
     asyncio.run(serve(config))

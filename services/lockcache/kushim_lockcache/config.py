@@ -2,9 +2,17 @@
 
 import os.path
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from kushim_common.envconfig import ConfigError, read_int, read_log_level, read_port, read_str
+from kushim_common.envconfig import (
+    ConfigError,
+    config_repr,
+    read_int,
+    read_log_level,
+    read_port,
+    read_str,
+    secret,
+)
 from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
 from kushim_lockcache.redis_url import mask_url, parse_redis_url
@@ -29,8 +37,8 @@ class Config:
     bind_host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all its interfaces
     port: int = 50051
     # Secrets live in these URLs: repr shows them masked.
-    redis_url: str | None = field(default=None, repr=False)
-    redlock_urls: tuple[str, ...] = field(default=(), repr=False)
+    redis_url: str | None = secret(None, mask=mask_url)
+    redlock_urls: tuple[str, ...] = secret((), mask=lambda urls: [mask_url(u) for u in urls])
     tls_ca_cert: str | None = None
     discovery_lock_ttl_ms: int = 15_000
     lock_retry_count: int = 3
@@ -45,25 +53,7 @@ class Config:
     grpc: GrpcSecurity = GrpcSecurity()
     log_level: str = "INFO"
 
-    def __repr__(self) -> str:
-        shown = {
-            "bind_host": self.bind_host,
-            "port": self.port,
-            "redis_url": mask_url(self.redis_url) if self.redis_url else None,
-            "redlock_urls": [mask_url(u) for u in self.redlock_urls],
-            "tls_ca_cert": self.tls_ca_cert,
-            "discovery_lock_ttl_ms": self.discovery_lock_ttl_ms,
-            "lock_retry_count": self.lock_retry_count,
-            "lock_retry_delay_ms": self.lock_retry_delay_ms,
-            "fencing_counter_ttl_s": self.fencing_counter_ttl_s,
-            "ttls_s": (self.context_group_ttl_s, self.user_profile_ttl_s, self.platform_data_ttl_s),
-            "max_value_bytes": self.max_value_bytes,
-            "compress_min_bytes": self.compress_min_bytes,
-            "metrics_port": self.metrics_port,
-            "grpc": self.grpc,
-            "log_level": self.log_level,
-        }
-        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+    __repr__ = config_repr
 
     @property
     def cluster_cache(self) -> bool:

@@ -59,6 +59,8 @@ def test_main_refuses_to_start_without_a_secret(monkeypatch, capsys):
 
     monkeypatch.delenv("AUTH_TOKEN_SECRET", raising=False)
     monkeypatch.delenv("KUSHIM_ENV", raising=False)
-    assert main() == 2
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "AUTH_TOKEN_SECRET" in err
