@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 from kushim.lockcache.v1 import lockcache_pb2
+from kushim_common.statelog import StateLog
 
 from kushim_api.metrics import Metrics
 from kushim_api.upstream import Upstream
@@ -28,7 +29,8 @@ class Caches:
     def __init__(self, upstream: Upstream, metrics: Metrics) -> None:
         self._upstream = upstream
         self._metrics = metrics
-        self._reachable = True
+        self._lockcache = StateLog(log, up="lockcache reachable again: caching resumed",
+                                   down="lockcache unreachable: serving uncached")
 
     @staticmethod
     def profile_key(user_id: str) -> lockcache_pb2.CacheKey:
@@ -48,7 +50,7 @@ class Caches:
             answer = await self._upstream.cache.GetOrLease(
                 lockcache_pb2.GetOrLeaseRequest(key=key, wait_ms=LEASE_WAIT_MS)
             )
-            self._seen(True)
+            self._lockcache.report(True)
             if answer.status == lockcache_pb2.HIT:
                 try:
                     value = json.loads(answer.value)
@@ -58,7 +60,7 @@ class Caches:
                     log.warning("Discarding an unreadable %s cache entry", namespace)
             lease = answer.lease_token
         except grpc.aio.AioRpcError:
-            self._seen(False)
+            self._lockcache.report(False)
         self._metrics.cache_requests.labels(namespace, "miss").inc()
         value = await loader()
         if lease:
@@ -69,7 +71,7 @@ class Caches:
                     )
                 )
             except grpc.aio.AioRpcError:
-                self._seen(False)
+                self._lockcache.report(False)
         return value
 
     async def invalidate_profile(self, user_id: str) -> None:
@@ -90,16 +92,8 @@ class Caches:
     async def _invalidate(self, request: lockcache_pb2.InvalidateCacheRequest) -> None:
         try:
             await self._upstream.cache.Invalidate(request)
-            self._seen(True)
+            self._lockcache.report(True)
         except grpc.aio.AioRpcError:
-            self._seen(False)
+            self._lockcache.report(False)
             log.warning("Cache invalidation %s for user %s not delivered",
                         lockcache_pb2.InvalidationScope.Name(request.scope), request.user_id)
-
-    def _seen(self, reachable: bool) -> None:
-        if reachable != self._reachable:
-            self._reachable = reachable
-            if reachable:
-                log.info("lockcache reachable again: caching resumed")
-            else:
-                log.warning("lockcache unreachable: serving uncached")

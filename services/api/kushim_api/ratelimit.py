@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 from kushim.lockcache.v1 import lockcache_pb2
+from kushim_common.statelog import StateLog
 
 from kushim_api.errors import RateLimited
 from kushim_api.metrics import Metrics
@@ -61,7 +62,10 @@ class RateLimiter:
         self._upstream = upstream
         self._metrics = metrics
         self._local = local or LocalCounters()
-        self._shared_ok = True
+        self._shared = StateLog(
+            log, up="Shared rate-limit counters available again",
+            down="Shared rate-limit counters unavailable: limiting per process",
+        )
 
     async def check(self, limit: Limit) -> None:
         """Counts one hit; RateLimited when the window's count goes past the limit."""
@@ -87,21 +91,13 @@ class RateLimiter:
                 )
             )
             if answer.available:
-                self._shared(True)
+                self._shared.report(True)
                 return answer.count, int(answer.reset_in_seconds) or limit.window_seconds
         except grpc.aio.AioRpcError:
             pass
-        self._shared(False)
+        self._shared.report(False)
         self._metrics.rate_limit_fallback.inc()
         return self._local.increment(limit.subject, limit.window_seconds)
-
-    def _shared(self, ok: bool) -> None:
-        if ok != self._shared_ok:
-            self._shared_ok = ok
-            if ok:
-                log.info("Shared rate-limit counters available again")
-            else:
-                log.warning("Shared rate-limit counters unavailable: limiting per process")
 
 
 def _key(subject: str) -> lockcache_pb2.CacheKey:

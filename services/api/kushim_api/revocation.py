@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import grpc
 from kushim.graph.v1 import graph_pb2
+from kushim_common.statelog import StateLog
 
 from kushim_api.errors import Unauthorized
 from kushim_api.upstream import Upstream
@@ -29,7 +30,10 @@ class TokenVersions:
         self._ttl = ttl_seconds
         self._clock = clock
         self._known: dict[str, tuple[int, float]] = {}
-        self._graph_ok = True
+        self._graph = StateLog(
+            log, up="Token versions readable again",
+            down="Token versions unreadable: tokens checked by signature only",
+        )
 
     async def check(self, user_id: str, version: int) -> None:
         current = await self._current(user_id)
@@ -50,9 +54,9 @@ class TokenVersions:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 self._known.pop(user_id, None)
                 raise Unauthorized("no such user") from None
-            self._graph_state(False)
+            self._graph.report(False)
             return known[0] if known is not None else None
-        self._graph_state(True)
+        self._graph.report(True)
         self._remember(user_id, answer.user.token_version)
         return answer.user.token_version
 
@@ -63,11 +67,3 @@ class TokenVersions:
             if len(self._known) >= MAX_CACHED_USERS:
                 self._known.clear()
         self._known[user_id] = (version, self._clock())
-
-    def _graph_state(self, ok: bool) -> None:
-        if ok != self._graph_ok:
-            self._graph_ok = ok
-            if ok:
-                log.info("Token versions readable again")
-            else:
-                log.warning("Token versions unreadable: tokens checked by signature only")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from kushim_common.statelog import StateLog
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, OutOfMemoryError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -90,7 +91,9 @@ class RedisNode:
         # CLUSTER_SETTLE_S, says it is up again. Otherwise the state (and the log) flaps.
         self.cluster = cluster
         self._last_failure = 0.0
-        self.up: bool | None = None
+        # unknown until the first call: then its state is logged whichever it is
+        self._state = StateLog(log, up="%s (%s)", down="%s: %s: %s", initially=None,
+                               down_level=logging.ERROR)
         self.silent = False  # down because it stopped answering (not refusing)
         self.rejected = False  # down because it rejected the password
         self._auth_retry_s = WATCH_INTERVAL_S
@@ -102,6 +105,10 @@ class RedisNode:
         self.refused = False  # for locks: its maxmemory-policy may evict them
         self.refusal_reason = ""
         self._on_reconnect = on_reconnect
+
+    @property
+    def up(self) -> bool | None:
+        return self._state.up
 
     @property
     def usable(self) -> bool:
@@ -167,15 +174,12 @@ class RedisNode:
             return
         if self.up is False and self._on_reconnect is not None:
             self._on_reconnect()
-        self.up = True
-        log.info("%s (%s)", CONNECTED_LINE, self.name)
+        self._state.report(True, CONNECTED_LINE, self.name)
 
     def mark_down(self, exc: BaseException) -> None:
         self._last_failure = time.monotonic()
-        if self.up is False:
-            return
-        self.up = False
-        log.error("%s: %s: %s", FAILED_LINE, self.name, describe(exc))
+        if self.up is not False:
+            self._state.report(False, FAILED_LINE, self.name, describe(exc))
 
     def refusing(self, exc: RedisError) -> str:
         """Notes a command the server refused; what to tell the caller. A full

@@ -5,6 +5,7 @@ import logging
 
 import asyncpg
 from kushim.graph.v1 import graph_pb2
+from kushim_common.statelog import StateLog
 
 from kushim_graph import messages
 from kushim_graph.db import groups, links, records
@@ -25,7 +26,10 @@ class ContextReader:
         self.store = store
         self.lockcache = lockcache
         self.ttl_s = ttl_s
-        self._walking_postgres = False
+        self._neo4j = StateLog(
+            log, up="Context reads traverse Neo4j again",
+            down="Context reads traverse PostgreSQL while Neo4j is down: %s",
+        )
 
     async def get(self, user_id: str, record_id: str, depth: int):
         """(subgraph, cached). NotFound for another user's or a missing record."""
@@ -52,13 +56,9 @@ class ContextReader:
         try:
             found = await self.store.subgraph(user_id, record_id, depth, MAX_CONTEXT_NODES)
         except Unavailable as exc:
-            if not self._walking_postgres:
-                log.warning("Context reads traverse PostgreSQL while Neo4j is down: %s", exc)
-                self._walking_postgres = True
+            self._neo4j.report(False, exc)
             return None
-        if self._walking_postgres:
-            log.info("Context reads traverse Neo4j again")
-            self._walking_postgres = False
+        self._neo4j.report(True)
         return found
 
     async def compute(self, user_id: str, record_id: str, depth: int) -> graph_pb2.Subgraph:

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 import asyncpg
+from kushim_common.statelog import StateLog
 
 from kushim_graph.db import outbox
 from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
@@ -108,21 +109,19 @@ class OutboxWorker:
         self.idle_poll_s = idle_poll_s
         self.max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
-        self.neo4j_up: bool | None = None
+        self._neo4j = StateLog(
+            log, up="Neo4j projection connected; applying the outbox",
+            down="Neo4j unavailable (%s); the outbox keeps changes until it returns",
+            initially=None,
+        )
         self.applied_total = 0
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _neo4j_state(self, up: bool, error: Exception | None = None) -> None:
-        if up == self.neo4j_up:
-            return
-        self.neo4j_up = up
-        NEO4J_UP.set(1 if up else 0)
-        if up:
-            log.info("Neo4j projection connected; applying the outbox")
-        else:
-            log.warning("Neo4j unavailable (%s); the outbox keeps changes until it returns", error)
+    def _neo4j_state(self, up: bool, *args: object) -> None:
+        if self._neo4j.report(up, *args):
+            NEO4J_UP.set(1 if up else 0)
 
     async def run(self) -> None:
         backoff = 0.1
