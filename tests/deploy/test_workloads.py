@@ -2,7 +2,8 @@
 
 import re
 
-from tests.deploy.support import REPO, SERVICES, containers, name_label, pod_spec
+from tests.deploy.dockerfile import image
+from tests.deploy.support import SERVICES, containers, name_label, pod_spec
 
 TMP = "/tmp"  # noqa: S108 - the path checked in manifests, not used here
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -124,10 +125,9 @@ def test_pdbs_leave_room_to_drain(overlay):
 def test_pods_run_as_the_image_user(overlay):
     r = overlay
     for service in SERVICES:
-        dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
-        users = re.findall(r"^USER\s+(\d+)(?::(\d+))?\s*$", dockerfile, re.M)
-        assert users, f"{service}: USER uid[:gid]"
-        uid, gid = users[-1]
+        users = image(service).target.args("USER")
+        assert users and re.fullmatch(r"\d+(:\d+)?", users[-1]), f"{service}: USER uid[:gid]"
+        uid, _, gid = users[-1].partition(":")
         sc = pod_spec(r.get("Deployment", service))["securityContext"]
         assert sc["runAsUser"] == int(uid), service
         if gid:
