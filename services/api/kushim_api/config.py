@@ -85,7 +85,7 @@ class Config:
             raise ConfigError("PASSWORD_HASH_PROFILE=cheapest is only allowed in development")
         return cls(
             bind_host=read_str(env, "BIND_HOST", cls.bind_host),
-            port=read_int(env, "PORT", cls.port, minimum=0, maximum=65535),
+            port=read_port(env, "PORT", cls.port, allow_zero=True),
             lockcache_addr=read_addr(env, "LOCKCACHE_ADDR", cls.lockcache_addr),
             graph_addr=read_addr(env, "GRAPH_ADDR", cls.graph_addr),
             auth_token_secret=secret,

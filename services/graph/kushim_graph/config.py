@@ -5,17 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from kushim_common.envconfig import (
-    ConfigError,
-    config_repr,
-    read_addr,
-    read_bool,
-    read_float,
-    read_int,
-    read_log_level,
-    read_str,
-    secret,
-)
+from kushim_common import envconfig
+from kushim_common.envconfig import ConfigError, config_repr, secret
 from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
 from kushim_graph.secretbox import parse_key
@@ -94,48 +85,56 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Config":
-        neo4j_uri = read_str(environ, "NEO4J_URI", "bolt://127.0.0.1:7687")
+        neo4j_uri = envconfig.read_str(environ, "NEO4J_URI", "bolt://127.0.0.1:7687")
         if urlsplit(neo4j_uri).scheme not in ("bolt", "neo4j", "bolt+s", "neo4j+s"):
             raise ConfigError(f"NEO4J_URI must be a bolt:// or neo4j:// URI, got {neo4j_uri!r}")
         return cls(
             database_url=_database_url(environ, "DATABASE_URL"),
             neo4j_uri=neo4j_uri,
-            neo4j_user=read_str(environ, "NEO4J_USER", "neo4j"),
+            neo4j_user=envconfig.read_str(environ, "NEO4J_USER", "neo4j"),
             neo4j_password=environ.get("NEO4J_PASSWORD", ""),
-            bind_host=read_str(environ, "BIND_HOST", cls.bind_host),
-            port=read_int(environ, "GRAPH_PORT", 50052, minimum=0, maximum=65535),
-            lockcache_addr=read_addr(environ, "LOCKCACHE_ADDR", cls.lockcache_addr),
-            log_level=read_log_level(environ, "LOG_LEVEL"),
-            metrics_port=read_int(environ, "METRICS_PORT", 9102, minimum=0, maximum=65535),
-            deterministic_threshold=read_float(
+            bind_host=envconfig.read_str(environ, "BIND_HOST", cls.bind_host),
+            port=envconfig.read_port(environ, "GRAPH_PORT", cls.port, allow_zero=True),
+            lockcache_addr=envconfig.read_addr(environ, "LOCKCACHE_ADDR", cls.lockcache_addr),
+            log_level=envconfig.read_log_level(environ, "LOG_LEVEL"),
+            metrics_port=envconfig.read_port(
+                environ, "METRICS_PORT", cls.metrics_port, allow_zero=True
+            ),
+            deterministic_threshold=envconfig.read_float(
                 environ, "DETERMINISTIC_THRESHOLD", 0.7, minimum=0.0, maximum=1.0
             ),
-            max_linking_candidates=read_int(
+            max_linking_candidates=envconfig.read_int(
                 environ, "MAX_LINKING_CANDIDATES", 100, minimum=1, maximum=10_000
             ),
-            discovery_lock_ttl_ms=read_int(
+            discovery_lock_ttl_ms=envconfig.read_int(
                 environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=100, maximum=600_000
             ),
-            discovery_lock_attempts=read_int(
+            discovery_lock_attempts=envconfig.read_int(
                 environ, "DISCOVERY_LOCK_ATTEMPTS", 3, minimum=1, maximum=20
             ),
-            discovery_lock_retry_delay_ms=read_int(
+            discovery_lock_retry_delay_ms=envconfig.read_int(
                 environ, "DISCOVERY_LOCK_RETRY_DELAY_MS", 200, minimum=1, maximum=10_000
             ),
-            context_group_cache_ttl=read_int(
+            context_group_cache_ttl=envconfig.read_int(
                 environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1, maximum=86_400
             ),
-            db_pool_size=read_int(environ, "DB_POOL_SIZE", 10, minimum=1, maximum=200),
-            sweep_interval_s=read_float(
+            db_pool_size=envconfig.read_int(environ, "DB_POOL_SIZE", 10, minimum=1, maximum=200),
+            sweep_interval_s=envconfig.read_float(
                 environ, "DISCOVERY_SWEEP_INTERVAL_S", 5.0, minimum=0.05, maximum=3600.0
             ),
-            outbox_batch=read_int(environ, "OUTBOX_BATCH", 200, minimum=1, maximum=10_000),
-            grace_seconds=read_float(environ, "SHUTDOWN_GRACE_S", 10.0, minimum=0.0, maximum=120.0),
-            semantic_links=read_bool(environ, "SEMANTIC_LINKS", cls.semantic_links),
-            embedding_model_dir=read_str(
+            outbox_batch=envconfig.read_int(
+                environ, "OUTBOX_BATCH", 200, minimum=1, maximum=10_000
+            ),
+            grace_seconds=envconfig.read_float(
+                environ, "SHUTDOWN_GRACE_S", 10.0, minimum=0.0, maximum=120.0
+            ),
+            semantic_links=envconfig.read_bool(environ, "SEMANTIC_LINKS", cls.semantic_links),
+            embedding_model_dir=envconfig.read_str(
                 environ, "EMBEDDING_MODEL_DIR", cls.embedding_model_dir
             ),
-            semantic_batch=read_int(environ, "SEMANTIC_BATCH", 64, minimum=1, maximum=1_000),
+            semantic_batch=envconfig.read_int(
+                environ, "SEMANTIC_BATCH", 64, minimum=1, maximum=1_000
+            ),
             grpc=read_grpc_security(environ),
             webhook_secret_key=_webhook_secret_key(environ),
             migration_database_url=_database_url(environ, "MIGRATION_DATABASE_URL")
