@@ -45,6 +45,7 @@ class GroupLeader:
     """A child started as the leader of a session of its own: signals go to its whole process
     group, as a real crash or freeze would reach every process of a server or service."""
 
+    name: str
     _proc: subprocess.Popen | None = None
 
     @property
@@ -68,6 +69,21 @@ class GroupLeader:
 
     def resume(self) -> None:
         self._signal_group(signal.SIGCONT)
+
+    def _terminate(self, sig: signal.Signals, timeout: float) -> None:
+        """Send sig to the leader and wait for it to exit; SIGKILL the whole group if it
+        ignores sig for `timeout` seconds."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        self._signal_group(signal.SIGCONT)  # a paused child handles the signal once resumed
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("%s ignored %s for %.0f s; killing it", self.name, sig.name, timeout)
+            self._signal_group(signal.SIGKILL)
+            proc.wait()
 
     def _signal_group(self, sig: int) -> None:
         # Only while the leader lives: after it is reaped its pid (= group id) may be reused.
@@ -188,23 +204,7 @@ class ServerProcess(GroupLeader):
 
     def stop(self) -> None:
         """Graceful stop; SIGKILL only if the server ignores it for stop_timeout seconds."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(self.stop_signal)
-            self._signal_group(signal.SIGCONT)  # a paused server handles the stop only once resumed
-            try:
-                proc.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                log.warning(
-                    "%s ignored %s for %.0f s; killing it",
-                    self.name,
-                    self.stop_signal.name,
-                    self.stop_timeout,
-                )
-                self._signal_group(signal.SIGKILL)
-                proc.wait()
+        self._terminate(self.stop_signal, self.stop_timeout)
 
     def __enter__(self) -> "ServerProcess":
         self.start()

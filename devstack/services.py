@@ -116,20 +116,8 @@ class ServiceProcess(GroupLeader):
                 relay_line(self.name, line, self.out)
 
     def stop(self) -> None:
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            self._signal_group(signal.SIGCONT)  # a paused service handles SIGTERM once resumed
-            try:
-                proc.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                log.warning(
-                    "%s ignored SIGTERM for %.0f s; killing it", self.name, self.stop_timeout
-                )
-                proc.kill()
-                proc.wait()
+        """SIGTERM, as Kubernetes stops a pod; SIGKILL after stop_timeout seconds."""
+        self._terminate(signal.SIGTERM, self.stop_timeout)
         if self._relay is not None:
             self._relay.join(5)
 

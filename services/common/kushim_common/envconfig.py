@@ -27,25 +27,13 @@ def read_str(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name, "").strip() or default
 
 
-def read_int(
-    env: Mapping[str, str],
-    name: str,
-    default: int,
-    *,
-    minimum: int | None = None,
-    maximum: int | None = None,
-) -> int:
+def read_int(env: Mapping[str, str], name: str, default: int, *,
+             minimum: int | None = None, maximum: int | None = None) -> int:
     return _read_number(env, name, default, int, "an integer", minimum, maximum)
 
 
-def read_float(
-    env: Mapping[str, str],
-    name: str,
-    default: float,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> float:
+def read_float(env: Mapping[str, str], name: str, default: float, *,
+               minimum: float | None = None, maximum: float | None = None) -> float:
     return _read_number(env, name, default, float, "a number", minimum, maximum)
 
 
