@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import random
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench.context import Context
+from devstack.launch import start_service
 from devstack.probes import tcp_accepts
 from devstack.services import ServiceProcess
 
@@ -54,11 +54,7 @@ def start_graph(ctx: Context, **overrides: str) -> tuple[ServiceProcess, str]:
         }
         | overrides
     )
-    service = ServiceProcess(
-        "graph", [sys.executable, "-m", "kushim_graph"], env, lambda: tcp_accepts(port)
-    )
-    service.start()
-    return service, f"127.0.0.1:{port}"
+    return start_service("graph", env, lambda: tcp_accepts(port)), f"127.0.0.1:{port}"
 
 
 async def migrate(database_url: str) -> None:
