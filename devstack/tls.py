@@ -1,6 +1,6 @@
 """A local certificate authority and one certificate per service, for mutual TLS between the
-services (GRPC_TLS_* settings) and between lockcache and a TLS Redis, made once per profile under var/<profile>/tls/ with the
-openssl command line and reused while they stay valid."""
+services (GRPC_TLS_* settings) and between lockcache and a TLS Redis, made once per profile
+under var/<profile>/tls/ with the openssl command line and reused while they stay valid."""
 
 import shutil
 import subprocess

@@ -99,7 +99,7 @@ async def test_a_tls_redis_refuses_plaintext_and_clients_without_a_certificate(
     await refused(
         aioredis.Redis(port=port, password=DATA_PASSWORD, **client_kwargs(certs, certificate=False))
     )
-    wrong = await refused(aioredis.Redis(port=port, password="wrong", **client_kwargs(certs)))
+    wrong = await refused(aioredis.Redis(port=port, password="wrong", **client_kwargs(certs)))  # noqa: S106
     assert isinstance(wrong, AuthenticationError)
     good = aioredis.Redis(port=port, password=DATA_PASSWORD, **client_kwargs(certs))
     assert await good.ping()

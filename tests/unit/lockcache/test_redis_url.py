@@ -85,7 +85,7 @@ async def test_connect_presents_a_client_certificate_and_the_sentinel_password()
     target = parse_redis_url("rediss://:data@127.0.0.1:1,127.0.0.1:2?sentinelMasterId=m")
     client = connect(
         target, tls_ca_cert="/ca.pem", tls_cert="/c.pem", tls_key="/c.key",
-        sentinel_password="sentinel-pw",
+        sentinel_password="sentinel-pw",  # noqa: S106
     )  # fmt: skip
     manager = client.connection_pool.sentinel_manager
     for sentinel in manager.sentinels:
