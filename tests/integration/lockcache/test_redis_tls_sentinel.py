@@ -14,8 +14,8 @@ from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 from devstack.redis import RedisTLS, SentinelServer, sentinel_url
 from devstack.tls import ServiceCerts, ensure_certs
 from tests.integration.lockcache.support import eventually, free_port, required_env, unique
+from tests.integration.lockcache.test_connections import DEADLINE, round_trip
 
-DEADLINE = 10
 DATA_PASSWORD = unique("data-pw")
 SENTINEL_PASSWORD = unique("sentinel-pw")
 MASTER = "kushim-lock"
@@ -51,16 +51,8 @@ def client_kwargs(certs: ServiceCerts, *, certificate: bool = True) -> dict:
 
 
 async def use_everything(client) -> None:
-    """A lock, a cached value and a rate-limit counter, each through the servers."""
-    lock = await client.locks.Acquire(
-        pb.AcquireLockRequest(resources=[unique("relationship_discovery:")]), timeout=DEADLINE
-    )
-    assert lock.outcome == pb.ACQUIRED, lock.message
-    key = pb.CacheKey(namespace=pb.USER_PROFILE, user_id=unique("u"))
-    stored = await client.cache.Set(pb.SetCacheRequest(key=key, value=b"v"), timeout=DEADLINE)
-    assert stored.stored, stored.message
-    hit = await client.cache.Get(pb.GetCacheRequest(key=key), timeout=DEADLINE)
-    assert (hit.status, hit.value) == (pb.HIT, b"v")
+    """A cached value, a lock and a rate-limit counter, each through the servers."""
+    await round_trip(client)
     counted = await client.cache.Increment(
         pb.IncrementCounterRequest(
             key=pb.CacheKey(namespace=pb.RATE_LIMIT, subject=unique("login:ip:")),
