@@ -52,13 +52,15 @@ class Counters:
         return True, count, math.ceil(ttl_ms / 1000)
 
     async def reset(self, subject: str) -> bool:
-        """Ends a window early (a successful login clears its account's failures); true when
-        every usable node dropped or never had the counter."""
+        """Ends a window early (a successful login clears its account's failures); true when a
+        node held the counter and dropped it. A master unreachable now keeps its count, which
+        the highest-count rule then still answers until the window ends: a reset may be lost,
+        a hit never is."""
         key = keys.rate_limit_key(subject)
         answers = await asyncio.gather(
             *(self._on(node, lambda c: c.delete(key)) for node in self.nodes)
         )
-        return bool(self.nodes) and all(answer is not None for answer in answers)
+        return any(answers)
 
     async def _on(self, node: RedisNode, command):
         """The node's answer; None when it is down, refuses the write or may evict."""
