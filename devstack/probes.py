@@ -46,8 +46,11 @@ def redis_ping(
     """True when a Redis (or Sentinel) answers PING with PONG. Speaks just enough RESP for
     AUTH and PING; a server still loading its dataset answers -LOADING, which is not ready."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            sock = tls_context.wrap_socket(raw, server_hostname=host) if tls_context else raw
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            # The TLS socket is closed on its own: closing `raw` leaves it open.
+            tls_context.wrap_socket(raw, server_hostname=host) if tls_context else raw as sock,
+        ):
             if password is not None:
                 sock.sendall(_resp_command("AUTH", password))
                 if _read_line(sock) != b"+OK":

@@ -34,6 +34,21 @@ def _quoted(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _listen_lines(port: int, tls: RedisTLS | None) -> list[str]:
+    """Plaintext on `port`, or TLS only on it (and TLS to the servers it connects to)."""
+    if tls is None:
+        return [f"port {port}"]
+    return [
+        "port 0",
+        f"tls-port {port}",
+        f"tls-cert-file {_quoted(tls.cert_file)}",
+        f"tls-key-file {_quoted(tls.key_file)}",
+        f"tls-ca-cert-file {_quoted(tls.ca_file)}",
+        f"tls-auth-clients {tls.auth_clients}",
+        "tls-replication yes",
+    ]
+
+
 def _binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -94,18 +109,7 @@ class RedisServer(ServerProcess):
         ]
         if self.maxmemory:
             lines.append(f"maxmemory {self.maxmemory}")
-        if self.tls:
-            lines += [
-                "port 0",
-                f"tls-port {self.port}",
-                f"tls-cert-file {_quoted(self.tls.cert_file)}",
-                f"tls-key-file {_quoted(self.tls.key_file)}",
-                f"tls-ca-cert-file {_quoted(self.tls.ca_file)}",
-                f"tls-auth-clients {self.tls.auth_clients}",
-                "tls-replication yes",
-            ]
-        else:
-            lines.append(f"port {self.port}")
+        lines += _listen_lines(self.port, self.tls)
         if self.password:
             lines += [
                 f"requirepass {_quoted(self.password)}",
@@ -135,7 +139,10 @@ class SentinelServer(ServerProcess):
     """One redis-sentinel watching `master_name`. Sentinel rewrites its own config with what
     it learns (replicas, epochs, a failed-over master), so the config is written only on the
     first start: a restarted sentinel resumes with that knowledge, as a real one would.
-    Defaults detect failure in 2 s (Redis's own default is 30 s, too slow for tests)."""
+    Defaults detect failure in 2 s (Redis's own default is 30 s, too slow for tests).
+    `password` is the sentinel's own (requirepass, and sentinel-pass towards the other
+    sentinels, which share it); `master_password` the data servers'. With `tls` it listens
+    with TLS only and reaches the servers and the other sentinels over TLS."""
 
     def __init__(
         self,
@@ -149,6 +156,8 @@ class SentinelServer(ServerProcess):
         down_after_ms: int = 2000,
         failover_timeout_ms: int = 10000,
         master_password: str | None = None,
+        password: str | None = None,
+        tls: RedisTLS | None = None,
         name: str = "sentinel",
     ) -> None:
         super().__init__(name, datadir, port)
@@ -159,6 +168,8 @@ class SentinelServer(ServerProcess):
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.master_password = master_password
+        self.password = password
+        self.tls = tls
 
     @property
     def config_path(self) -> Path:
@@ -166,13 +177,14 @@ class SentinelServer(ServerProcess):
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}"
+        return f"{'rediss' if self.tls else 'redis'}://{HOST}:{self.port}"
 
     def config_lines(self) -> list[str]:
         name = self.master_name
         lines = [
             f"bind {HOST}",
-            f"port {self.port}",
+            "protected-mode yes",
+            *_listen_lines(self.port, self.tls),
             "daemonize no",
             f"dir {_quoted(self.datadir)}",
             'logfile ""',
@@ -183,6 +195,11 @@ class SentinelServer(ServerProcess):
         ]
         if self.master_password:
             lines.append(f"sentinel auth-pass {name} {_quoted(self.master_password)}")
+        if self.password:
+            lines += [
+                f"requirepass {_quoted(self.password)}",
+                f"sentinel sentinel-pass {_quoted(self.password)}",
+            ]
         return lines
 
     def _prepare(self) -> None:
@@ -194,7 +211,8 @@ class SentinelServer(ServerProcess):
         return [_binary("redis-sentinel"), str(self.config_path)]
 
     def _ready(self) -> bool:
-        return redis_ping(self.port)
+        context = self.tls.client_context() if self.tls else None
+        return redis_ping(self.port, password=self.password, tls_context=context)
 
 
 def sentinel_url(sentinels: Sequence[SentinelServer], password: str | None = None) -> str:

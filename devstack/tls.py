@@ -1,6 +1,6 @@
 """A local certificate authority and one certificate per service, for mutual TLS between the
-services (GRPC_TLS_* settings), made once per profile under var/<profile>/tls/ with the
-openssl command line and reused while they stay valid."""
+services (GRPC_TLS_* settings) and between lockcache and a TLS Redis, made once per profile
+under var/<profile>/tls/ with the openssl command line and reused while they stay valid."""
 
 import shutil
 import subprocess
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from devstack.process import StartError
 
-SERVICES = ("api", "graph", "lockcache")
+# "redis": the servers' certificate when Redis runs with TLS (lockcache's is its client one).
+SERVICES = ("api", "graph", "lockcache", "redis")
 DAYS = 825
 CURVE = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
 # Every service both serves and calls: its certificate names it, and loopback, for both uses.

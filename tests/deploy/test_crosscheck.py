@@ -235,7 +235,7 @@ def _all_secret_refs(r: Rendered):
         for volume in pod_spec(workload).get("volumes") or []:
             if "secret" in volume:
                 # Only certificates reach pods as files; every other secret as env, by key.
-                assert re.search(r"-grpc-tls(-[a-z0-9]+)?$", volume["secret"]["secretName"])
+                assert re.search(r"-tls(-[a-z0-9]+)?$", volume["secret"]["secretName"])
                 for key in ("ca.crt", "tls.crt", "tls.key"):
                     yield workload["metadata"]["name"], volume["secret"]["secretName"], key
 

@@ -2,7 +2,9 @@
 
 Each script runs as its container would, with the container paths moved into a
 temporary directory, `hostname` answering the pod's name, and the servers bound
-to 127.0.0.1 on free ports. Cluster DNS names do not resolve here; where a test
+to 127.0.0.1 on free ports. The prod servers speak TLS only, with certificates of
+a local CA made as devstack makes its own (the "redis" one for the servers, the
+"lockcache" one for clients). Cluster DNS names do not resolve here; where a test
 needs a peer, the script's peer name is replaced by 127.0.0.1.
 """
 
@@ -19,6 +21,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from devstack.tls import ServiceCerts, ensure_certs
 from tests.deploy.support import K8S, Rendered, containers
 
 PASSWORD = "test-password-0123456789"  # noqa: S105
@@ -36,26 +39,43 @@ class Scripted:
     """One container's start script, run in a sandbox directory. A `redis-server`
     shim first on PATH appends the loopback port, bind and data dir."""
 
-    def __init__(self, tmp: Path, pod: str, script: str, replacements: dict[str, str]) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        pod: str,
+        script: str,
+        replacements: dict[str, str],
+        certs: ServiceCerts | None,
+    ) -> None:
         self.dir = tmp / pod
+        tls_dir = self.dir / "redis-tls"
+        tls_dir.mkdir(parents=True, exist_ok=True)
+        self.tls = certs is not None
+        if certs is not None:
+            for name, source in (("ca.crt", certs.ca), ("tls.crt", certs.cert("redis")),
+                                 ("tls.key", certs.key("redis"))):  # fmt: skip
+                shutil.copy(source, tls_dir / name)
         for sub in ("run", "etc", "data", "bin", "sentinel"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         (self.dir / "etc" / "lockcache.acl").write_text((PROD / "lockcache.acl").read_text())
         for conf in (PROD / "cache.conf", PROD / "lock.conf", K8S / "overlays/dev/redis.conf"):
             text = conf.read_text().replace("dir /data", f"dir {self.dir / 'data'}")
             text = text.replace("/run/redis", str(self.dir / "run"))
+            text = text.replace("/etc/redis-tls", str(tls_dir))
             (self.dir / "etc" / conf.name).write_text(text)
         self.port = free_port()
         real = shutil.which("redis-server")
         self._shim("hostname", f"echo {pod}")
+        listen = f"--port 0 --tls-port {self.port}" if self.tls else f"--port {self.port}"
         self._shim(
             "redis-server",
-            f'exec {real} "$@" --port {self.port} --bind 127.0.0.1 --dir {self.dir / "data"}',
+            f'exec {real} "$@" {listen} --bind 127.0.0.1 --dir {self.dir / "data"}',
         )
         replacements = {
             "/run/redis": str(self.dir / "run"),
             "/run/sentinel": str(self.dir / "sentinel"),
-            "/etc/redis": str(self.dir / "etc"),
+            "/etc/redis-tls": str(tls_dir),
+            "/etc/redis/": str(self.dir / "etc") + "/",
             **replacements,
         }
         for old, new in replacements.items():
@@ -105,15 +125,20 @@ class Scripted:
             self._out.close()
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory) -> ServiceCerts:
+    return ensure_certs(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.fixture
-def sandbox(tmp_path):
+def sandbox(tmp_path, certs):
     for binary in ("redis-server", "redis-cli"):
         if shutil.which(binary) is None:
             pytest.fail(f"{binary} is not installed (`make test` installs it through devstack)")
     started: list[Scripted] = []
 
-    def make(pod: str, script: str, **replacements: str) -> Scripted:
-        s = Scripted(tmp_path, pod, script, replacements)
+    def make(pod: str, script: str, *, tls: bool = True, **replacements: str) -> Scripted:
+        s = Scripted(tmp_path, pod, script, replacements, certs if tls else None)
         started.append(s)
         return s
 
@@ -126,17 +151,31 @@ def prod_script(name: str) -> str:
     return (PROD / name).read_text()
 
 
-def client(port: int, password: str | None = PASSWORD) -> redis.Redis:
+def client_tls(certs: ServiceCerts | None) -> dict:
+    """A client's TLS settings: lockcache's certificate of the local CA."""
+    if certs is None:
+        return {}
+    return {"ssl": True, "ssl_ca_certs": str(certs.ca),
+            "ssl_certfile": str(certs.cert("lockcache")),
+            "ssl_keyfile": str(certs.key("lockcache"))}  # fmt: skip
+
+
+def client(
+    port: int, password: str | None = PASSWORD, certs: ServiceCerts | None = None, **options
+) -> redis.Redis:
     return redis.Redis(
         port=port,
         password=password,
         socket_timeout=5,
         decode_responses=True,
         retry=Retry(NoBackoff(), 0),
+        **client_tls(certs),
+        **options,
     )
 
 
 LOCKCACHE_PASSWORD = "lockcache-password-0123456789"  # noqa: S105
+SENTINEL_PASSWORD = "sentinel-password-0123456789"  # noqa: S105
 
 
 def secrets() -> dict[str, str]:
@@ -144,16 +183,17 @@ def secrets() -> dict[str, str]:
         "REDIS_PASSWORD": PASSWORD,
         "REDIS_CONFIG_COMMAND": CONFIG_COMMAND,
         "LOCKCACHE_REDIS_PASSWORD": LOCKCACHE_PASSWORD,
+        "SENTINEL_PASSWORD": SENTINEL_PASSWORD,
     }
 
 
-def assert_lockcache_user_is_limited(port: int) -> None:
+def assert_lockcache_user_is_limited(port: int, certs: ServiceCerts) -> None:
     """The ACL user lockcache signs in as may run its scripts, and nothing that changes or
     reads the server's configuration (tests/integration/lockcache/test_acl.py runs lockcache
     itself as this user)."""
     r = redis.Redis(
         host="127.0.0.1", port=port, username="lockcache", password=LOCKCACHE_PASSWORD,
-        socket_timeout=5, retry=Retry(NoBackoff(), 0),
+        socket_timeout=5, retry=Retry(NoBackoff(), 0), **client_tls(certs),
     )  # fmt: skip
     assert r.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, "acl:probe", "1")
     for command in (("KEYS", "*"), (CONFIG_COMMAND, "GET", "*"), ("SHUTDOWN",)):
@@ -174,27 +214,43 @@ def assert_hardened(r: redis.Redis, policy: str) -> None:
     assert conf_get(r, CONFIG_COMMAND, "protected-mode") == "yes"
 
 
-def test_lock_master(sandbox):
+def assert_tls_only(port: int, certs: ServiceCerts, password: str = PASSWORD) -> None:
+    """Plaintext and TLS without a client certificate are refused; so is a wrong password."""
+    with pytest.raises(redis.ConnectionError):
+        client(port, password, socket_connect_timeout=2).ping()
+    no_certificate = {"ssl": True, "ssl_ca_certs": str(certs.ca)}
+    with pytest.raises(redis.ConnectionError):
+        client(port, password, socket_connect_timeout=2, **no_certificate).ping()
+    with pytest.raises(redis.AuthenticationError):
+        client(port, None, certs).set("k", "v")
+    with pytest.raises(redis.AuthenticationError):
+        client(port, "wrong-" + password, certs).ping()
+
+
+def test_lock_master(sandbox, certs):
     lock = sandbox("redis-lock-0", prod_script("lock-start.sh"))
     lock.start(secrets())
-    with pytest.raises(redis.AuthenticationError):
-        client(lock.port, password=None).set("k", "v")
-    r = client(lock.port)
+    assert_tls_only(lock.port, certs)
+    r = client(lock.port, certs=certs)
     assert_hardened(r, "noeviction")
-    assert_lockcache_user_is_limited(lock.port)
+    assert_lockcache_user_is_limited(lock.port, certs)
     assert conf_get(r, CONFIG_COMMAND, "appendonly") == "yes"
     assert conf_get(r, CONFIG_COMMAND, "appendfsync") == "always"
+    assert conf_get(r, CONFIG_COMMAND, "tls-auth-clients") == "yes"
+    assert conf_get(r, CONFIG_COMMAND, "port") == "0"
 
 
-def test_cache_master_replica_and_sentinel(sandbox):
+def test_cache_master_replica_and_sentinel(sandbox, certs):
     master = sandbox("redis-cache-0", prod_script("cache-start.sh"))
     master.start(secrets())
-    r = client(master.port)
+    assert_tls_only(master.port, certs)
+    r = client(master.port, certs=certs)
     assert_hardened(r, "allkeys-lru")
-    assert_lockcache_user_is_limited(master.port)
+    assert_lockcache_user_is_limited(master.port, certs)
     assert r.info("replication")["role"] == "master"
+    assert conf_get(r, CONFIG_COMMAND, "tls-replication") == "yes"
 
-    # A second cache pod, with no Sentinel answering, follows redis-cache-0.
+    # A second cache pod, with no Sentinel answering, follows redis-cache-0 over TLS.
     replica = sandbox(
         "redis-cache-1",
         prod_script("cache-start.sh"),
@@ -205,13 +261,14 @@ def test_cache_master_replica_and_sentinel(sandbox):
     deadline = time.monotonic() + 15
     info = {}
     while time.monotonic() < deadline:
-        info = client(replica.port).info("replication")
+        info = client(replica.port, certs=certs).info("replication")
         if info.get("master_link_status") == "up":
             break
         time.sleep(0.1)
     assert info["role"] == "slave" and info.get("master_link_status") == "up", info
 
-    # A Sentinel monitors the master through its password and renamed CONFIG.
+    # A Sentinel monitors the master over TLS through its password and renamed CONFIG, and
+    # answers only clients with a certificate and the Sentinels' own password.
     sentinel = sandbox(
         "redis-sentinel-0",
         prod_script("sentinel-start.sh"),
@@ -221,7 +278,10 @@ def test_cache_master_replica_and_sentinel(sandbox):
         },
     )
     sentinel.start(secrets())
-    s = client(sentinel.port, password=None)
+    assert_tls_only(sentinel.port, certs, SENTINEL_PASSWORD)
+    with pytest.raises(redis.AuthenticationError):  # the data password is not the Sentinels'
+        client(sentinel.port, PASSWORD, certs).ping()
+    s = client(sentinel.port, SENTINEL_PASSWORD, certs)
     deadline = time.monotonic() + 15
     state = {}
     while time.monotonic() < deadline:
@@ -237,7 +297,7 @@ def test_cache_master_replica_and_sentinel(sandbox):
 def test_dev_redis(sandbox, rendered: dict[str, Rendered]):
     (container,) = containers(rendered["dev"].get("StatefulSet", "redis"))
     assert container["command"][:2] == ["sh", "-c"]
-    dev = sandbox("redis-0", container["command"][2])
+    dev = sandbox("redis-0", container["command"][2], tls=False)
     dev.start({"REDIS_PASSWORD": PASSWORD})
     r = client(dev.port)
     assert conf_get(r, "CONFIG", "maxmemory-policy") == "noeviction"

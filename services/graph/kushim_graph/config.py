@@ -75,6 +75,8 @@ class Config:
     # where the image (and devstack's install step, var/embedding-model) puts the model files
     embedding_model_dir: str = "/opt/kushim/embedding-model"
     semantic_batch: int = 64
+    # Records one user may store (quota.py); 0 = no limit.
+    max_records_per_user: int = 1_000_000
     grpc: GrpcSecurity = GrpcSecurity()
     webhook_secret_key: bytes | None = secret(None)
     # Migrations run as the schema's owner; the service as a role granted DML only.
@@ -134,6 +136,9 @@ class Config:
             ),
             semantic_batch=envconfig.read_int(
                 environ, "SEMANTIC_BATCH", 64, minimum=1, maximum=1_000
+            ),
+            max_records_per_user=envconfig.read_int(
+                environ, "MAX_RECORDS_PER_USER", cls.max_records_per_user, minimum=0
             ),
             grpc=read_grpc_security(environ),
             webhook_secret_key=_webhook_secret_key(environ),

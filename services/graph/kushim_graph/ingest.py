@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 
+from kushim_graph import quota
 from kushim_graph.db import datasources, deliveries, outbox, records
 from kushim_graph.discovery.derive import derive, df_delta, keywords
 from kushim_graph.errors import InvalidInput, NotFound
@@ -62,7 +63,8 @@ class _Raced(Exception):
 
 
 async def store_batch(conn: asyncpg.Connection, user_id: str,
-                      items: Sequence[CleanRecord | InvalidInput]) -> list[Outcome]:
+                      items: Sequence[CleanRecord | InvalidInput],
+                      max_records: int = 0) -> list[Outcome]:
     """The outcomes of storing each record in a transaction of its own, item for item (a
     failing one undoes none of the others): the first version of each identity
     not stored yet is inserted with the others in one transaction; the rest (changed records,
@@ -89,6 +91,7 @@ async def store_batch(conn: asyncpg.Connection, user_id: str,
             one_by_one.append(index)
         else:
             outcomes[index] = kept
+    await quota.check_new_records(conn, user_id, len(new), max_records)
     if new:
         stored = await _retrying(
             lambda: _insert_new(conn, user_id, [items[i] for i in new]), f"{len(new)} records"
@@ -147,7 +150,8 @@ async def _insert_new(conn: asyncpg.Connection, user_id: str,
 
 
 async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Delivery,
-                         items: Sequence[CleanRecord | InvalidInput]) -> list[Outcome] | None:
+                         items: Sequence[CleanRecord | InvalidInput],
+                         max_records: int = 0) -> list[Outcome] | None:
     """A delivery's records with its claim in one transaction, so both commit or neither and a
     failed delivery is stored when it comes again. None: it was stored before, nothing written."""
 
@@ -160,6 +164,15 @@ async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Deliv
                 raise NotFound(f"data source {delivery.data_source_id} not found")
             if not first:
                 return None
+            identities = {
+                (item.source_platform, item.external_id)
+                for item in items
+                if not isinstance(item, InvalidInput)
+            }
+            stored = await records.by_identities(conn, user_id, list(identities))
+            await quota.check_new_records(
+                conn, user_id, len(identities - stored.keys()), max_records
+            )
             # Each record in a savepoint: a rejected one leaves the others and the claim.
             return [await _attempt(_write, conn, user_id, item) for item in items]
 

@@ -101,7 +101,13 @@ def open_backends(config: Config, stats: Stats) -> Backends:
 
     def node(url: str, role: str, lock_master: bool) -> RedisNode:
         target = parse_redis_url(url)
-        client = connect(target, tls_ca_cert=config.tls_ca_cert)
+        client = connect(
+            target,
+            tls_ca_cert=config.tls_ca_cert,
+            tls_cert=config.tls_cert,
+            tls_key=config.tls_key,
+            sentinel_password=config.sentinel_password,
+        )
         return RedisNode(
             f"{role} {mask_url(url)}",
             client,

@@ -9,7 +9,6 @@ entry is deleted by the read that finds it. Large payloads are stored compressed
 
 import asyncio
 import logging
-import math
 import secrets
 from dataclasses import dataclass
 
@@ -147,16 +146,6 @@ return 1
 # KEYS[1]: counter. ARGV[1]: window in ms.
 # Fixed window: INCR, and start the window's expiry on the first hit (or if
 # the key somehow has none). Returns {count, ms until the window resets}.
-INCREMENT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}
-"""
-
 HIT, MISS, UNAVAILABLE = "hit", "miss", "unavailable"
 
 INFO_FIELDS = (
@@ -196,7 +185,6 @@ class Cache:
         if node is not None:
             self._get = node.client.register_script(GET_SCRIPT)
             self._set = node.client.register_script(SET_SCRIPT)
-            self._incr = node.client.register_script(INCREMENT_SCRIPT)
 
     def ttl_ms(self, namespace: str, ttl_seconds: int) -> int:
         return (ttl_seconds if ttl_seconds > 0 else self.ttls[namespace]) * 1000
@@ -304,10 +292,6 @@ class Cache:
     async def delete(self, entry: keys.CacheEntry) -> bool:
         return await self._delete(entry.key)
 
-    async def reset_counter(self, subject: str) -> bool:
-        """Ends a rate-limit window early (a successful login clears its account's failures)."""
-        return await self._delete(keys.rate_limit_key(subject))
-
     async def _delete(self, key: str) -> bool:
         if self.node is None:
             return False
@@ -318,23 +302,6 @@ class Cache:
         except RedisError as exc:
             self.refused(exc)
             return False
-
-    async def increment(self, subject: str, window_seconds: int) -> tuple[bool, int, int]:
-        """(available, count in the window after this hit, seconds until it resets)."""
-        if self.node is None:
-            return False, 0, 0
-        key = keys.rate_limit_key(subject)
-        try:
-            count, ttl_ms = await self.node.run(
-                lambda c: self._incr([key], [window_seconds * 1000])
-            )
-        except Unavailable:
-            return False, 0, 0
-        except RedisError as exc:
-            self.refused(exc)
-            return False, 0, 0
-        self.accepted()
-        return True, int(count), math.ceil(int(ttl_ms) / 1000)
 
     async def info(self) -> dict[str, str]:
         """INFO_FIELDS as Redis reports them. redis-py parses INFO into numbers;

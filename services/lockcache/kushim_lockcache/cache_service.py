@@ -7,6 +7,7 @@ from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 from kushim_lockcache import invalidation, keys
 from kushim_lockcache.backends import Backends
 from kushim_lockcache.cache import HIT, MISS, Cache
+from kushim_lockcache.counters import Counters
 from kushim_lockcache.deadline import bounded
 from kushim_lockcache.lease import BadLease, Leases
 
@@ -52,8 +53,11 @@ def cache_entry(key: pb.CacheKey) -> keys.CacheEntry:
 
 
 class CacheServicer(pb_grpc.CacheServiceServicer):
-    def __init__(self, cache: Cache, leases: Leases, backends: Backends) -> None:
+    def __init__(
+        self, cache: Cache, leases: Leases, counters: Counters, backends: Backends
+    ) -> None:
         self.cache = cache
+        self.counters = counters
         self.leases = leases
         self.backends = backends
 
@@ -91,7 +95,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
         if request.key.namespace == pb.RATE_LIMIT:
             try:
                 return pb.DeleteCacheResponse(
-                    deleted=await self.cache.reset_counter(request.key.subject)
+                    deleted=await self.counters.reset(request.key.subject)
                 )
             except keys.BadKey as exc:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"subject: {exc}")
@@ -166,7 +170,7 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             keys.rate_limit_key(request.key.subject)
         except keys.BadKey as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"subject: {exc}")
-        available, count, reset = await self.cache.increment(
+        available, count, reset = await self.counters.increment(
             request.key.subject, request.window_seconds
         )
         return pb.IncrementCounterResponse(available=available, count=count, reset_in_seconds=reset)

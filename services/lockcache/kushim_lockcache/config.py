@@ -28,6 +28,13 @@ def _url(environ: Mapping[str, str], name: str, raw: str) -> str:
     return raw
 
 
+def _file(environ: Mapping[str, str], name: str) -> str | None:
+    path = environ.get(name, "").strip() or None
+    if path is not None and not os.path.isfile(path):
+        raise ConfigError(f"{name}: no such file {path!r}")
+    return path
+
+
 def _is_cluster(url: str) -> bool:
     return parse_redis_url(url).cluster
 
@@ -40,6 +47,9 @@ class Config:
     redis_url: str | None = secret(None, mask=mask_url)
     redlock_urls: tuple[str, ...] = secret((), mask=lambda urls: [mask_url(u) for u in urls])
     tls_ca_cert: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    sentinel_password: str | None = secret(None)
     discovery_lock_ttl_ms: int = 15_000
     lock_retry_count: int = 3
     lock_retry_delay_ms: int = 200
@@ -84,15 +94,19 @@ class Config:
             redlock_urls = (redis_url,)
         else:
             redlock_urls = ()  # a cluster holds the cache only
-        ca = environ.get("REDIS_TLS_CA_CERT", "").strip() or None
-        if ca is not None and not os.path.isfile(ca):
-            raise ConfigError(f"REDIS_TLS_CA_CERT: no such file {ca!r}")
+        ca = _file(environ, "REDIS_TLS_CA_CERT")
+        cert, key = _file(environ, "REDIS_TLS_CERT"), _file(environ, "REDIS_TLS_KEY")
+        if (cert is None) != (key is None):
+            raise ConfigError("REDIS_TLS_CERT and REDIS_TLS_KEY: set both or neither")
         return cls(
             bind_host=read_str(environ, "BIND_HOST", cls.bind_host),
             port=read_port(environ, "LOCKCACHE_PORT", cls.port),
             redis_url=redis_url,
             redlock_urls=redlock_urls,
             tls_ca_cert=ca,
+            tls_cert=cert,
+            tls_key=key,
+            sentinel_password=environ.get("REDIS_SENTINEL_PASSWORD") or None,
             discovery_lock_ttl_ms=read_int(environ, "DISCOVERY_LOCK_TTL_MS", 15_000, minimum=10),
             lock_retry_count=read_int(environ, "LOCK_RETRY_COUNT", 3, minimum=0),
             lock_retry_delay_ms=read_int(environ, "LOCK_RETRY_DELAY_MS", 200, minimum=0),

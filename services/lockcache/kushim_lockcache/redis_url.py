@@ -2,8 +2,10 @@
 
 Accepted forms (the Redis guide's):
   redis://host:6379                     redis://:password@host:6379
-  redis://user:password@host:6379/0     rediss://... (TLS; CA file from REDIS_TLS_CA_CERT)
-  redis://s1:26379,s2:26379,s3:26379?sentinelMasterId=mymaster   (Sentinel; follows failovers)
+  redis://user:password@host:6379/0     rediss://... (TLS; CA file from REDIS_TLS_CA_CERT, the
+                                        client certificate from REDIS_TLS_CERT/REDIS_TLS_KEY)
+  redis://s1:26379,s2:26379,s3:26379?sentinelMasterId=mymaster   (Sentinel; follows failovers;
+                                        the sentinels' own password is REDIS_SENTINEL_PASSWORD)
   redis+cluster://h1:7000,h2:7001      rediss+cluster://... (Redis Cluster, the cache only:
                                         any reachable nodes; the client learns the rest)
 """
@@ -114,8 +116,16 @@ def mask_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{tail}"
 
 
-def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis | RedisCluster:
-    """A client for the target; nothing is opened until the first command."""
+def connect(
+    target: RedisTarget,
+    *,
+    tls_ca_cert: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    sentinel_password: str | None = None,
+) -> Redis | RedisCluster:
+    """A client for the target; nothing is opened until the first command. With `rediss`
+    the sentinels are reached over TLS too, with the same files."""
     common: dict = {
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
@@ -126,6 +136,9 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis | R
         common["ssl"] = True
         if tls_ca_cert:
             common["ssl_ca_certs"] = tls_ca_cert
+        if tls_cert:  # servers with tls-auth-clients ask for it
+            common["ssl_certfile"] = tls_cert
+            common["ssl_keyfile"] = tls_key
     if target.cluster:
         nodes = [ClusterNode(host, port) for host, port in target.hosts]
         return RedisCluster(
@@ -133,8 +146,13 @@ def connect(target: RedisTarget, *, tls_ca_cert: str | None = None) -> Redis | R
         )
     auth = {"username": target.username, "password": target.password, "db": target.db}
     if target.sentinel_master:
-        # Sentinels themselves are reached without the data password.
-        sentinel = Sentinel(list(target.hosts), sentinel_kwargs=dict(common), **common)
+        # Sentinels have a password of their own (requirepass in sentinel.conf), never the
+        # data password of the URL.
+        sentinel = Sentinel(
+            list(target.hosts),
+            sentinel_kwargs=dict(common, password=sentinel_password),
+            **common,
+        )
         return sentinel.master_for(target.sentinel_master, **auth)
     host, port = target.hosts[0]
     return Redis(host=host, port=port, **auth, **common)

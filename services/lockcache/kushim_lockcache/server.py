@@ -11,6 +11,7 @@ from kushim_lockcache.backends import open_backends
 from kushim_lockcache.cache import Cache
 from kushim_lockcache.cache_service import CacheServicer
 from kushim_lockcache.config import Config
+from kushim_lockcache.counters import Counters
 from kushim_lockcache.lease import Leases
 from kushim_lockcache.lock_service import LockServicer
 from kushim_lockcache.redlock import Redlock
@@ -41,6 +42,7 @@ class LockcacheServer:
             self.backends.cache, self.stats, ttls, config.max_value_bytes, config.compress_min_bytes
         )
         self.leases = Leases(self.cache)
+        self.counters = Counters(self.backends.lock_masters, self.backends.cache, self.stats)
         self.grpc = GrpcServer(
             [
                 pb.DESCRIPTOR.services_by_name["LockService"].full_name,
@@ -52,7 +54,7 @@ class LockcacheServer:
             LockServicer(self.redlock, config), self.grpc.server
         )
         pb_grpc.add_CacheServiceServicer_to_server(
-            CacheServicer(self.cache, self.leases, self.backends), self.grpc.server
+            CacheServicer(self.cache, self.leases, self.counters, self.backends), self.grpc.server
         )
         self.stats.connected_gauge.set_function(
             lambda: 1.0 if self.backends.cache is not None and self.backends.cache.up else 0.0

@@ -67,3 +67,35 @@ async def test_deleting_a_data_source_keeps_its_records_and_unsets_the_source(gr
         "select user_id, data_source_id from records where id = $1", uuid.UUID(mine.record.id)
     )
     assert row["user_id"] == uuid.UUID(alice) and row["data_source_id"] is None
+
+
+async def test_an_embedding_filed_under_another_user_is_refused(graph, db):
+    alice, _, theirs = await two_users_records(graph)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="record_embeddings_record_fkey"):
+        await db.execute(
+            """insert into record_embeddings (record_id, user_id, checksum, vector)
+               values ($1, $2, 'c', '\\x00'::bytea)""",
+            theirs, uuid.UUID(alice),
+        )
+
+
+async def test_a_suppression_naming_another_users_record_is_refused(graph, db):
+    alice, mine, theirs = await two_users_records(graph)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="link_suppressions_(low|high)_fkey"):
+        await db.execute(
+            """insert into link_suppressions (user_id, low, high)
+               values ($1, least($2::uuid, $3::uuid), greatest($2::uuid, $3::uuid))""",
+            uuid.UUID(alice), mine, theirs,
+        )
+
+
+async def test_deleting_a_record_drops_its_suppressions(graph, db):
+    alice = await graph.new_user()
+    first, second = await graph.ingest(alice, record("TEN-4"), record("TEN-5"))
+    a, b = sorted([uuid.UUID(first.record.id), uuid.UUID(second.record.id)])
+    await db.execute(
+        "insert into link_suppressions (user_id, low, high) values ($1, $2, $3)",
+        uuid.UUID(alice), a, b,
+    )
+    await db.execute("delete from records where id = $1", b)
+    assert await db.fetchval("select count(*) from link_suppressions where low = $1", a) == 0

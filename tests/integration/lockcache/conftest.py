@@ -28,10 +28,15 @@ def redis_servers(tmp_path):
         def _ready(self) -> bool:
             if self.tls is None:
                 return super()._ready()
-            # A probe that closes its TLS socket (warnings are errors here).
+            # A probe that closes its TLS socket (warnings are errors here); it presents the
+            # server's own certificate where clients must have one.
+            certificate = {}
+            if self.tls.auth_clients != "no":
+                certificate = {"ssl_certfile": str(self.tls.cert_file),
+                               "ssl_keyfile": str(self.tls.key_file)}  # fmt: skip
             probe = redis.Redis(
                 host="127.0.0.1", port=self.port, password=self.password, ssl=True,
-                ssl_ca_certs=str(self.tls.ca_file), socket_timeout=1,
+                ssl_ca_certs=str(self.tls.ca_file), socket_timeout=1, **certificate,
             )  # fmt: skip
             try:
                 return bool(probe.ping())

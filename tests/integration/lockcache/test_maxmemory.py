@@ -1,6 +1,7 @@
 """The cache Redis at maxmemory: LRU keeps storing by evicting; noeviction
 refuses writes, which callers see as "not cached" (logged once per state
-change); lock keys live on the noeviction masters and are never touched."""
+change); lock keys and rate-limit counters live on the noeviction masters and
+are never touched."""
 
 import logging
 import os
@@ -39,6 +40,15 @@ async def full_cache(lockcache_factory, redis_servers, policy: str):
     return cache, master, client
 
 
+async def count(client, subject: str) -> pb.IncrementCounterResponse:
+    return await client.cache.Increment(
+        pb.IncrementCounterRequest(
+            key=pb.CacheKey(namespace=pb.RATE_LIMIT, subject=subject), window_seconds=60
+        ),
+        timeout=DEADLINE,
+    )
+
+
 async def hold(client, resource: str) -> pb.AcquireLockResponse:
     answer = await client.locks.Acquire(
         pb.AcquireLockRequest(resources=[resource], ttl_ms=60_000), timeout=DEADLINE
@@ -54,6 +64,8 @@ async def test_an_lru_cache_at_maxmemory_keeps_storing_by_evicting(
     resource = unique("relationship_discovery:")
     lock = await hold(client, resource)
     user = unique("u")
+    subject = f"login:account:{user}"
+    assert (await count(client, subject)).count == 1
     answers = [await put(client, user, i) for i in range(60)]  # 6 MB into 2 MB
     assert all(a.stored for a in answers), [a.message for a in answers if not a.stored]
     stats = await direct(cache).info("stats")
@@ -66,6 +78,10 @@ async def test_an_lru_cache_at_maxmemory_keeps_storing_by_evicting(
     assert await direct(master).get(f"locks:{resource}") == lock.token.encode()
     assert [k async for k in direct(cache).scan_iter(match="locks:*")] == []
     assert [k async for k in direct(cache).scan_iter(match="fencing:*")] == []
+    # So does the rate-limit counter: its window survives the eviction.
+    assert (await count(client, subject)).count == 2
+    assert await direct(master).get(f"rate_limit:{subject}") == b"2"
+    assert [k async for k in direct(cache).scan_iter(match="rate_limit:*")] == []
 
 
 async def test_a_noeviction_cache_at_maxmemory_refuses_writes_quietly(
@@ -87,14 +103,9 @@ async def test_a_noeviction_cache_at_maxmemory_refuses_writes_quietly(
         pb.GetOrLeaseRequest(key=key(user, 99), wait_ms=0), timeout=DEADLINE
     )
     assert (lease.status, lease.lease_token) == (pb.CACHE_UNAVAILABLE, "")
-    counter = await client.cache.Increment(
-        pb.IncrementCounterRequest(
-            key=pb.CacheKey(namespace=pb.RATE_LIMIT, subject=f"login:ip:{user}"),
-            window_seconds=60,
-        ),
-        timeout=DEADLINE,
-    )
-    assert not counter.available
+    # Rate-limit counters are on the master, which is not full.
+    counter = await count(client, f"login:ip:{user}")
+    assert counter.available and counter.count == 1
     # Reads and invalidations still work on a full server.
     assert await status(client, user, 0) == pb.HIT
     many = await client.cache.GetMany(
@@ -102,7 +113,7 @@ async def test_a_noeviction_cache_at_maxmemory_refuses_writes_quietly(
     )
     assert [e.status for e in many.entries] == [pb.HIT, pb.MISS]
     stats = await client.cache.Stats(pb.GetStatsRequest(), timeout=DEADLINE)
-    assert stats.oom_errors == len(refused) + 2  # the sets, the lease, the counter
+    assert stats.oom_errors == len(refused) + 1  # the sets, the lease
     metrics = client.server.stats.registry
     assert metrics.get_sample_value("lockcache_redis_oom_errors_total") == stats.oom_errors
     assert len([r for r in caplog.records if r.getMessage().startswith(REFUSING)]) == 1

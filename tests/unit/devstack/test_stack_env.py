@@ -51,7 +51,7 @@ def test_suite_env_has_plain_and_prefixed_variables(tmp_path):
     tls = tmp_path / "var" / "test-50000" / "tls"
     assert env["KUSHIM_TEST_GRPC_TLS_DIR"] == str(tls)
     made = {p.name for p in tls.glob("*.crt")}
-    assert made == {"ca.crt", "api.crt", "graph.crt", "lockcache.crt"}
+    assert made == {"ca.crt", "api.crt", "graph.crt", "lockcache.crt", "redis.crt"}
 
 
 def test_run_uses_the_servers_named_in_the_environment_instead_of_starting_them(tmp_path):

@@ -50,6 +50,8 @@ def test_overrides():
         ("DETERMINISTIC_THRESHOLD", "1.5"),
         ("SEMANTIC_LINKS", "maybe"),
         ("SEMANTIC_BATCH", "0"),
+        ("MAX_RECORDS_PER_USER", "-1"),
+        ("MAX_RECORDS_PER_USER", "many"),
         ("DETERMINISTIC_THRESHOLD", "high"),
         ("MAX_LINKING_CANDIDATES", "0"),
         ("NEO4J_URI", "http://graph"),

@@ -2,11 +2,13 @@ import pytest
 from kushim_graph.discovery.references import (
     MAX_METADATA_DEPTH,
     MAX_REFERENCES_PER_KIND,
+    MAX_SCANNED_CHARS,
     References,
     extract_references,
     identity_keys,
     lookup_keys,
     metadata_keys,
+    standard_like_keys,
 )
 
 FULL_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -380,3 +382,10 @@ def test_non_string_inputs_tolerated():
     found = extract_references(None, 7, None, weird)  # type: ignore[arg-type]
     assert found == References()
     assert extract_references("t", "b", "u", None) == References()  # type: ignore[arg-type]
+
+
+def test_text_is_read_up_to_the_scan_limit_only():
+    filler = " " * (MAX_SCANNED_CHARS - len("ABC-1 "))
+    refs = extract_references("", "ABC-1 " + filler + "XYZ-2 abc1234", "", {})
+    assert refs.issue_keys == {"ABC-1"} and refs.shas == frozenset()
+    assert standard_like_keys("ISO-1 " + filler + "UTF-8") == ["ISO-1"]

@@ -61,6 +61,8 @@ def test_overrides():
         ("REDLOCK_URLS", "redis://a:1,mysql://b"),
         ("LOG_LEVEL", "LOUD"),
         ("REDIS_TLS_CA_CERT", "/nonexistent/ca.pem"),
+        ("REDIS_TLS_CERT", "/nonexistent/client.pem"),
+        ("REDIS_TLS_KEY", "/nonexistent/client.key"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):
@@ -75,6 +77,19 @@ def test_repr_masks_passwords():
     assert "hunter2" not in repr(config)
     assert "hunter3" not in repr(config)
     assert "***" in repr(config)
+
+
+def test_a_client_certificate_needs_its_key():
+    with pytest.raises(ConfigError, match="REDIS_TLS_CERT and REDIS_TLS_KEY"):
+        Config.from_env({"REDIS_TLS_CERT": __file__})
+    config = Config.from_env({"REDIS_TLS_CERT": __file__, "REDIS_TLS_KEY": __file__})
+    assert (config.tls_cert, config.tls_key) == (__file__, __file__)
+
+
+def test_the_sentinel_password_is_masked():
+    config = Config.from_env({"REDIS_SENTINEL_PASSWORD": "hunter4"})
+    assert config.sentinel_password == "hunter4"  # noqa: S105
+    assert "hunter4" not in repr(config) and "sentinel_password='***'" in repr(config)
 
 
 def test_split_url_list_keeps_sentinel_hosts_together():

@@ -81,6 +81,21 @@ async def test_connect_builds_clients_without_connecting():
     await sentinel.aclose()
 
 
+async def test_connect_presents_a_client_certificate_and_the_sentinel_password():
+    target = parse_redis_url("rediss://:data@127.0.0.1:1,127.0.0.1:2?sentinelMasterId=m")
+    client = connect(
+        target, tls_ca_cert="/ca.pem", tls_cert="/c.pem", tls_key="/c.key",
+        sentinel_password="sentinel-pw",  # noqa: S106
+    )  # fmt: skip
+    manager = client.connection_pool.sentinel_manager
+    for sentinel in manager.sentinels:
+        kwargs = sentinel.connection_pool.connection_kwargs
+        assert kwargs["password"] == "sentinel-pw"  # noqa: S105
+        assert (kwargs["ssl_certfile"], kwargs["ssl_keyfile"]) == ("/c.pem", "/c.key")
+    assert client.connection_pool.connection_kwargs["password"] == "data"  # noqa: S105
+    await client.aclose()
+
+
 def test_cluster_form_names_any_nodes():
     target = parse_redis_url("redis+cluster://:pw@h1:7000,h2:7001")
     assert target.cluster and not target.tls

@@ -142,7 +142,8 @@ PATHS = {
         "post": _described(INGEST_BEHAVIOUR, _with_responses(
             op("Ingest one record, or a batch of up to 500 with per-item results",
                _json(ref("IngestAnswer"), "a new record"), status="201", tag="records",
-               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]}, errors=("404", "429")),
+               body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]},
+               errors=("404", "409", "429")),
             {"200": _json({"anyOf": [ref("IngestAnswer"), ref("IngestBatchAnswer")]},
                           "a changed or unchanged record (see the flags), or a batch's results")},
         )),
@@ -213,6 +214,11 @@ PATHS = {
         "delete": op("Delete a group (its records stay)", NO_CONTENT, status="204",
                      params=("id",), tag="groups"),
     },
+    "/context-groups/{id}/members": {"get": op(
+        "Every member of a group, a page at a time, oldest record first (a group answer shows "
+        "the oldest 500; memberCount is the total)",
+        _json(ref("RecordPage")), params=("id",), tag="groups", query=PAGINATION,
+    )},
     "/context-groups/{id}/graph": {"get": op(
         "Nodes and links inside a group", _json(ref("Graph")), params=("id",), tag="groups",
     )},

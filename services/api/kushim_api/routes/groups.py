@@ -57,6 +57,20 @@ async def get_group(request: web.Request) -> web.Response:
     return web.json_response(serialize.group_with_members(answer))
 
 
+@routes.get("/context-groups/{id}/members")
+async def list_group_members(request: web.Request) -> web.Response:
+    """Every member, a page at a time (group answers show the oldest 500)."""
+    limit, offset = validate.pagination(request)
+    answer = await request.app[keys.UPSTREAM].groups.ListGroupMembers(
+        graph_pb2.ListGroupMembersRequest(
+            user_id=user_id(request), group_id=validate.path_uuid(request, "id"),
+            limit=limit, offset=offset,
+        )
+    )
+    items = [serialize.record(r) for r in answer.records]
+    return web.json_response(validate.page(items, answer.total, limit, offset))
+
+
 @routes.get("/context-groups/{id}/graph")
 async def group_graph(request: web.Request) -> web.Response:
     answer = await request.app[keys.UPSTREAM].groups.GetGroupGraph(_group_request(request))

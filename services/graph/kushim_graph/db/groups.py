@@ -27,7 +27,7 @@ MEMBERS = "select record_id from group_members where user_id = $1 and group_id =
 FIRST_MEMBERS = """
 select m.record_id
   from group_members m join records r on r.user_id = m.user_id and r.id = m.record_id
- where m.user_id = $1 and m.group_id = $2 order by r.occurred_at, r.id limit $3
+ where m.user_id = $1 and m.group_id = $2 order by r.occurred_at, r.id limit $3 offset $4
 """
 MEMBERS_OF_MANY = """
 select record_id from group_members where user_id = $1 and group_id = any($2::uuid[])
@@ -101,9 +101,13 @@ async def members(conn: asyncpg.Connection, user_id: str, group_id) -> list:
     return [row["record_id"] for row in await conn.fetch(MEMBERS, user_id, group_id)]
 
 
-async def first_members(conn: asyncpg.Connection, user_id: str, group_id, limit: int) -> list:
-    """The group's oldest `limit` members: what a group answer shows of a large group."""
-    return [row["record_id"] for row in await conn.fetch(FIRST_MEMBERS, user_id, group_id, limit)]
+async def first_members(
+    conn: asyncpg.Connection, user_id: str, group_id, limit: int, offset: int = 0
+) -> list:
+    """The group's members by record time, oldest first: the first `limit` are what a group
+    answer shows of a large group; `offset` pages on."""
+    rows = await conn.fetch(FIRST_MEMBERS, user_id, group_id, limit, offset)
+    return [row["record_id"] for row in rows]
 
 
 async def members_of_many(conn: asyncpg.Connection, user_id: str, group_ids) -> list:

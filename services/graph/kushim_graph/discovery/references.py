@@ -24,7 +24,8 @@ Decisions, each chosen to keep false links rare, because a shared key is a stron
 * Branches come from metadata only (``branch``, ``ref``, ``head_ref``, ...). Anything under a
   ``base`` key and base branches such as main/master/develop are ignored: they connect everything.
 * Everything is bounded: metadata is walked to ``MAX_METADATA_DEPTH`` and ``MAX_METADATA_NODES``,
-  each kind keeps at most ``MAX_REFERENCES_PER_KIND`` values, and every regex runs in linear time.
+  each kind keeps at most ``MAX_REFERENCES_PER_KIND`` values, a title or body is read up to
+  ``MAX_SCANNED_CHARS``, and every regex runs in linear time.
 """
 
 import re
@@ -41,6 +42,9 @@ MAX_REFERENCES_PER_KIND = 256
 MAX_METADATA_DEPTH = 8
 MAX_METADATA_NODES = 5_000
 MAX_METADATA_VALUE_LENGTH = 512
+# The gateway's body limit: whatever a record says past it is not read, so a megabyte body sent
+# to graph directly costs what the largest body through the gateway does.
+MAX_SCANNED_CHARS = 200_000
 
 # Hyphenated tokens that look like issue keys but name standards, algorithms, versions or models.
 # (Word lists read better as one string; ruff's SIM905 would make them one word per line.)
@@ -165,7 +169,7 @@ def _collect_url(found: _Found, url: str) -> None:
 
 
 def _scan_text(found: _Found, text: str) -> None:
-    urls, text = cut_urls(text)
+    urls, text = cut_urls(text[:MAX_SCANNED_CHARS])
     for url in urls:
         found.add(found.urls, url)
         _collect_url(found, url)
@@ -187,7 +191,7 @@ def _scan_text(found: _Found, text: str) -> None:
 def standard_like_keys(text: str) -> list[str]:
     """Keys in free text that look like standard names (``ISO-1``, ``UTF-8``), which
     :func:`extract_references` leaves out."""
-    _, text = cut_urls(text)
+    _, text = cut_urls(text[:MAX_SCANNED_CHARS])
     keys = {
         f"{match[1]}-{match[2]}": None
         for match in _KEY_TEXT_RE.finditer(text)

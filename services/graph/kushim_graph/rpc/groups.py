@@ -17,7 +17,7 @@ MAX_USER_GRAPH_NODES = 2_000
 MAX_USER_GRAPH_LINKS = 50_000
 MAX_USER_GRAPH_OFFSET = 1_000_000
 # A group answer (and its graph) shows at most this many members, oldest first; member_count
-# is always the total.
+# is always the total, and ListGroupMembers pages through all of them.
 MAX_GROUP_MEMBERS_ANSWERED = 500
 
 
@@ -28,6 +28,14 @@ def _name(value: str) -> str:
     if len(name) > MAX_NAME:
         raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
     return name
+
+
+async def _group(conn, user_id: str, group_id):
+    """The group's row; NOT_FOUND for a missing or another user's group."""
+    row = await groups.get(conn, user_id, group_id)
+    if row is None:
+        raise NotFound(f"context group {group_id} not found")
+    return row
 
 
 def _by_time(rows):
@@ -45,9 +53,7 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         await self.deps.lockcache.invalidate_context_groups(user_id)
 
     async def _answer(self, conn, user_id: str, group_id) -> graph_pb2.GroupResponse:
-        row = await groups.get(conn, user_id, group_id)
-        if row is None:
-            raise NotFound(f"context group {group_id} not found")
+        row = await _group(conn, user_id, group_id)
         member_rows = await records.get_many(
             conn, user_id,
             await groups.first_members(conn, user_id, group_id, MAX_GROUP_MEMBERS_ANSWERED),
@@ -109,12 +115,24 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
             return await self._answer(conn, user_id, group_id)
 
     @rpc
+    async def ListGroupMembers(self, request, context):
+        limit, offset = page(request.limit, request.offset)
+        user_id = user_id_of(request)
+        group_id = id_of("group_id", request.group_id)
+        async with self.deps.pool.acquire() as conn:
+            total = (await _group(conn, user_id, group_id))["member_count"]
+            member_ids = await groups.first_members(conn, user_id, group_id, limit, offset)
+            rows = await records.get_many(conn, user_id, member_ids)
+        return graph_pb2.ListRecordsResponse(
+            records=[messages.record(r) for r in _by_time(rows)], total=total
+        )
+
+    @rpc
     async def GetGroupGraph(self, request, context):
         user_id = user_id_of(request)
         group_id = id_of("group_id", request.group_id)
         async with self.deps.pool.acquire() as conn:
-            if await groups.get(conn, user_id, group_id) is None:
-                raise NotFound(f"context group {group_id} not found")
+            await _group(conn, user_id, group_id)
             member_ids = await groups.first_members(
                 conn, user_id, group_id, MAX_GROUP_MEMBERS_ANSWERED
             )

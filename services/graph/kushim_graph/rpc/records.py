@@ -40,9 +40,13 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             if not await users.exists(conn, user_id):
                 raise NotFound(f"user {user_id} not found")
             if delivery is None:
-                outcomes = await ingest.store_batch(conn, user_id, items)
+                outcomes = await ingest.store_batch(
+                    conn, user_id, items, self.deps.config.max_records_per_user
+                )
             else:
-                outcomes = await ingest.store_delivery(conn, user_id, delivery, items)
+                outcomes = await ingest.store_delivery(
+                    conn, user_id, delivery, items, self.deps.config.max_records_per_user
+                )
         if outcomes is None:
             return graph_pb2.IngestRecordsResponse(duplicate=True)
         results: list[graph_pb2.IngestResult] = []

@@ -6,8 +6,9 @@ ns="$POD_NAMESPACE"
 self="$(hostname).redis-cache.$ns.svc"
 master=""
 for i in 0 1 2; do
-  # Sentinels take no password: REDISCLI_AUTH (for the probes) would fail their AUTH.
-  master=$(timeout 3 env -u REDISCLI_AUTH redis-cli -h "redis-sentinel-$i.redis-sentinel.$ns.svc" -p 26379 --raw \
+  # Sentinels have their own password (SENTINEL_PASSWORD), and speak TLS only.
+  master=$(REDISCLI_AUTH="$SENTINEL_PASSWORD" timeout 3 redis-cli --tls --cacert /etc/redis-tls/ca.crt --cert /etc/redis-tls/tls.crt --key /etc/redis-tls/tls.key \
+    -h "redis-sentinel-$i.redis-sentinel.$ns.svc" -p 26379 --raw \
     sentinel get-master-addr-by-name mymaster 2>/dev/null | head -n 1 || true)
   case "$master" in "" | *" "*) master="" ;; *) break ;; esac  # an error is no answer
 done

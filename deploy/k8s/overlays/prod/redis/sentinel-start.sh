@@ -9,7 +9,8 @@ master="redis-cache-0.redis-cache.$ns.svc"
 for i in 0 1 2; do
   peer="redis-sentinel-$i.redis-sentinel.$ns.svc"
   [ "$peer" = "$self" ] && continue
-  found=$(timeout 3 redis-cli -h "$peer" -p 26379 --raw \
+  found=$(REDISCLI_AUTH="$SENTINEL_PASSWORD" timeout 3 redis-cli --tls --cacert /etc/redis-tls/ca.crt --cert /etc/redis-tls/tls.crt --key /etc/redis-tls/tls.key \
+    -h "$peer" -p 26379 --raw \
     sentinel get-master-addr-by-name mymaster 2>/dev/null | head -n 1 || true)
   case "$found" in "" | *" "*) ;; *) master="$found"; break ;; esac  # an error is no answer
 done
@@ -21,10 +22,18 @@ until getent hosts "$master" >/dev/null; do
   sleep 1
 done
 cat >/run/sentinel/sentinel.conf <<CONF
-port 26379
-# No password on the Sentinels themselves (the clients reach them without
-# one); the NetworkPolicies admit only lockcache and the Redis pods.
-protected-mode no
+# TLS only, with client certificates, as the Redis servers; a password of its own
+# (lockcache's REDIS_SENTINEL_PASSWORD), which the Sentinels also give each other.
+port 0
+tls-port 26379
+tls-cert-file /etc/redis-tls/tls.crt
+tls-key-file /etc/redis-tls/tls.key
+tls-ca-cert-file /etc/redis-tls/ca.crt
+tls-auth-clients yes
+tls-replication yes
+protected-mode yes
+requirepass $SENTINEL_PASSWORD
+sentinel sentinel-pass $SENTINEL_PASSWORD
 dir /tmp
 sentinel resolve-hostnames yes
 sentinel announce-hostnames yes
