@@ -1,6 +1,13 @@
-"""Component schemas of the OpenAPI description: the JSON shapes of the HTTP contract."""
+"""Component schemas of the OpenAPI description: the JSON shapes of the HTTP contract.
 
-from kushim_api.record_input import ARTIFACT_TYPES, LIMITS, MAX_BATCH, PLATFORMS
+Request bodies are derived from their declarations in `kushim_api.bodies` (the same shapes the
+routes validate with); the answers' shapes are written here.
+"""
+
+from kushim_common.record_limits import ARTIFACT_TYPES, PLATFORMS
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from kushim_api import bodies
 
 UUID = {"type": "string", "format": "uuid"}
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -14,8 +21,33 @@ PAGE_FIELDS = {
 }
 
 
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
 def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF_TEMPLATE.format(model=name)}
+
+
+class _Untitled(GenerateJsonSchema):
+    """No "title" per property: the property's name says it."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+
+def request_schemas() -> dict:
+    """Each body shape's JSON Schema, by its class name."""
+    _, document = models_json_schema(
+        [(shape, "validation") for shape in bodies.SHAPES], ref_template=REF_TEMPLATE,
+        schema_generator=_Untitled,
+    )
+    shapes = document["$defs"]
+    for schema in shapes.values():
+        schema.pop("title", None)
+        # a default is what an absent field reads as inside the gateway, not part of the contract
+        for field in schema["properties"].values():
+            field.pop("default", None)
+    return shapes
 
 
 def obj(properties: dict, required: list[str] | tuple[str, ...] = (), *,
@@ -32,29 +64,6 @@ def page(item: str) -> dict:
     return obj({"items": {"type": "array", "items": ref(item)}, **PAGE_FIELDS},
                ["items", "total", "limit", "offset"])
 
-
-RECORD_INPUT = obj(
-    {
-        "externalId": {"type": "string", "minLength": 1, "maxLength": LIMITS["externalId"]},
-        "sourcePlatform": {"type": "string", "enum": list(PLATFORMS)},
-        "artifactType": {"type": "string", "enum": list(ARTIFACT_TYPES)},
-        "title": {"type": "string", "maxLength": LIMITS["title"]},
-        "body": {"type": ["string", "null"], "maxLength": LIMITS["body"]},
-        "url": {"type": ["string", "null"], "format": "uri", "maxLength": LIMITS["url"],
-                "description": "absolute http(s) URL"},
-        "author": {"type": "string", "maxLength": LIMITS["author"]},
-        "timestamp": {**DATE_TIME, "description": "ISO 8601 with offset"},
-        "participants": {
-            "type": ["array", "null"], "maxItems": LIMITS["participants"],
-            "items": {"type": "string", "minLength": 1, "maxLength": LIMITS["participant"]},
-        },
-        "metadata": {**FREE_OBJECT, "type": ["object", "null"],
-                     "description": "e.g. branch, commit, ref, ticketId; at most 32 KiB as JSON"},
-        "dataSourceId": {"type": ["string", "null"], "format": "uuid"},
-    },
-    ["externalId", "sourcePlatform", "artifactType", "title", "author", "timestamp"],
-    closed=True,
-)
 
 RECORD = obj(
     {
@@ -148,9 +157,6 @@ DATA_SOURCE = obj(
     ["id", "platform", "name", "config", "hasWebhookSecret"],
 )
 
-SECRET = {"type": ["string", "null"], "minLength": 16, "maxLength": 256, "writeOnly": True}
-NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
-
 INGEST_RESULT = obj(
     {
         "index": {"type": "integer", "minimum": 0},
@@ -165,18 +171,13 @@ INGEST_RESULT = obj(
 )
 
 SCHEMAS = {
+    **request_schemas(),
     "Error": obj(
         {"error": obj(
             {"code": {"type": "string"}, "message": {"type": "string"}, "details": FREE_OBJECT},
             ["code", "message"],
         )},
         ["error"],
-    ),
-    "RecordInput": RECORD_INPUT,
-    "RecordBatch": obj(
-        {"records": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH,
-                     "items": ref("RecordInput")}},
-        ["records"], closed=True,
     ),
     "Record": RECORD,
     "RecordPage": page("Record"),
