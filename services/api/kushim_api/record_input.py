@@ -14,17 +14,10 @@ def parse(item: Any) -> graph_pb2.RecordInput:
     stamp = Timestamp()
     stamp.FromDatetime(record.timestamp)
     return graph_pb2.RecordInput(
-        external_id=record.externalId,
-        source_platform=record.sourcePlatform,
-        artifact_type=record.artifactType,
-        title=record.title,
-        body=record.body,
-        url=record.url,
-        author=record.author,
-        timestamp=stamp,
-        participants=record.participants,
-        metadata_json=record.metadata or "",
-        data_source_id=record.dataSourceId,
+        external_id=record.externalId, source_platform=record.sourcePlatform,
+        artifact_type=record.artifactType, title=record.title, body=record.body, url=record.url,
+        author=record.author, timestamp=stamp, participants=record.participants,
+        metadata_json=record.metadata or "", data_source_id=record.dataSourceId,
     )
 
 

@@ -25,6 +25,20 @@ def _object(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _stamps(message: Any) -> dict[str, str | None]:
+    return {"createdAt": timestamp(message.created_at), "updatedAt": timestamp(message.updated_at)}
+
+
+def _ends(item: graph_pb2.Link) -> dict[str, Any]:
+    """What a link and its explanation share: the records, the method and the signals."""
+    return {
+        "sourceRecordId": item.source_record_id,
+        "targetRecordId": item.target_record_id,
+        "method": item.method,
+        "signals": [signal(s) for s in item.signals],
+    }
+
+
 def record(r: graph_pb2.Record) -> dict[str, Any]:
     return {
         "id": r.id,
@@ -40,8 +54,7 @@ def record(r: graph_pb2.Record) -> dict[str, Any]:
         "metadata": _object(r.metadata_json),
         "dataSourceId": r.data_source_id or None,
         "checksum": r.checksum,
-        "createdAt": timestamp(r.created_at),
-        "updatedAt": timestamp(r.updated_at),
+        **_stamps(r),
         "discoveryState": r.discovery_state or None,
     }
 
@@ -59,12 +72,9 @@ def link_type(link: graph_pb2.Link) -> str:
 def link(item: graph_pb2.Link) -> dict[str, Any]:
     return {
         "id": item.id,
-        "sourceRecordId": item.source_record_id,
-        "targetRecordId": item.target_record_id,
+        **_ends(item),
         "confidence": item.confidence,
         "linkType": link_type(item),
-        "method": item.method,
-        "signals": [signal(s) for s in item.signals],
         "feedback": item.feedback or None,
         "feedbackComment": item.feedback_comment or None,
         "createdAt": timestamp(item.created_at),
@@ -74,12 +84,9 @@ def link(item: graph_pb2.Link) -> dict[str, Any]:
 def explanation(item: graph_pb2.Link) -> dict[str, Any]:
     return {
         "linkId": item.id,
-        "sourceRecordId": item.source_record_id,
-        "targetRecordId": item.target_record_id,
+        **_ends(item),
         "score": item.confidence,
         "type": link_type(item),
-        "method": item.method,
-        "signals": [signal(s) for s in item.signals],
     }
 
 
@@ -99,8 +106,7 @@ def group(g: graph_pb2.ContextGroup) -> dict[str, Any]:
         "memberCount": g.member_count,
         "topics": list(g.topics),
         "coherence": g.coherence,
-        "createdAt": timestamp(g.created_at),
-        "updatedAt": timestamp(g.updated_at),
+        **_stamps(g),
     }
 
 
@@ -122,8 +128,7 @@ def user(u: graph_pb2.User) -> dict[str, Any]:
         "email": u.email,
         "displayName": u.display_name or None,
         "settings": _object(u.settings_json),
-        "createdAt": timestamp(u.created_at),
-        "updatedAt": timestamp(u.updated_at),
+        **_stamps(u),
     }
 
 
@@ -136,8 +141,7 @@ def data_source(ds: graph_pb2.DataSource) -> dict[str, Any]:
         "hasWebhookSecret": ds.has_webhook_secret,
         "webhookPath": f"/webhooks/{ds.platform}/{ds.id}"
         if ds.platform in ("github", "slack", "jira") else None,
-        "createdAt": timestamp(ds.created_at),
-        "updatedAt": timestamp(ds.updated_at),
+        **_stamps(ds),
     }
 
 
@@ -150,16 +154,12 @@ def outcome(result: graph_pb2.IngestResult) -> str:
 
 
 def ingest_result(result: graph_pb2.IngestResult) -> dict[str, Any]:
-    status = outcome(result)
-    if status == "rejected":
-        return {
-            "index": result.index,
-            "status": status,
-            "error": {"field": result.error.field or None, "message": result.error.message},
-        }
+    answer: dict[str, Any] = {"index": result.index, "status": outcome(result)}
+    if answer["status"] == "rejected":
+        answer["error"] = {"field": result.error.field or None, "message": result.error.message}
+        return answer
     return {
-        "index": result.index,
-        "status": status,
+        **answer,
         "created": result.created,
         "changed": result.changed,
         "record": record(result.record),
