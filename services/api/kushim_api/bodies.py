@@ -28,6 +28,7 @@ from kushim_api.fields import (
     Timestamp,
     Uuid,
     UuidList,
+    problem,
 )
 
 Shape = TypeVar("Shape", bound="Body")
@@ -74,9 +75,10 @@ def _first_problem(exc: ShapeError) -> ValidationError:
     field = str(error["loc"][0])
     if error["type"] == "missing":
         return ValidationError(f"{field} is required", field=field)
-    context = dict(error.get("ctx") or {})
-    message = context.pop("message", error["msg"])
-    return ValidationError(message, field=field, **context)
+    if error["type"] != "kushim":  # a check that failed in a way of its own: still a 400
+        return ValidationError(f"{field} is not valid: {error['msg']}", field=field)
+    message, details = problem(error["ctx"], field)
+    return ValidationError(message, field=field, **details)
 
 
 async def read(request: web.Request, shape: type[Shape]) -> Shape:

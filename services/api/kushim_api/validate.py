@@ -41,12 +41,13 @@ async def json_body(request: web.Request) -> Any:
     return _json_loads(raw)
 
 
-def _checked(check: Callable[[Any, str], Any], value: Any, name: str) -> Any:
+def _checked(check: Callable[[Any], Any], value: Any, name: str) -> Any:
     """A field type's check (kushim_api.fields) applied to a path or query parameter."""
     try:
-        return check(value, name)
+        return check(value)
     except PydanticCustomError as exc:
-        raise ValidationError(exc.message(), field=name) from None
+        message, details = fields.problem(exc.context or {}, name)
+        raise ValidationError(message, field=name, **details) from None
 
 
 def path_uuid(request: web.Request, name: str) -> str:

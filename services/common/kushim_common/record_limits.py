@@ -27,15 +27,19 @@ MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def object_depth(value: object) -> int:
-    """How many levels a decoded JSON value spans: a scalar or an empty container is 1,
-    {"a": 1} is 2 (graph's rule since it first cleaned metadata)."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            pending.extend((child, depth + 1) for child in item)
-    return deepest
+def nests_deeper_than(value: object, levels: int) -> bool:
+    """Whether a decoded JSON value spans more than `levels` levels: a scalar or an empty
+    container is one level, {"a": 1} two (graph's rule since it first cleaned metadata).
+    Level by level and never past `levels`, so a deep value costs no recursion."""
+    level, depth = [value], 1
+    while level:
+        if depth > levels:
+            return True
+        inner: list = []
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(item.values())
+            elif isinstance(item, list):
+                inner.extend(item)
+        level, depth = inner, depth + 1
+    return False

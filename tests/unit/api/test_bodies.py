@@ -1,10 +1,13 @@
 """The request shapes: the first problem of a body is answered with the message clients have
 always read, and every bound /openapi.json publishes is the bound validation enforces."""
 
+from typing import Annotated
+
 import pytest
 from kushim_api import bodies
 from kushim_api.errors import ValidationError
 from kushim_api.openapi.schemas import request_schemas
+from pydantic import PlainValidator
 
 UUID = "0b6f2c1e-8d7a-4e53-9f1b-2a3c4d5e6f70"
 RECORD = {"externalId": "E-1", "sourcePlatform": "jira", "artifactType": "task", "title": "t",
@@ -49,6 +52,9 @@ def test_every_shape_has_a_valid_example_and_accepts_it():
      {"allowed": ["github", "jira", "slack", "google", "other"]}),
     (bodies.RecordInput, {"sourcePlatform": None}, "sourcePlatform is required", {}),
     (bodies.RecordInput, {"url": "ftp://x/y"}, "url must be an absolute http(s) URL", {}),
+    (bodies.RecordInput, {"url": "https:///path"}, "url must be an absolute http(s) URL", {}),
+    # urlsplit raised ValueError here, which answered 500
+    (bodies.RecordInput, {"url": "http://[::1"}, "url must be an absolute http(s) URL", {}),
     (bodies.RecordInput, {"timestamp": "2024-05-01T12:00:00"},
      "timestamp must be an ISO 8601 timestamp with an offset, e.g. 2024-05-01T12:00:00Z", {}),
     (bodies.RecordInput, {"timestamp": "0001-01-01T00:00:00+23:59"},
@@ -80,6 +86,20 @@ def test_a_bad_field_is_answered_with_its_message(shape, change, message, detail
     refused = _refusal(shape, {**VALID[shape], **change})
     assert refused.message == message
     assert refused.details == {"field": next(iter(change)), **details}
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "HTTPS://example.com/a?b#c",
+                                 "http://[::1]:8080/x"])
+def test_an_absolute_http_url_is_accepted(url):
+    assert bodies.parse(bodies.RecordInput, {**RECORD, "url": url}).url == url
+
+
+def test_a_check_failing_in_a_way_of_its_own_is_still_a_400():
+    class Odd(bodies.Body):
+        value: Annotated[str, PlainValidator(int)]
+
+    refused = _refusal(Odd, {"value": "x"})
+    assert refused.details == {"field": "value"} and refused.message.startswith("value is not")
 
 
 def test_a_missing_field_is_required():

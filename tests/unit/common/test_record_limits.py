@@ -111,7 +111,8 @@ def test_every_artifact_type_the_gateway_accepts_graph_stores(artifact):
 
 @pytest.mark.parametrize(("value", "depth"), [
     (1, 1), ("x", 1), ({}, 1), ([], 1), ({"a": 1}, 2), ({"a": [1, {"b": {}}]}, 4),
-    ([[[]], 1], 3),
+    ([[[]], 1], 3), ({"a": 1, "b": {"c": [2]}}, 4),
 ])
-def test_object_depth_counts_every_level(value, depth):
-    assert limits.object_depth(value) == depth
+def test_a_value_nests_as_deep_as_its_deepest_level(value, depth):
+    assert limits.nests_deeper_than(value, depth - 1)
+    assert not limits.nests_deeper_than(value, depth)

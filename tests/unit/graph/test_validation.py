@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from kushim.graph.v1 import graph_pb2 as pb
-from kushim_graph.errors import InvalidInput
 from kushim_common import record_limits as limits
+from kushim_graph.errors import InvalidInput
 from kushim_graph.validation import clean_record, parse_json_object
 
 
