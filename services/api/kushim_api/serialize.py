@@ -1,10 +1,12 @@
-"""Protobuf messages to the JSON shapes of the HTTP contract (camelCase)."""
+"""Protobuf messages to the JSON answers of the HTTP contract, as declared in answers.py."""
 
 import json
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from kushim.graph.v1 import graph_pb2
+
+from kushim_api import answers
 
 STRONG_THRESHOLD = 0.85
 
@@ -39,7 +41,7 @@ def _ends(item: graph_pb2.Link) -> dict[str, Any]:
     }
 
 
-def record(r: graph_pb2.Record) -> dict[str, Any]:
+def record(r: graph_pb2.Record) -> answers.Record:
     return {
         "id": r.id,
         "externalId": r.external_id,
@@ -59,7 +61,7 @@ def record(r: graph_pb2.Record) -> dict[str, Any]:
     }
 
 
-def signal(s: graph_pb2.Signal) -> dict[str, Any]:
+def signal(s: graph_pb2.Signal) -> answers.Signal:
     return {"name": s.name, "weight": s.weight, "detail": s.detail}
 
 
@@ -69,7 +71,7 @@ def link_type(link: graph_pb2.Link) -> str:
     return "strong_contextual" if link.confidence >= STRONG_THRESHOLD else "weak_contextual"
 
 
-def link(item: graph_pb2.Link) -> dict[str, Any]:
+def link(item: graph_pb2.Link) -> answers.Link:
     return {
         "id": item.id,
         **_ends(item),
@@ -81,7 +83,7 @@ def link(item: graph_pb2.Link) -> dict[str, Any]:
     }
 
 
-def explanation(item: graph_pb2.Link) -> dict[str, Any]:
+def explanation(item: graph_pb2.Link) -> answers.LinkExplanation:
     return {
         "linkId": item.id,
         **_ends(item),
@@ -90,7 +92,7 @@ def explanation(item: graph_pb2.Link) -> dict[str, Any]:
     }
 
 
-def link_stats(stats: graph_pb2.GetLinkStatsResponse) -> dict[str, Any]:
+def link_stats(stats: graph_pb2.GetLinkStatsResponse) -> answers.LinkStats:
     return {
         "total": stats.total,
         "byMethod": dict(stats.by_method),
@@ -99,7 +101,7 @@ def link_stats(stats: graph_pb2.GetLinkStatsResponse) -> dict[str, Any]:
     }
 
 
-def group(g: graph_pb2.ContextGroup) -> dict[str, Any]:
+def group(g: graph_pb2.ContextGroup) -> answers.ContextGroup:
     return {
         "id": g.id,
         "name": g.name,
@@ -110,19 +112,23 @@ def group(g: graph_pb2.ContextGroup) -> dict[str, Any]:
     }
 
 
-def group_with_members(answer: graph_pb2.GroupResponse) -> dict[str, Any]:
+def group_with_members(
+    answer: graph_pb2.GroupResponse,
+) -> answers.ContextGroupWithMembers:
     return {**group(answer.group), "members": [record(m) for m in answer.members]}
 
 
-def graph(nodes: Any, links: Any) -> dict[str, Any]:
+def graph(nodes: Any, links: Any) -> answers.Graph:
     return {"nodes": [record(n) for n in nodes], "links": [link(x) for x in links]}
 
 
-def subgraph(sub: graph_pb2.Subgraph) -> dict[str, Any]:
-    return {**graph(sub.nodes, sub.links), "groups": [group(g) for g in sub.groups]}
+def context(answer: graph_pb2.GetRecordContextResponse, depth: int) -> answers.Context:
+    sub = answer.subgraph
+    return {**graph(sub.nodes, sub.links), "groups": [group(g) for g in sub.groups],
+            "depth": depth, "cached": answer.cached}
 
 
-def user(u: graph_pb2.User) -> dict[str, Any]:
+def user(u: graph_pb2.User) -> answers.User:
     return {
         "id": u.id,
         "email": u.email,
@@ -132,7 +138,7 @@ def user(u: graph_pb2.User) -> dict[str, Any]:
     }
 
 
-def data_source(ds: graph_pb2.DataSource) -> dict[str, Any]:
+def data_source(ds: graph_pb2.DataSource) -> answers.DataSource:
     return {
         "id": ds.id,
         "platform": ds.platform,
@@ -153,7 +159,7 @@ def outcome(result: graph_pb2.IngestResult) -> str:
     return "updated" if result.changed else "unchanged"
 
 
-def ingest_result(result: graph_pb2.IngestResult) -> dict[str, Any]:
+def ingest_result(result: graph_pb2.IngestResult) -> answers.IngestResult:
     answer: dict[str, Any] = {"index": result.index, "status": outcome(result)}
     if answer["status"] == "rejected":
         answer["error"] = {"field": result.error.field or None, "message": result.error.message}

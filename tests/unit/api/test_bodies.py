@@ -6,7 +6,7 @@ from typing import Annotated
 import pytest
 from kushim_api import bodies
 from kushim_api.errors import ValidationError
-from kushim_api.openapi.schemas import request_schemas
+from kushim_api.openapi.schemas import derived_schemas
 from pydantic import PlainValidator
 
 UUID = "0b6f2c1e-8d7a-4e53-9f1b-2a3c4d5e6f70"
@@ -130,7 +130,7 @@ def test_a_patch_knows_which_fields_were_sent():
 
 def _bounds():
     """(shape, field, schema) for every bounded or enumerated property of every shape."""
-    schemas = request_schemas()
+    schemas = derived_schemas()
     for shape in bodies.SHAPES:
         for field, schema in schemas[shape.__name__]["properties"].items():
             if {"maxLength", "maxItems", "enum"} & set(schema):
@@ -169,7 +169,7 @@ def test_the_published_bound_is_the_enforced_bound(shape, field, schema):
 
 
 def test_every_shape_is_published_closed_with_its_required_fields():
-    schemas = request_schemas()
+    schemas = derived_schemas()
     for shape in bodies.SHAPES:
         schema = schemas[shape.__name__]
         assert schema["additionalProperties"] is False

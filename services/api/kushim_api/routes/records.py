@@ -134,6 +134,4 @@ async def record_context(request: web.Request) -> web.Response:
             user_id=user_id(request), record_id=record_id, depth=depth
         )
     )
-    return web.json_response(
-        {**serialize.subgraph(answer.subgraph), "depth": depth, "cached": answer.cached}
-    )
+    return web.json_response(serialize.context(answer, depth))
