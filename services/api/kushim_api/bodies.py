@@ -108,7 +108,7 @@ class RecordInput(Body):
 class RecordBatch(Body):
     """A batch: each record is checked on its own and answered with its own result."""
 
-    records: Batch("#/components/schemas/RecordInput", limits.MAX_BATCH, "records")
+    records: Batch(RecordInput, limits.MAX_BATCH, "records")
 
 
 class RegisterInput(Body):

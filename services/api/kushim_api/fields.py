@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from kushim_common import record_limits
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 UUID_RE = re.compile(
@@ -202,15 +202,16 @@ def TextList(max_items: int, max_len: int) -> Any:  # noqa: N802 - a type
     return _field(schema, check, list[str] | None)
 
 
-def Batch(item_ref: str, max_items: int, noun: str) -> Any:  # noqa: N802 - a type
-    """A list of 1..max_items items checked one by one by the caller (each keeps its error)."""
+def Batch(item: type, max_items: int, noun: str) -> Any:  # noqa: N802 - a type
+    """A list of 1..max_items `item`s, each checked by the caller (so each keeps its error)."""
     def check(value: Any) -> list:
         if not isinstance(value, list) or not 1 <= len(value) <= max_items:
             raise invalid(f"{{field}} must be a list of 1 to {max_items} {noun}")
         return value
 
-    schema = {"type": "array", "minItems": 1, "maxItems": max_items, "items": {"$re": item_ref}}
-    return _field(schema, check, list)
+    # described from the item's own declaration (a $ref to it), not a copy of its schema
+    described = Annotated[list[item], Field(min_length=1, max_length=max_items)]
+    return Annotated[list, PlainValidator(check, json_schema_input_type=described)]
 
 
 def json_object_text(value: Any) -> str | None:
