@@ -52,10 +52,11 @@ def text_value(value: str) -> str:
     """Refuses what PostgreSQL text and protobuf strings cannot carry."""
     if "\x00" in value:
         raise invalid("{field} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid("{field} must be valid Unicode text") from None
+    if not value.isascii():  # only text beyond ASCII can hold a lone surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid("{field} must be valid Unicode text") from None
     return value
 
 
@@ -221,16 +222,22 @@ def json_object_text(value: Any) -> str | None:
     if not isinstance(value, dict):
         raise invalid("{field} must be a JSON object")
     depth = record_limits.MAX_OBJECT_DEPTH
-    if record_limits.nests_deeper_than(value, depth):
-        raise invalid(f"{{field}} must not nest deeper than {depth} levels")
+    too_deep = invalid(f"{{field}} must not nest deeper than {depth} levels")
     try:
         encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        size = len(encoded.encode("utf-8"))
+        size = len(encoded) if encoded.isascii() else len(encoded.encode("utf-8"))
+    except RecursionError:
+        raise too_deep from None
     except (UnicodeEncodeError, ValueError):
         raise invalid("{field} must hold finite numbers and valid Unicode text") from None
     limit = record_limits.MAX_OBJECT_BYTES
     if size > limit:
         raise invalid(f"{{field}} must be at most {limit} bytes as JSON")
+    # Nesting past `depth` levels takes at least `depth` brackets; counting them in the text
+    # (strings' brackets included, which only errs towards walking) spares most objects the walk.
+    brackets = encoded.count("{") + encoded.count("[")
+    if brackets >= depth and record_limits.nests_deeper_than(value, depth):
+        raise too_deep
     if _JSON_NUL_RE.search(encoded):
         raise invalid("{field} must not contain NUL characters")
     return encoded
