@@ -10,22 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kushim_common import record_limits
+
 from kushim_graph.errors import InvalidInput
 
-PLATFORMS = frozenset({"github", "jira", "slack", "google", "other"})
-ARTIFACT_TYPES = frozenset(
-    {"issue", "pull_request", "task", "message", "document", "email", "commit"}
-)
-MAX_BODY_BYTES = 1024 * 1024
-MAX_TITLE_CHARS = 4096
-MAX_ID_CHARS = 512
-MAX_URL_CHARS = 4096
-MAX_PERSON_CHARS = 320
-MAX_PARTICIPANTS = 1000
-MAX_METADATA_BYTES = 64 * 1024
-MAX_METADATA_DEPTH = 16
-MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
-MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+PLATFORMS = frozenset(record_limits.PLATFORMS)
+ARTIFACT_TYPES = frozenset(record_limits.ARTIFACT_TYPES)
+MAX_METADATA_DEPTH = record_limits.MAX_OBJECT_DEPTH
+MIN_TIME, MAX_TIME = record_limits.MIN_TIME, record_limits.MAX_TIME
 
 # C0 controls but tab, newline and carriage return; DEL; C1 controls. PostgreSQL refuses NUL
 # in text and jsonb, the others only make trouble downstream.
@@ -89,7 +81,8 @@ def _clean_json(value, depth: int, field: str):
     return value
 
 
-def parse_json_object(field: str, text: str, *, max_bytes: int = MAX_METADATA_BYTES) -> dict:
+def parse_json_object(field: str, text: str, *,
+                      max_bytes: int = record_limits.MAX_OBJECT_BYTES) -> dict:
     """A JSON object with NULs and control characters removed from its strings."""
     if not text.strip():
         return {}
@@ -115,14 +108,14 @@ def parse_json_object(field: str, text: str, *, max_bytes: int = MAX_METADATA_BY
 
 
 def _participants(values) -> tuple[str, ...]:
-    if len(values) > MAX_PARTICIPANTS:
+    limit = record_limits.MAX_PARTICIPANTS
+    if len(values) > limit:
         raise InvalidInput(
-            "participants",
-            f"participants has {len(values)} entries; the limit is {MAX_PARTICIPANTS}",
+            "participants", f"participants has {len(values)} entries; the limit is {limit}"
         )
     people = set()
     for value in values:
-        person = _one_line("participants", value, MAX_PERSON_CHARS)
+        person = _one_line("participants", value, record_limits.MAX_PERSON_CHARS)
         if person:
             people.add(person)
     return tuple(sorted(people))
@@ -154,16 +147,19 @@ def clean_record(message) -> CleanRecord:
         raise InvalidInput(
             "artifact_type", f"artifact_type must be one of {', '.join(sorted(ARTIFACT_TYPES))}"
         )
-    external_id = _one_line("external_id", message.external_id, MAX_ID_CHARS, required=True)
-    title = _one_line("title", clean_text(message.title), MAX_TITLE_CHARS)
+    external_id = _one_line(
+        "external_id", message.external_id, record_limits.MAX_EXTERNAL_ID_CHARS, required=True
+    )
+    title = _one_line("title", clean_text(message.title), record_limits.MAX_TITLE_CHARS)
     body = clean_text(message.body)
-    size = len(body.encode("utf-8", "surrogatepass"))
-    if size > MAX_BODY_BYTES:
-        raise InvalidInput("body", f"body is {size} bytes; the limit is {MAX_BODY_BYTES} (1 MiB)")
-    url = _one_line("url", message.url, MAX_URL_CHARS)
+    if len(body) > record_limits.MAX_BODY_CHARS:
+        raise InvalidInput(
+            "body", f"body is {len(body)} characters; the limit is {record_limits.MAX_BODY_CHARS}"
+        )
+    url = _one_line("url", message.url, record_limits.MAX_URL_CHARS)
     if url and not url.lower().startswith(("http://", "https://")):
         raise InvalidInput("url", "url must start with http:// or https://")
-    author = _one_line("author", message.author, MAX_PERSON_CHARS)
+    author = _one_line("author", message.author, record_limits.MAX_PERSON_CHARS)
     occurred_at = _timestamp(message)
     participants = _participants(message.participants)
     metadata = parse_json_object("metadata_json", message.metadata_json)

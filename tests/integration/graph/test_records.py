@@ -5,6 +5,7 @@ import uuid
 
 import grpc
 from kushim.graph.v1 import graph_pb2 as pb
+from kushim_common import record_limits as limits
 
 from tests.integration.graph.support import record, rpc_error
 
@@ -130,8 +131,8 @@ async def test_input_hygiene_rejects_items_not_the_batch(graph):
         node = node["x"]
     items = [
         record("OK-1", title="fine \x00title\x07", body="nul\x00byte and \U0001f680 emoji"),
-        record("BIG-1", body="x" * (1024 * 1024 + 1)),
-        record("PPL-1", participants=[f"p{i}" for i in range(1001)]),
+        record("BIG-1", body="x" * (limits.MAX_BODY_CHARS + 1)),
+        record("PPL-1", participants=[f"p{i}" for i in range(limits.MAX_PARTICIPANTS + 1)]),
         record("DEEP-1", metadata=deep),
         pb.RecordInput(external_id="JSON-1", source_platform="jira", artifact_type="task",
                        timestamp=record("x").timestamp, metadata_json="[1, 2]"),
@@ -149,7 +150,7 @@ async def test_input_hygiene_rejects_items_not_the_batch(graph):
     assert not ok.HasField("error")
     assert ok.record.title == "fine title" and ok.record.body == "nulbyte and \U0001f680 emoji"
     errors = {r.record.external_id or items[r.index].external_id: r.error for r in results[1:]}
-    assert errors["BIG-1"].field == "body" and "1 MiB" in errors["BIG-1"].message
+    assert errors["BIG-1"].field == "body" and "characters" in errors["BIG-1"].message
     assert errors["PPL-1"].field == "participants"
     assert errors["DEEP-1"].field == "metadata_json" and "deeper" in errors["DEEP-1"].message
     assert errors["JSON-1"].field == "metadata_json"

@@ -4,7 +4,7 @@ platform and the validators finish far inside the deadline (a quadratic pattern 
 import contextlib
 
 import pytest
-from kushim_api import validate
+from kushim_api import bodies
 from kushim_api.errors import ValidationError
 from kushim_api.webhooks import MALFORMED, github, jira, slack
 
@@ -44,7 +44,7 @@ def _jira(text: str) -> None:
 
 def _metadata(text: str) -> None:
     with contextlib.suppress(ValidationError):
-        validate.json_object_text({"metadata": {"k": text}}, "metadata")
+        bodies.parse(bodies.UserPatch, {"settings": {"k": text}})
 
 
 def _malformed_tolerant(work):

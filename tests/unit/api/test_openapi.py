@@ -32,6 +32,8 @@ def test_every_reference_resolves_and_path_params_are_declared():
     text = repr(document)
     for name in re.findall(r"#/components/schemas/(\w+)", text):
         assert name in schemas, name
+    # every mention of a component is a reference ("$ref"), not a mangled key
+    assert text.count("#/components/schemas/") == text.count("'$ref': '#/components/schemas/")
     for path, ops in document["paths"].items():
         params = set(re.findall(r"{(\w+)}", path))
         for op in ops.values():

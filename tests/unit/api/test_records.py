@@ -82,6 +82,10 @@ async def test_a_batch_over_500_is_refused(client, alice):
     ({"metadata": [1, 2]}, "metadata"),
     ({"metadata": {"big": "x" * 40_000}}, "metadata"),
     ({"dataSourceId": "not-a-uuid"}, "dataSourceId"),
+    ({"url": "http://[::1"}, "url"),
+    ({"timestamp": "1899-12-31T23:59:59Z"}, "timestamp"),
+    ({"metadata": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {
+        "m": {"n": {"o": {"p": 1}}}}}}}}}}}}}}}}}, "metadata"),
     ({"body": "nul\x00byte"}, "body"),
     ({"title": "\ud800"}, "title"),
     ({"extra": 1}, "extra"),

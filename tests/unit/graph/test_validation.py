@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from kushim.graph.v1 import graph_pb2 as pb
+from kushim_common import record_limits as limits
 from kushim_graph.errors import InvalidInput
-from kushim_graph.validation import MAX_BODY_BYTES, clean_record, parse_json_object
+from kushim_graph.validation import clean_record, parse_json_object
 
 
 def item(**fields) -> pb.RecordInput:
@@ -59,18 +60,20 @@ def test_any_unicode_is_kept():
         ({"source_platform": "myspace"}, "source_platform"),
         ({"artifact_type": "meme"}, "artifact_type"),
         ({"external_id": "  "}, "external_id"),
-        ({"external_id": "x" * 513}, "external_id"),
-        ({"title": "x" * 4097}, "title"),
-        ({"body": "x" * (MAX_BODY_BYTES + 1)}, "body"),
-        ({"body": "é" * (MAX_BODY_BYTES // 2 + 1)}, "body"),
+        ({"external_id": "x" * (limits.MAX_EXTERNAL_ID_CHARS + 1)}, "external_id"),
+        ({"title": "x" * (limits.MAX_TITLE_CHARS + 1)}, "title"),
+        ({"body": "x" * (limits.MAX_BODY_CHARS + 1)}, "body"),
+        ({"body": "é" * (limits.MAX_BODY_CHARS + 1)}, "body"),
         ({"url": "ftp://host/file"}, "url"),
-        ({"author": "x" * 321}, "author"),
-        ({"participants": [f"p{i}" for i in range(1001)]}, "participants"),
-        ({"participants": ["x" * 321]}, "participants"),
+        ({"url": "https://h/" + "x" * limits.MAX_URL_CHARS}, "url"),
+        ({"author": "x" * (limits.MAX_PERSON_CHARS + 1)}, "author"),
+        ({"participants": [f"p{i}" for i in range(limits.MAX_PARTICIPANTS + 1)]},
+         "participants"),
+        ({"participants": ["x" * (limits.MAX_PERSON_CHARS + 1)]}, "participants"),
         ({"metadata_json": "[]"}, "metadata_json"),
         ({"metadata_json": "{bad"}, "metadata_json"),
         ({"metadata_json": '{"a": Infinity}'}, "metadata_json"),
-        ({"metadata_json": json.dumps({"a": "x" * 70_000})}, "metadata_json"),
+        ({"metadata_json": json.dumps({"a": "x" * limits.MAX_OBJECT_BYTES})}, "metadata_json"),
         ({"metadata_json": "[" * 5000 + "]" * 5000}, "metadata_json"),
         ({"data_source_id": "not-a-uuid"}, "data_source_id"),
     ],
@@ -88,7 +91,8 @@ def test_timestamp_is_required_and_sane():
 
 
 def test_body_at_the_limit_is_accepted():
-    assert len(clean_record(item(body="x" * MAX_BODY_BYTES)).body) == MAX_BODY_BYTES
+    body = "é" * limits.MAX_BODY_CHARS
+    assert clean_record(item(body=body)).body == body
 
 
 def test_deep_metadata_is_rejected_not_crashing():

@@ -1,7 +1,8 @@
 """Operations of the OpenAPI description, one entry per route the gateway registers."""
 
-from kushim_api.openapi.schemas import NAME, SECRET, UUID, ref
-from kushim_api.record_input import ARTIFACT_TYPES, PLATFORMS
+from kushim_common.record_limits import ARTIFACT_TYPES, MAX_BATCH, PLATFORMS
+
+from kushim_api.openapi.schemas import UUID, ref
 
 ERRORS = {
     "400": "validation_error", "401": "unauthorized", "403": "forbidden", "404": "not_found",
@@ -140,7 +141,7 @@ PATHS = {
     },
     "/records": {
         "post": _described(INGEST_BEHAVIOUR, _with_responses(
-            op("Ingest one record, or a batch of up to 500 with per-item results",
+            op(f"Ingest one record, or a batch of up to {MAX_BATCH} with per-item results",
                _json(ref("IngestAnswer"), "a new record"), status="201", tag="records",
                body={"oneOf": [ref("RecordInput"), ref("RecordBatch")]},
                errors=("404", "409", "429")),
@@ -169,10 +170,7 @@ PATHS = {
     )},
     "/links": {"post": op(
         "Link two records by hand (confidence 1.0, method manual)", _json(ref("Link"), "created"),
-        status="201", tag="links", errors=("409",),
-        body={"type": "object", "additionalProperties": False,
-              "required": ["sourceRecordId", "targetRecordId"],
-              "properties": {"sourceRecordId": UUID, "targetRecordId": UUID}},
+        status="201", tag="links", errors=("409",), body=ref("LinkInput"),
     )},
     "/links/stats": {"get": op("Link counts by method, feedback and type",
                                _json(ref("LinkStats")), tag="links")},
@@ -187,10 +185,7 @@ PATHS = {
     "/links/{id}/feedback": {"post": op(
         "Record feedback on a link: negative removes it and keeps every discovery from linking "
         "the pair again (a manual link lifts that); positive keeps it when its records change",
-        _json(ref("Link")), params=("id",), tag="links",
-        body={"type": "object", "additionalProperties": False, "required": ["feedback"],
-              "properties": {"feedback": {"type": "string", "enum": ["positive", "negative"]},
-                             "comment": {"type": ["string", "null"], "maxLength": 2000}}},
+        _json(ref("Link")), params=("id",), tag="links", body=ref("LinkFeedback"),
     )},
     "/links/{id}": {"delete": op("Delete a link", NO_CONTENT, status="204", params=("id",),
                                  tag="links")},
@@ -199,18 +194,14 @@ PATHS = {
                   _json(ref("ContextGroupPage")), tag="groups", query=PAGINATION),
         "post": op(
             "Create a group", _json(ref("ContextGroupWithMembers"), "created"), status="201",
-            tag="groups", errors=("404",),
-            body={"type": "object", "additionalProperties": False, "required": ["name"],
-                  "properties": {"name": NAME, "recordIds": {
-                      "type": ["array", "null"], "maxItems": 500, "items": UUID}}},
+            tag="groups", errors=("404",), body=ref("GroupInput"),
         ),
     },
     "/context-groups/{id}": {
         "get": op("A group with its members", _json(ref("ContextGroupWithMembers")),
                   params=("id",), tag="groups"),
         "patch": op("Rename a group", _json(ref("ContextGroupWithMembers")), params=("id",),
-                    tag="groups", body={"type": "object", "additionalProperties": False,
-                                        "required": ["name"], "properties": {"name": NAME}}),
+                    tag="groups", body=ref("GroupRename")),
         "delete": op("Delete a group (its records stay)", NO_CONTENT, status="204",
                      params=("id",), tag="groups"),
     },
@@ -224,9 +215,7 @@ PATHS = {
     )},
     "/context-groups/{id}/records": {"post": op(
         "Add a record to a group", _json(ref("ContextGroupWithMembers")), params=("id",),
-        tag="groups", errors=("409",),
-        body={"type": "object", "additionalProperties": False, "required": ["recordId"],
-              "properties": {"recordId": UUID}},
+        tag="groups", errors=("409",), body=ref("GroupMember"),
     )},
     "/context-groups/{id}/records/{recordId}": {"delete": op(
         "Remove a record from a group", _json(ref("ContextGroupWithMembers")),
@@ -234,9 +223,7 @@ PATHS = {
     )},
     "/context-groups/{id}/merge": {"post": op(
         "Move another group's members in and delete it", _json(ref("ContextGroupWithMembers")),
-        params=("id",), tag="groups", errors=("409",),
-        body={"type": "object", "additionalProperties": False, "required": ["sourceGroupId"],
-              "properties": {"sourceGroupId": UUID}},
+        params=("id",), tag="groups", errors=("409",), body=ref("GroupMerge"),
     )},
     "/context-groups/{id}/split": {"post": op(
         "Split by connected components (coherence < 0.4, size >= 5); 409 when not warranted",
@@ -285,34 +272,8 @@ PATHS = {
 }
 
 AUTH_SCHEMAS = {
-    "RegisterInput": {"type": "object", "additionalProperties": False,
-                      "required": ["email", "password"], "properties": {
-                          "email": {"type": "string", "format": "email", "maxLength": 254},
-                          "password": {"type": "string", "minLength": 8, "maxLength": 256},
-                          "displayName": {"type": ["string", "null"], "maxLength": 200}}},
-    "LoginInput": {"type": "object", "additionalProperties": False,
-                   "required": ["email", "password"], "properties": {
-                       "email": {"type": "string", "minLength": 1, "maxLength": 254},
-                       "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
-    "PasswordChange": {"type": "object", "additionalProperties": False,
-                       "required": ["currentPassword", "newPassword"], "properties": {
-                           "currentPassword": {"type": "string", "minLength": 1,
-                                               "maxLength": 256},
-                           "newPassword": {"type": "string", "minLength": 8,
-                                           "maxLength": 256}}},
     "RegisterAnswer": {"type": "object", "required": ["user", "token"],
                        "properties": {"user": ref("User"), "token": {"type": "string"}}},
     "LoginAnswer": {"type": "object", "required": ["token"], "properties": {
         "token": {"type": "string"}, "expiresIn": {"type": "integer"}, "userId": UUID}},
-    "UserPatch": {"type": "object", "additionalProperties": False, "minProperties": 1,
-                  "properties": {"displayName": {"type": ["string", "null"], "maxLength": 200},
-                                 "settings": {"type": ["object", "null"]}}},
-    "DataSourceInput": {"type": "object", "additionalProperties": False,
-                        "required": ["platform", "name"], "properties": {
-                            "platform": {"type": "string", "enum": list(PLATFORMS)},
-                            "name": NAME, "webhookSecret": SECRET,
-                            "config": {"type": ["object", "null"]}}},
-    "DataSourcePatch": {"type": "object", "additionalProperties": False, "minProperties": 1,
-                        "properties": {"name": NAME, "webhookSecret": SECRET,
-                                       "config": {"type": ["object", "null"]}}},
 }

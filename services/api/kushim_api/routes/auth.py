@@ -1,32 +1,15 @@
 """POST /auth/register, /auth/login, /auth/logout and /auth/password."""
 
-import re
-
 import grpc
 from aiohttp import web
 from kushim.graph.v1 import graph_pb2
 
-from kushim_api import auth, keys, serialize, validate
+from kushim_api import auth, bodies, keys, serialize
 from kushim_api.clientaddr import client_address
-from kushim_api.errors import Conflict, Forbidden, Unauthorized, ValidationError
+from kushim_api.errors import Conflict, Forbidden, Unauthorized
 from kushim_api.ratelimit import Limit, login_limits
 
 routes = web.RouteTableDef()
-
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$")
-PASSWORD_MIN, PASSWORD_MAX = 8, 256
-
-
-def _email(body: dict) -> str:
-    email = validate.string(body, "email", max_len=254, min_len=3)
-    if not EMAIL_RE.match(email):
-        raise ValidationError("email must be an email address", field="email")
-    return email.strip().lower()
-
-
-def _password(body: dict) -> str:
-    return validate.string(body, "password", max_len=PASSWORD_MAX, min_len=PASSWORD_MIN)
-
 
 def client_ip(request: web.Request) -> str:
     config = request.app[keys.CONFIG]
@@ -50,10 +33,8 @@ async def _email_taken(request: web.Request, email: str) -> bool:
 
 @routes.post("/auth/register")
 async def register(request: web.Request) -> web.Response:
-    body = await validate.json_object(request, ("email", "password", "displayName"))
-    email, password = _email(body), _password(body)
-    display_name = validate.string(body, "displayName", max_len=200, required=False,
-                                   nullable=True)
+    body = await bodies.read(request, bodies.RegisterInput)
+    email, password, display_name = body.email, body.password, body.displayName
     config = request.app[keys.CONFIG]
     await request.app[keys.RATE_LIMITER].check(Limit(
         "register_ip", f"register:ip:{client_ip(request)}", config.register_rate_limit_per_ip,
@@ -120,10 +101,9 @@ async def _revoke(request: web.Request, password_hash: str = "") -> graph_pb2.Us
 
 @routes.post("/auth/login")
 async def login(request: web.Request) -> web.Response:
-    body = await validate.json_object(request, ("email", "password"))
-    email = validate.string(body, "email", max_len=254, min_len=1).strip().lower()
-    password = validate.string(body, "password", max_len=PASSWORD_MAX, min_len=1)
-    return _token_answer(request, await _authenticate(request, email, password))
+    body = await bodies.read(request, bodies.LoginInput)
+    email = body.email.strip().lower()
+    return _token_answer(request, await _authenticate(request, email, body.password))
 
 
 @routes.post("/auth/logout")
@@ -136,9 +116,8 @@ async def logout(request: web.Request) -> web.Response:
 @routes.post("/auth/password")
 async def change_password(request: web.Request) -> web.Response:
     """Replaces the password and revokes every earlier token; answers a fresh one."""
-    body = await validate.json_object(request, ("currentPassword", "newPassword"))
-    current = validate.string(body, "currentPassword", max_len=PASSWORD_MAX, min_len=1)
-    new = validate.string(body, "newPassword", max_len=PASSWORD_MAX, min_len=PASSWORD_MIN)
+    body = await bodies.read(request, bodies.PasswordChange)
+    current, new = body.currentPassword, body.newPassword
     me = await request.app[keys.UPSTREAM].users.GetUser(
         graph_pb2.GetUserRequest(user_id=auth.user_id(request))
     )

@@ -3,33 +3,14 @@
 from aiohttp import web
 from kushim.graph.v1 import graph_pb2
 
-from kushim_api import keys, record_input, serialize, validate
+from kushim_api import bodies, keys, serialize, validate
 from kushim_api.auth import user_id
 from kushim_api.errors import ValidationError
 
 routes = web.RouteTableDef()
 
-FIELDS = ("platform", "name", "webhookSecret", "config")
-SECRET_MIN, SECRET_MAX = 16, 256
 # The cached entry holds the newest records up to one full page; deeper pages go to graph.
 CACHED_RECORDS = validate.MAX_LIMIT
-
-
-def _secret(body: dict) -> str:
-    secret = validate.string(body, "webhookSecret", max_len=SECRET_MAX, required=False,
-                             nullable=True)
-    if secret and len(secret) < SECRET_MIN:
-        raise ValidationError(
-            f"webhookSecret must be at least {SECRET_MIN} characters", field="webhookSecret"
-        )
-    return secret
-
-
-def _name(body: dict, required: bool) -> str:
-    name = validate.string(body, "name", max_len=200, min_len=1, required=required)
-    if required and not name.strip():
-        raise ValidationError("name must not be blank", field="name")
-    return name.strip()
 
 
 def _ds_request(request: web.Request) -> graph_pb2.GetDataSourceRequest:
@@ -50,14 +31,11 @@ async def list_data_sources(request: web.Request) -> web.Response:
 
 @routes.post("/data-sources")
 async def create_data_source(request: web.Request) -> web.Response:
-    body = await validate.json_object(request, FIELDS)
+    body = await bodies.read(request, bodies.DataSourceInput)
     answer = await request.app[keys.UPSTREAM].data_sources.CreateDataSource(
         graph_pb2.CreateDataSourceRequest(
-            user_id=user_id(request),
-            platform=validate.enum(body, "platform", record_input.PLATFORMS),
-            name=_name(body, required=True),
-            webhook_secret=_secret(body),
-            config_json=validate.json_object_text(body, "config") or "{}",
+            user_id=user_id(request), platform=body.platform, name=body.name,
+            webhook_secret=body.webhookSecret, config_json=body.config or "{}",
         )
     )
     return web.json_response(serialize.data_source(answer.data_source), status=201)
@@ -72,18 +50,19 @@ async def get_data_source(request: web.Request) -> web.Response:
 @routes.patch("/data-sources/{id}")
 async def update_data_source(request: web.Request) -> web.Response:
     target = _ds_request(request)
-    body = await validate.json_object(request, ("name", "webhookSecret", "config"))
-    if not body:
+    body = await bodies.read(request, bodies.DataSourcePatch)
+    sent = body.model_fields_set
+    if not sent:
         raise ValidationError("give name, webhookSecret and/or config")
     update = graph_pb2.UpdateDataSourceRequest(
         user_id=target.user_id, data_source_id=target.data_source_id
     )
-    if "name" in body:
-        update.name = _name(body, required=True)
-    if "webhookSecret" in body:
-        update.webhook_secret = _secret(body)
-    if "config" in body:
-        update.config_json = validate.json_object_text(body, "config") or "{}"
+    if "name" in sent:
+        update.name = body.name
+    if "webhookSecret" in sent:
+        update.webhook_secret = body.webhookSecret
+    if "config" in sent:
+        update.config_json = body.config or "{}"
     answer = await request.app[keys.UPSTREAM].data_sources.UpdateDataSource(update)
     await request.app[keys.CACHES].invalidate_data_source(target.user_id, target.data_source_id)
     return web.json_response(serialize.data_source(answer.data_source))

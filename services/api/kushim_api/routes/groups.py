@@ -3,7 +3,7 @@
 from aiohttp import web
 from kushim.graph.v1 import graph_pb2
 
-from kushim_api import keys, serialize, validate
+from kushim_api import bodies, keys, serialize, validate
 from kushim_api.auth import user_id
 from kushim_api.errors import ValidationError
 
@@ -11,16 +11,6 @@ routes = web.RouteTableDef()
 # GET /graph pages its nodes (oldest first, bodies omitted); links are those among the page.
 GRAPH_PAGE_DEFAULT = 500
 GRAPH_PAGE_MAX = 2_000
-
-NAME_MAX = 200
-MAX_INITIAL_MEMBERS = 500
-
-
-def _name(body: dict) -> str:
-    name = validate.string(body, "name", max_len=NAME_MAX, min_len=1)
-    if not name.strip():
-        raise ValidationError("name must not be blank", field="name")
-    return name.strip()
 
 
 def _group_request(request: web.Request) -> graph_pb2.GetGroupRequest:
@@ -41,12 +31,9 @@ async def list_groups(request: web.Request) -> web.Response:
 
 @routes.post("/context-groups")
 async def create_group(request: web.Request) -> web.Response:
-    body = await validate.json_object(request, ("name", "recordIds"))
+    body = await bodies.read(request, bodies.GroupInput)
     answer = await request.app[keys.UPSTREAM].groups.CreateGroup(graph_pb2.CreateGroupRequest(
-        user_id=user_id(request), name=_name(body),
-        record_ids=list(dict.fromkeys(
-            validate.uuid_list(body, "recordIds", max_items=MAX_INITIAL_MEMBERS)
-        )),
+        user_id=user_id(request), name=body.name, record_ids=list(dict.fromkeys(body.recordIds)),
     ))
     return web.json_response(serialize.group_with_members(answer), status=201)
 
@@ -80,9 +67,9 @@ async def group_graph(request: web.Request) -> web.Response:
 @routes.patch("/context-groups/{id}")
 async def rename_group(request: web.Request) -> web.Response:
     group_id = validate.path_uuid(request, "id")
-    body = await validate.json_object(request, ("name",))
+    body = await bodies.read(request, bodies.GroupRename)
     answer = await request.app[keys.UPSTREAM].groups.RenameGroup(graph_pb2.RenameGroupRequest(
-        user_id=user_id(request), group_id=group_id, name=_name(body)
+        user_id=user_id(request), group_id=group_id, name=body.name
     ))
     return web.json_response(serialize.group_with_members(answer))
 
@@ -96,10 +83,9 @@ async def delete_group(request: web.Request) -> web.Response:
 @routes.post("/context-groups/{id}/records")
 async def add_member(request: web.Request) -> web.Response:
     group_id = validate.path_uuid(request, "id")
-    body = await validate.json_object(request, ("recordId",))
+    body = await bodies.read(request, bodies.GroupMember)
     answer = await request.app[keys.UPSTREAM].groups.AddGroupMember(graph_pb2.GroupMemberRequest(
-        user_id=user_id(request), group_id=group_id,
-        record_id=validate.uuid_field(body, "recordId"),
+        user_id=user_id(request), group_id=group_id, record_id=body.recordId,
     ))
     return web.json_response(serialize.group_with_members(answer))
 
@@ -118,8 +104,7 @@ async def remove_member(request: web.Request) -> web.Response:
 @routes.post("/context-groups/{id}/merge")
 async def merge_groups(request: web.Request) -> web.Response:
     target = validate.path_uuid(request, "id")
-    body = await validate.json_object(request, ("sourceGroupId",))
-    source = validate.uuid_field(body, "sourceGroupId")
+    source = (await bodies.read(request, bodies.GroupMerge)).sourceGroupId
     if source == target:
         raise ValidationError("a group cannot be merged into itself", field="sourceGroupId")
     answer = await request.app[keys.UPSTREAM].groups.MergeGroups(graph_pb2.MergeGroupsRequest(

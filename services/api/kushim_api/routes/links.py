@@ -3,20 +3,16 @@
 from aiohttp import web
 from kushim.graph.v1 import graph_pb2
 
-from kushim_api import keys, serialize, validate
+from kushim_api import bodies, keys, serialize, validate
 from kushim_api.auth import user_id
 from kushim_api.errors import ValidationError
 
 routes = web.RouteTableDef()
 
-FEEDBACK = ("positive", "negative")
-
-
 @routes.post("/links")
 async def create_link(request: web.Request) -> web.Response:
-    body = await validate.json_object(request, ("sourceRecordId", "targetRecordId"))
-    source = validate.uuid_field(body, "sourceRecordId")
-    target = validate.uuid_field(body, "targetRecordId")
+    body = await bodies.read(request, bodies.LinkInput)
+    source, target = body.sourceRecordId, body.targetRecordId
     if source == target:
         raise ValidationError("a record cannot be linked to itself", field="targetRecordId")
     answer = await request.app[keys.UPSTREAM].links.CreateLink(graph_pb2.CreateLinkRequest(
@@ -56,13 +52,11 @@ async def explanation(request: web.Request) -> web.Response:
 @routes.post("/links/{id}/feedback")
 async def feedback(request: web.Request) -> web.Response:
     link_id = validate.path_uuid(request, "id")
-    body = await validate.json_object(request, ("feedback", "comment"))
+    body = await bodies.read(request, bodies.LinkFeedback)
     answer = await request.app[keys.UPSTREAM].links.SetLinkFeedback(
         graph_pb2.SetLinkFeedbackRequest(
-            user_id=user_id(request), link_id=link_id,
-            feedback=validate.enum(body, "feedback", FEEDBACK),
-            comment=validate.string(body, "comment", max_len=2_000, required=False,
-                                    nullable=True),
+            user_id=user_id(request), link_id=link_id, feedback=body.feedback,
+            comment=body.comment,
         )
     )
     return web.json_response(serialize.link(answer.link))

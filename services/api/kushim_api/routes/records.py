@@ -2,6 +2,7 @@
 
 from aiohttp import web
 from kushim.graph.v1 import graph_pb2
+from kushim_common.record_limits import ARTIFACT_TYPES, PLATFORMS
 
 from kushim_api import keys, record_input, serialize, validate
 from kushim_api.auth import user_id
@@ -85,8 +86,8 @@ async def list_records(request: web.Request) -> web.Response:
     answer = await request.app[keys.UPSTREAM].records.ListRecords(graph_pb2.ListRecordsRequest(
         user_id=user_id(request),
         search=search,
-        source_platform=validate.query_enum(request, "source", record_input.PLATFORMS),
-        artifact_type=validate.query_enum(request, "type", record_input.ARTIFACT_TYPES),
+        source_platform=validate.query_enum(request, "source", PLATFORMS),
+        artifact_type=validate.query_enum(request, "type", ARTIFACT_TYPES),
         limit=limit, offset=offset,
     ))
     items = [serialize.record(r) for r in answer.records]
@@ -133,6 +134,4 @@ async def record_context(request: web.Request) -> web.Response:
             user_id=user_id(request), record_id=record_id, depth=depth
         )
     )
-    return web.json_response(
-        {**serialize.subgraph(answer.subgraph), "depth": depth, "cached": answer.cached}
-    )
+    return web.json_response(serialize.context(answer, depth))

@@ -3,7 +3,7 @@
 from aiohttp import web
 from kushim.graph.v1 import graph_pb2
 
-from kushim_api import keys, serialize, validate
+from kushim_api import bodies, keys, serialize
 from kushim_api.auth import user_id
 from kushim_api.errors import ValidationError
 
@@ -26,16 +26,15 @@ async def get_me(request: web.Request) -> web.Response:
 
 @routes.patch("/users/me")
 async def patch_me(request: web.Request) -> web.Response:
-    body = await validate.json_object(request, ("displayName", "settings"))
-    if not body:
+    body = await bodies.read(request, bodies.UserPatch)
+    sent = body.model_fields_set
+    if not sent:
         raise ValidationError("give displayName and/or settings")
     update = graph_pb2.UpdateUserRequest(user_id=user_id(request))
-    if "displayName" in body:
-        update.display_name = validate.string(
-            body, "displayName", max_len=200, required=False, nullable=True
-        )
-    if "settings" in body:
-        update.settings_json = validate.json_object_text(body, "settings") or "{}"
+    if "displayName" in sent:
+        update.display_name = body.displayName
+    if "settings" in sent:
+        update.settings_json = body.settings or "{}"
     answer = await request.app[keys.UPSTREAM].users.UpdateUser(update)
     await request.app[keys.CACHES].invalidate_profile(update.user_id)
     return web.json_response(serialize.user(answer.user))
