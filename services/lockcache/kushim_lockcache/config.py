@@ -4,7 +4,14 @@ import os.path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kushim_common.envconfig import ConfigError, read_int, read_log_level, read_port, read_str
+from kushim_common.envconfig import (
+    ConfigError,
+    read_bool,
+    read_int,
+    read_log_level,
+    read_port,
+    read_str,
+)
 from kushim_common.grpctls import GrpcSecurity, read_grpc_security
 
 from kushim_lockcache.redis_url import mask_url, parse_redis_url
@@ -44,6 +51,7 @@ class Config:
     metrics_port: int = 9101
     grpc: GrpcSecurity = GrpcSecurity()
     log_level: str = "INFO"
+    uvloop: bool = True
 
     def __repr__(self) -> str:
         shown = {
@@ -62,6 +70,7 @@ class Config:
             "metrics_port": self.metrics_port,
             "grpc": self.grpc,
             "log_level": self.log_level,
+            "uvloop": self.uvloop,
         }
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
@@ -116,6 +125,7 @@ class Config:
             metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             grpc=read_grpc_security(environ),
             log_level=read_log_level(environ, "LOG_LEVEL"),
+            uvloop=read_bool(environ, "LOCKCACHE_UVLOOP", cls.uvloop),
         )
 
 

@@ -24,10 +24,14 @@ On Redis Cluster all the keys a script touches share the value key's hash tag ({
 keys.py), so each script runs on one node in one round trip.
 """
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 
+from redis.asyncio.cluster import RedisCluster
+
 from kushim_lockcache import keys
+from kushim_lockcache.autopipeline import AutoPipeline
 from kushim_lockcache.connection import RedisNode
 
 # Lua functions the read scripts start with. A stored value's header is "<generations>"
@@ -336,7 +340,9 @@ def new_generation() -> str:
 
 class Protocol:
     """The scripts above, registered once on the cache Redis. Each method is one round trip
-    through RedisNode.run and raises what it raises (Unavailable, RedisError)."""
+    and raises what RedisNode.run raises (Unavailable, RedisError). On one Redis server the
+    scripts of concurrent calls share a pipeline (autopipeline.py); a Redis Cluster runs
+    each on its own (its pipelines run no scripts)."""
 
     def __init__(self, node: RedisNode) -> None:
         self.node = node
@@ -346,31 +352,29 @@ class Protocol:
         self._lease = register(LEASE_SCRIPT)
         self._fill = register(FILL_SCRIPT)
         self._records = register(RECORDS_SCRIPT)
+        self._pipeline = None if isinstance(node.client, RedisCluster) else AutoPipeline(node)
+
+    async def _eval(self, script, script_keys: list[str], args: list):
+        if self._pipeline is not None:
+            return await self._pipeline.eval(script, script_keys, args)
+        return await self.node.run(lambda c: script(script_keys, args))
 
     async def read(self, entry: keys.CacheEntry) -> bytes | None:
         """The payload of a current value; a stale one is deleted and answers None."""
-        return await self.node.run(
-            lambda c: self._get([entry.key, *entry.generations], [entry.epoch, entry.record_prefix])
+        return await self._eval(
+            self._get, [entry.key, *entry.generations], [entry.epoch, entry.record_prefix]
         )
 
     async def read_many(self, entries: list[keys.CacheEntry]) -> list[bytes | None]:
-        """read() of each entry in one pipeline (one round trip; not on Redis Cluster)."""
-
-        async def pipelined(client):
-            async with client.pipeline(transaction=False) as pipe:
-                for e in entries:
-                    await self._get(
-                        [e.key, *e.generations], [e.epoch, e.record_prefix], client=pipe
-                    )
-                return await pipe.execute()
-
-        return await self.node.run(pipelined)
+        """read() of each entry, in one pipeline (not on Redis Cluster); raises the first
+        error."""
+        return list(await asyncio.gather(*(self.read(e) for e in entries)))
 
     async def store(self, entry: keys.CacheEntry, packed: bytes, ttl_ms: int) -> int:
-        return await self.node.run(
-            lambda c: self._set(
-                [entry.key, *entry.generations], [packed, ttl_ms, new_generation(), entry.epoch]
-            )
+        return await self._eval(
+            self._set,
+            [entry.key, *entry.generations],
+            [packed, ttl_ms, new_generation(), entry.epoch],
         )
 
     async def lease(
@@ -382,7 +386,7 @@ class Protocol:
             lease_id, lease_ttl_ms, new_generation(), generation_ttl_ms,
             entry.epoch, entry.record_prefix,
         ]  # fmt: skip
-        return await self.node.run(lambda c: self._lease(script_keys, args))
+        return await self._eval(self._lease, script_keys, args)
 
     async def fill(
         self,
@@ -399,7 +403,7 @@ class Protocol:
             lease_id, generations, packed, ttl_ms, entry.epoch, entry.record_prefix, epoch,
             new_generation(), dependencies,
         ]  # fmt: skip
-        return await self.node.run(lambda c: self._fill(script_keys, args))
+        return await self._eval(self._fill, script_keys, args)
 
     async def invalidate(self, generation: str) -> None:
         await self.node.run(lambda c: c.delete(generation))
