@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 from kushim_lockcache import keys
-from kushim_lockcache.cache import GET_SCRIPT
+from kushim_lockcache.staleness import GET_SCRIPT
 
 from bench.context import Context
 from bench.measure import run_async
@@ -55,8 +55,10 @@ async def _measure(ctx: Context, workers: int, run: str) -> dict[str, dict]:
 
         async def lua_get(w: int) -> bool:
             entry = entries[random.randrange(KEYS)]  # noqa: S311
-            return await read([entry.key, *entry.generations],
-                              [entry.epoch, entry.record_prefix]) is not None
+            return (
+                await read([entry.key, *entry.generations], [entry.epoch, entry.record_prefix])
+                is not None
+            )
 
         results = {}
         for name, op in (

@@ -3,6 +3,7 @@ aioredlock and pottery talking to the same masters directly. Each client locks i
 resource (no contention), so this measures the cost of a cycle, not waiting."""
 
 import asyncio
+import logging
 import secrets
 from urllib.parse import urlparse
 
@@ -18,8 +19,8 @@ TTL_MS = 10_000
 CHANNELS = 4
 
 
-async def _lockcache(ctx: Context, workers: int) -> Result:
-    channels = [grpc.aio.insecure_channel(ctx.lockcache_addr) for _ in range(CHANNELS)]
+async def _lockcache(ctx: Context, workers: int, addr: str = "") -> Result:
+    channels = [grpc.aio.insecure_channel(addr or ctx.lockcache_addr) for _ in range(CHANNELS)]
     stubs = [pb_grpc.LockServiceStub(c) for c in channels]
     run = secrets.token_hex(4)
 
@@ -43,10 +44,13 @@ async def _lockcache(ctx: Context, workers: int) -> Result:
             await channel.close()
 
 
-async def _aioredlock(ctx: Context, workers: int) -> Result:
+async def _aioredlock(ctx: Context, workers: int, urls: list[str] | None = None) -> Result:
     from aioredlock import Aioredlock, LockError
 
-    masters = [{"host": urlparse(u).hostname, "port": urlparse(u).port} for u in ctx.redlock_urls]
+    urls = urls or ctx.redlock_urls
+    # It logs every refused connection to a master that is down, per lock.
+    logging.getLogger("aioredlock").setLevel(logging.CRITICAL)
+    masters = [{"host": urlparse(u).hostname, "port": urlparse(u).port} for u in urls]
     manager = Aioredlock(masters, retry_count=1)
     run = secrets.token_hex(4)
 
@@ -88,6 +92,26 @@ def _pottery(ctx: Context, workers: int) -> Result:
             master.close()
 
 
+def _one_master_down(ctx: Context) -> list[str]:
+    """The lock masters with the first one replaced by a port nobody listens on (connections
+    refused, as from a master that is down)."""
+    first, *others = ctx.redlock_urls
+    parts = urlparse(first)
+    dead = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0] + f":{ctx.port()}")
+    return [dead.geturl(), *others]
+
+
+def _lockcache_one_down(ctx: Context, workers: int) -> Result:
+    from bench.__main__ import start_lockcache
+
+    port = ctx.port()
+    service = start_lockcache(ctx.env | {"REDLOCK_URLS": ",".join(_one_master_down(ctx))}, port)
+    try:
+        return asyncio.run(_lockcache(ctx, workers, f"127.0.0.1:{port}"))
+    finally:
+        service.stop()
+
+
 def run(ctx: Context) -> dict:
     workers = ctx.workers()
     rows = []
@@ -95,6 +119,10 @@ def run(ctx: Context) -> dict:
         "lockcache (gRPC → Redlock)": lambda: asyncio.run(_lockcache(ctx, workers)),
         "aioredlock (direct)": lambda: asyncio.run(_aioredlock(ctx, workers)),
         "pottery (direct, threads)": lambda: _pottery(ctx, workers),
+        "lockcache, 1 of 3 masters down": lambda: _lockcache_one_down(ctx, workers),
+        "aioredlock, 1 of 3 masters down": lambda: asyncio.run(
+            _aioredlock(ctx, workers, _one_master_down(ctx))
+        ),
     }
     base = None
     notes = []

@@ -90,6 +90,7 @@ class Backends:
         if self._watcher is not None:
             await self._watcher
         for node in self.nodes:
+            await node.drain()
             await close(node.client)
 
 

@@ -1,147 +1,23 @@
-"""TTL caches under the key names of ARCHITECTURE.md.
+"""TTL caches under the key names of ARCHITECTURE.md: reads, writes, scope invalidation and
+rate-limit counters, with Redis outages and refusals turned into answers.
 
-A stored value is "<generations>\\n<payload>": the generation tokens of the
-scopes the key belongs to (see invalidation.py) at the time it was written.
-A read serves the payload only while those generations are unchanged; a stale
-entry is deleted by the read that finds it. Large payloads are stored compressed
-(compression.py).
+When a stored value is still current, and what an invalidation drops, is the staleness
+protocol (staleness.py). Large payloads are stored compressed (compression.py).
 """
 
 import asyncio
 import logging
-import secrets
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError, ResponseError
 
-from kushim_lockcache import compression, keys
+from kushim_lockcache import compression, keys, staleness
 from kushim_lockcache.connection import RedisNode, Unavailable, is_oom
 from kushim_lockcache.stats import Stats
 
 log = logging.getLogger(__name__)
-
-# A Lua function, not a script: the read scripts start with it. A stored value's header is
-# "<generations>" (values that are not contexts) or "<generations>|<dependencies>" (contexts),
-# dependencies being "e<token>" (every record of the user: served while the user's write
-# epoch is <token>) or "r<id>=<token>;..." (served while each record's generation key
-# <prefix><id> still holds <token>). epoch and prefix are empty for values that are not
-# contexts. The keys of the records are built here from the value, so the read stays one round
-# trip. On Redis Cluster the keys it builds share the value key's hash tag ({userId}, see
-# keys.py), so they live in the value's slot, on the node the script runs on.
-CURRENT_HEADER = """
-local function current_header(header, generations, epoch, prefix)
-  local bar = string.find(header, '|', 1, true)
-  if epoch == '' then
-    return bar == nil and header == generations
-  end
-  if not bar or string.sub(header, 1, bar - 1) ~= generations then
-    return false
-  end
-  local kind = string.sub(header, bar + 1, bar + 1)
-  local rest = string.sub(header, bar + 2)
-  if kind == 'e' then
-    return redis.call('GET', epoch) == rest
-  end
-  if kind ~= 'r' then
-    return false
-  end
-  local names, tokens = {}, {}
-  for id, token in string.gmatch(rest, '([^=;]+)=([^;]+)') do
-    names[#names + 1] = prefix .. id
-    tokens[#tokens + 1] = token
-  end
-  if #names == 0 then
-    return true
-  end
-  local found = redis.call('MGET', unpack(names))
-  for i = 1, #names do
-    if found[i] ~= tokens[i] then
-      return false
-    end
-  end
-  return true
-end
-"""
-
-# A Lua function the write scripts start with: creates a generation key that is missing (with
-# token) or keeps an existing one alive for at least ttl ms past the value it guards.
-KEEP_ALIVE = """
-local function keep_alive(name, missing, token, ttl)
-  if missing then
-    redis.call('SET', name, token, 'PX', 2 * ttl)
-  elseif redis.call('PTTL', name) < ttl then
-    redis.call('PEXPIRE', name, 2 * ttl)
-  end
-end
-"""
-
-# KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
-# ARGV[1]: the user's write epoch key, ARGV[2]: the prefix of its record generation keys
-# (both empty for values that are not contexts).
-# Returns the payload if the value exists and was written under the current
-# generations (and its dependencies are current); otherwise deletes a stale
-# value and returns false.
-GET_SCRIPT = CURRENT_HEADER + """
-local v = redis.call('GET', KEYS[1])
-if not v then
-  return false
-end
-local current = {}
-for i = 2, #KEYS do
-  local g = redis.call('GET', KEYS[i])
-  if not g then
-    redis.call('DEL', KEYS[1])
-    return false
-  end
-  current[#current + 1] = g
-end
-local nl = string.find(v, '\\n', 1, true)
-if not nl or not current_header(string.sub(v, 1, nl - 1), table.concat(current, ','),
-                                 ARGV[1], ARGV[2]) then
-  redis.call('DEL', KEYS[1])
-  return false
-end
-return string.sub(v, nl + 1)
-"""
-
-# KEYS[1]: value key, KEYS[2..]: generation keys of its scopes.
-# ARGV[1]: payload, ARGV[2]: ttl in ms, ARGV[3]: a fresh generation token used
-# for any generation key that does not exist yet, ARGV[4]: the user's write
-# epoch key for a context (empty otherwise): a context stored by Set depends on
-# every record of its user.
-# Stores the value under the current generations, then creates missing
-# generation keys and keeps each alive for at least the value's ttl. The value
-# is the first write, so a Redis out of memory refuses the script before it
-# changed anything (Redis checks OOM only up to a script's first write).
-# Returns 1.
-SET_SCRIPT = KEEP_ALIVE + """
-local current = {}
-local missing = {}
-for i = 2, #KEYS do
-  local g = redis.call('GET', KEYS[i])
-  if not g then
-    g = ARGV[3]
-    missing[i] = true
-  end
-  current[#current + 1] = g
-end
-local header = table.concat(current, ',')
-local epoch = false
-if ARGV[4] ~= '' then
-  epoch = redis.call('GET', ARGV[4])
-  header = header .. '|e' .. (epoch or ('0-' .. ARGV[3]))
-end
-redis.call('SET', KEYS[1], header .. '\\n' .. ARGV[1], 'PX', ARGV[2])
-local ttl = tonumber(ARGV[2])
-if ARGV[4] ~= '' then
-  keep_alive(ARGV[4], not epoch, '0-' .. ARGV[3], ttl)
-end
-for i = 2, #KEYS do
-  keep_alive(KEYS[i], missing[i], ARGV[3], ttl)
-end
-return 1
-"""
 
 # KEYS[1]: counter. ARGV[1]: window in ms.
 # Fixed window: INCR, and start the window's expiry on the first hit (or if
@@ -164,10 +40,6 @@ class Stored:
     message: str = ""
 
 
-def new_generation() -> str:
-    return secrets.token_hex(8)
-
-
 class Cache:
     def __init__(
         self,
@@ -182,9 +54,15 @@ class Cache:
         self.ttls = ttls  # seconds per namespace
         self.max_value_bytes = max_value_bytes
         self.compress_min_bytes = compress_min_bytes
-        if node is not None:
-            self._get = node.client.register_script(GET_SCRIPT)
-            self._set = node.client.register_script(SET_SCRIPT)
+        self.protocol = staleness.Protocol(node) if node is not None else None
+
+    @property
+    def available(self) -> bool:
+        """Redis is configured (it may still be down: calls then answer unavailable)."""
+        return self.node is not None
+
+    def missed(self, entry: keys.CacheEntry) -> None:
+        self.stats.miss(entry.namespace)
 
     def ttl_ms(self, namespace: str, ttl_seconds: int) -> int:
         return (ttl_seconds if ttl_seconds > 0 else self.ttls[namespace]) * 1000
@@ -194,13 +72,9 @@ class Cache:
             self.stats.miss(entry.namespace)
             return UNAVAILABLE, b""
         try:
-            value = await self.node.run(
-                lambda c: self._get(
-                    [entry.key, *entry.generations], [entry.epoch, entry.record_prefix]
-                )
-            )
+            value = await self.protocol.read(entry)
         except (Unavailable, RedisError) as exc:
-            self._read_failed(exc)
+            self.read_failed(exc)
             self.stats.miss(entry.namespace)
             return UNAVAILABLE, b""
         return self.served(entry, value)
@@ -227,19 +101,10 @@ class Cache:
         if isinstance(self.node.client, RedisCluster):
             # Its pipelines run no scripts; the entries may be on different nodes anyway.
             return list(await asyncio.gather(*(self.get(e) for e in entries)))
-
-        async def pipelined(client):
-            async with client.pipeline(transaction=False) as pipe:
-                for e in entries:
-                    await self._get(
-                        [e.key, *e.generations], [e.epoch, e.record_prefix], client=pipe
-                    )
-                return await pipe.execute()
-
         try:
-            values = await self.node.run(pipelined)
+            values = await self.protocol.read_many(entries)
         except (Unavailable, RedisError) as exc:
-            self._read_failed(exc)
+            self.read_failed(exc)
             for e in entries:
                 self.stats.miss(e.namespace)
             return [(UNAVAILABLE, b"")] * len(entries)
@@ -260,16 +125,12 @@ class Cache:
             return Stored(False, "unavailable: Redis not configured")
         ttl_ms = self.ttl_ms(entry.namespace, ttl_seconds)
         stored = self.packed(value)
-        return await self.write(
-            lambda c: self._set(
-                [entry.key, *entry.generations], [stored, ttl_ms, new_generation(), entry.epoch]
-            )
-        )
+        return await self.write(self.protocol.store(entry, stored, ttl_ms))
 
-    async def write(self, command) -> Stored:
-        """Runs a write; outages and refusals (out of memory) are answers, not errors."""
+    async def write(self, command: Awaitable[int]) -> Stored:
+        """Awaits a write; outages and refusals (out of memory) are answers, not errors."""
         try:
-            result = await self.node.run(command)
+            result = await command
         except Unavailable as exc:
             return Stored(False, f"unavailable: {exc}")
         except RedisError as exc:
@@ -288,6 +149,34 @@ class Cache:
     def accepted(self) -> None:
         """A write went through: Redis takes writes (again)."""
         self.node.accepting()
+
+    async def invalidate(self, scope: str, user_id: str, data_source_id: str) -> bool:
+        """Drops every cached value of the scope. False when Redis is unavailable or refused
+        (e.g. READONLY from a master demoted by a failover)."""
+        generation = keys.scope_generation(scope, user_id, data_source_id)
+        if self.node is None:
+            return False
+        try:
+            await self.protocol.invalidate(generation)
+        except (Unavailable, RedisError):
+            return False
+        return True
+
+    async def invalidate_records(self, user_id: str, record_ids: Sequence[str]) -> bool:
+        """Drops the cached contexts of the user that contain one of the records (all of them
+        when there are more than staleness.MAX_RECORDS). False when Redis is unavailable or
+        refused."""
+        if len(record_ids) > staleness.MAX_RECORDS:
+            return await self.invalidate(keys.SCOPE_USER_CONTEXT_GROUPS, user_id, "")
+        names = staleness.records_keys(user_id, record_ids)
+        if self.node is None:
+            return False
+        try:
+            # The new record generations outlive any context value that names them.
+            await self.protocol.invalidate_records(names, 2 * self.ttl_ms(keys.CONTEXT_GROUP, 0))
+        except (Unavailable, RedisError):
+            return False
+        return True
 
     async def delete(self, entry: keys.CacheEntry) -> bool:
         return await self._delete(entry.key)
@@ -314,6 +203,6 @@ class Cache:
             return {}
         return {name: str(info[name]) for name in INFO_FIELDS if name in info}
 
-    def _read_failed(self, exc: BaseException) -> None:
+    def read_failed(self, exc: BaseException) -> None:
         if isinstance(exc, RedisError):
             self.refused(exc)

@@ -4,7 +4,7 @@ import grpc
 from kushim.lockcache.v1 import lockcache_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as pb_grpc
 
-from kushim_lockcache import invalidation, keys
+from kushim_lockcache import keys
 from kushim_lockcache.backends import Backends
 from kushim_lockcache.cache import HIT, MISS, Cache
 from kushim_lockcache.counters import Counters
@@ -109,16 +109,11 @@ class CacheServicer(pb_grpc.CacheServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "scope is required")
         try:
             if scope == keys.SCOPE_RECORDS:
-                done = await invalidation.invalidate_records(
-                    self.cache.node,
-                    request.user_id,
-                    list(request.record_ids),
-                    2 * self.cache.ttl_ms(keys.CONTEXT_GROUP, 0),
+                done = await self.cache.invalidate_records(
+                    request.user_id, list(request.record_ids)
                 )
             else:
-                done = await invalidation.invalidate(
-                    self.cache.node, scope, request.user_id, request.data_source_id
-                )
+                done = await self.cache.invalidate(scope, request.user_id, request.data_source_id)
         except keys.BadKey as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return pb.InvalidateCacheResponse(invalidated=done)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from kushim_common.envconfig import (
     ConfigError,
     config_repr,
+    read_bool,
     read_int,
     read_log_level,
     read_port,
@@ -62,6 +63,7 @@ class Config:
     metrics_port: int = 9101
     grpc: GrpcSecurity = GrpcSecurity()
     log_level: str = "INFO"
+    uvloop: bool = True
 
     __repr__ = config_repr
 
@@ -120,6 +122,7 @@ class Config:
             metrics_port=read_port(environ, "METRICS_PORT", cls.metrics_port, allow_zero=True),
             grpc=read_grpc_security(environ),
             log_level=read_log_level(environ, "LOG_LEVEL"),
+            uvloop=read_bool(environ, "LOCKCACHE_UVLOOP", cls.uvloop),
         )
 
 

@@ -105,6 +105,17 @@ class RedisNode:
         self.refused = False  # for locks: its maxmemory-policy may evict them
         self.refusal_reason = ""
         self._on_reconnect = on_reconnect
+        # Commands still running for calls that may have stopped waiting (autopipeline.py):
+        # awaited before the client closes, so none is cut off holding a connection.
+        self.in_flight: set[asyncio.Task] = set()
+
+    def keep(self, task: asyncio.Task) -> None:
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    async def drain(self) -> None:
+        while self.in_flight:
+            await asyncio.wait(list(self.in_flight))
 
     @property
     def up(self) -> bool | None:

@@ -34,13 +34,23 @@ def timeout():
     return asyncio.timeout_at(_deadline.get())
 
 
+def current() -> float | None:
+    """The call's deadline on the loop's clock; None when it has none."""
+    return _deadline.get()
+
+
 @contextlib.contextmanager
-def unbounded() -> Iterator[None]:
-    token = _deadline.set(None)
+def at(when: float | None) -> Iterator[None]:
+    """Redis work inside ends by `when` (loop clock), or is not bounded by a deadline."""
+    token = _deadline.set(when)
     try:
         yield
     finally:
         _deadline.reset(token)
+
+
+def unbounded():
+    return at(None)
 
 
 def bounded(method):
@@ -53,10 +63,7 @@ def bounded(method):
         deadline = None
         if left is not None:
             deadline = asyncio.get_running_loop().time() + left - min(MARGIN_S, left / 10)
-        token = _deadline.set(deadline)
-        try:
+        with at(deadline):
             return await method(self, request, context)
-        finally:
-            _deadline.reset(token)
 
     return wrapper

@@ -1,7 +1,7 @@
 """Every Redis key lockcache touches, built here and nowhere else.
 
 Value keys carry exactly the names of ARCHITECTURE.md. Scope invalidation uses
-one generation key per scope (see invalidation.py for why): a cached value
+one generation key per scope (see staleness.py for why): a cached value
 records the generations it was written under and is only served while they
 are unchanged.
 
@@ -113,10 +113,7 @@ def platform_generation(user_id: str) -> str:
 
 
 def data_source_generation(user_id: str, data_source_id: str) -> str:
-    return (
-        f"cache_gen:data_source:{_user(user_id)}"
-        f":{_part('data_source_id', data_source_id)}"
-    )
+    return f"cache_gen:data_source:{_user(user_id)}:{_part('data_source_id', data_source_id)}"
 
 
 # A context depends on at most this many records one by one; a larger one depends on every
@@ -128,7 +125,7 @@ _DEPENDENCY_SEPARATORS = "=;,|"
 def record_generation_prefix(user_id: str) -> str:
     """cache_gen:record:{userId}: + a record id is the generation key of one record.
 
-    The read script builds the keys of the records a context value names (see lease.py)."""
+    The read script builds the keys of the records a context value names (see staleness.py)."""
     return f"cache_gen:record:{_user(user_id)}:"
 
 
@@ -146,7 +143,7 @@ def dependency_id(record_id: str) -> str:
 
 
 def write_epoch(user_id: str) -> str:
-    """Counts the records invalidations of a user (invalidation.RECORDS_SCRIPT): a fill tells
+    """Counts the records invalidations of a user (staleness.RECORDS_SCRIPT): a fill tells
     by it whether its records were written since its lease, and a context value depending on
     every record of the user is served only under the epoch it was filled under."""
     return f"cache_epoch:context_group:{_user(user_id)}"

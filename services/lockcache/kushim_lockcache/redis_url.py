@@ -66,7 +66,9 @@ def _host_port(text: str, default_port: int) -> tuple[str, int]:
 def parse_redis_url(url: str) -> RedisTarget:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
-        raise ValueError("must start with redis://, rediss://, redis+cluster:// or rediss+cluster://")
+        raise ValueError(
+            "must start with redis://, rediss://, redis+cluster:// or rediss+cluster://"
+        )
     cluster = scheme.endswith("+cluster")
     rest, _, query = rest.partition("?")
     netloc, _, path = rest.partition("/")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from redis.exceptions import RedisError
 
 from kushim_lockcache import deadline, fencing, keys
+from kushim_lockcache.autopipeline import AutoPipeline
 from kushim_lockcache.connection import RedisNode, Unavailable
 from kushim_lockcache.stats import Stats
 
@@ -164,6 +165,7 @@ class Redlock:
         self._release = [m.client.register_script(RELEASE_SCRIPT) for m in masters]
         self._extend = [m.client.register_script(EXTEND_SCRIPT) for m in masters]
         self._raise = [m.client.register_script(fencing.RAISE_SCRIPT) for m in masters]
+        self._pipelines = [AutoPipeline(m) for m in masters]
 
     # ------------------------------------------------------------- acquire
 
@@ -245,10 +247,10 @@ class Redlock:
             *(
                 self._on(
                     i,
-                    lambda c, i=i: self._acquire[i](
-                        lock_keys + fence_keys, [token, ttl_ms, self.fencing_ttl_ms, *floors]
-                    ),
-                )
+                    self._acquire,
+                    lock_keys + fence_keys,
+                    [token, ttl_ms, self.fencing_ttl_ms, *floors],
+                )  # fmt: skip
                 for i in range(len(self.masters))
             )
         )
@@ -260,12 +262,7 @@ class Redlock:
             maxima, lagging = fencing.merge([values for _, values in granted])
             raised = await asyncio.gather(
                 *(
-                    self._on(
-                        granted[j][0],
-                        lambda c, i=granted[j][0]: self._raise[i](
-                            fence_keys, [self.fencing_ttl_ms, *maxima]
-                        ),
-                    )
+                    self._on(granted[j][0], self._raise, fence_keys, [self.fencing_ttl_ms, *maxima])
                     for j in lagging
                 )
             )
@@ -305,10 +302,7 @@ class Redlock:
         """Compare-and-delete on every master; (masters that released, reachable)."""
         lock_keys = [keys.lock_key(r) for r in resources]
         answers = await asyncio.gather(
-            *(
-                self._on(i, lambda c, i=i: self._release[i](lock_keys, [token]))
-                for i in range(len(self.masters))
-            )
+            *(self._on(i, self._release, lock_keys, [token]) for i in range(len(self.masters)))
         )
         released = sum(1 for a in answers if not isinstance(a, Unavailable) and int(a) > 0)
         reachable = sum(1 for a in answers if not isinstance(a, Unavailable))
@@ -328,7 +322,7 @@ class Redlock:
         start = time.monotonic()
         answers = await asyncio.gather(
             *(
-                self._on(i, lambda c, i=i: self._extend[i](lock_keys, [token, ttl_ms]))
+                self._on(i, self._extend, lock_keys, [token, ttl_ms])
                 for i in range(len(self.masters))
             )
         )
@@ -341,15 +335,16 @@ class Redlock:
             raise LockUnavailable(resources, f"{reachable} of {len(self.masters)} reachable")
         raise LockNotOwned(resources, "lock lost: not held with this token on a quorum")
 
-    async def _on(self, index: int, command):
-        """Runs a command on one master; an unreachable master answers Unavailable."""
+    async def _on(self, index: int, scripts: list, script_keys: list[str], args: list):
+        """Runs scripts[index] on master `index` (in the pipeline of its loop tick); an
+        unreachable master answers Unavailable."""
         master = self.masters[index]
         if master.refused:
             return Unavailable(f"locks disabled: {master.refusal_reason}")
         if not master.usable:
             return Unavailable(master.name)
         try:
-            return await master.run(command)
+            return await self._pipelines[index].eval(scripts[index], script_keys, args)
         except Unavailable as exc:
             return exc
         except RedisError as exc:

@@ -16,6 +16,11 @@ def test_defaults():
     assert config.max_value_bytes == MIB
     assert config.metrics_port == 9101
     assert config.log_level == "INFO"
+    assert config.uvloop
+
+
+def test_uvloop_can_be_turned_off():
+    assert not Config.from_env({"LOCKCACHE_UVLOOP": "false"}).uvloop
 
 
 def test_redlock_defaults_to_redis_url():
@@ -60,6 +65,7 @@ def test_overrides():
         ("REDIS_URL", "http://nope"),
         ("REDLOCK_URLS", "redis://a:1,mysql://b"),
         ("LOG_LEVEL", "LOUD"),
+        ("LOCKCACHE_UVLOOP", "sometimes"),
         ("REDIS_TLS_CA_CERT", "/nonexistent/ca.pem"),
         ("REDIS_TLS_CERT", "/nonexistent/client.pem"),
         ("REDIS_TLS_KEY", "/nonexistent/client.key"),

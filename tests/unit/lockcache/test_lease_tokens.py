@@ -11,9 +11,15 @@ def test_a_context_lease_token_carries_the_write_epoch():
     assert parse_lease_token(PROFILE, "id.g1,g2") == ("id", "g1,g2", "")
 
 
-@pytest.mark.parametrize(("entry", "token"), [
-    (CONTEXT, "id.g1"), (CONTEXT, ".g1.e1"), (PROFILE, "id.g1.e1"), (PROFILE, "nodot"),
-])
+@pytest.mark.parametrize(
+    ("entry", "token"),
+    [
+        (CONTEXT, "id.g1"),
+        (CONTEXT, ".g1.e1"),
+        (PROFILE, "id.g1.e1"),
+        (PROFILE, "nodot"),
+    ],
+)
 def test_tokens_of_another_shape_are_refused(entry, token):
     with pytest.raises(BadLease):
         parse_lease_token(entry, token)

@@ -1,5 +1,7 @@
 """Redlock decisions against fake masters (no Redis): quorum, undo, fencing raise."""
 
+from types import SimpleNamespace
+
 import pytest
 from kushim_lockcache import fencing, redlock
 from kushim_lockcache.connection import RedisNode
@@ -9,7 +11,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class FakeMaster:
-    """Answers the four Redlock scripts from a dict; records what was asked."""
+    """Answers the four Redlock scripts from a dict, sent as EVALSHA in pipelines (as
+    autopipeline.py sends them); records what was asked."""
+
+    SCRIPTS = {
+        redlock.ACQUIRE_SCRIPT: "acquire",
+        redlock.RELEASE_SCRIPT: "release",
+        redlock.EXTEND_SCRIPT: "extend",
+        fencing.RAISE_SCRIPT: "raise",
+    }
 
     def __init__(self, grant: list[int] | None = None, down: bool = False) -> None:
         self.grant = grant  # fencing values to answer, or None for "held"
@@ -17,25 +27,40 @@ class FakeMaster:
         self.calls: list[tuple[str, list, list]] = []
 
     def register_script(self, text: str):
-        name = {
-            redlock.ACQUIRE_SCRIPT: "acquire",
-            redlock.RELEASE_SCRIPT: "release",
-            redlock.EXTEND_SCRIPT: "extend",
-            fencing.RAISE_SCRIPT: "raise",
-        }[text]
+        return SimpleNamespace(sha=self.SCRIPTS[text], script=text)
 
-        async def run(keys, args):
-            if self.down:
-                raise RedisConnectionError("connection refused")
-            self.calls.append((name, list(keys), list(args)))
-            if name == "acquire":
-                return self.grant
-            return 1
+    def pipeline(self, transaction: bool):
+        return FakePipeline(self)
 
-        return run
+    def answer(self, name: str, keys: list, args: list):
+        self.calls.append((name, keys, args))
+        if name == "acquire":
+            return self.grant
+        return 1
 
     def asked(self, name: str) -> list:
         return [c for c in self.calls if c[0] == name]
+
+
+class FakePipeline:
+    def __init__(self, master: FakeMaster) -> None:
+        self.master = master
+        self.queued: list[tuple[str, list, list]] = []
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return False
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args):
+        keys, args = list(keys_and_args[:numkeys]), list(keys_and_args[numkeys:])
+        self.queued.append((sha, keys, args))
+
+    async def execute(self, raise_on_error: bool = True) -> list:
+        if self.master.down:
+            raise RedisConnectionError("connection refused")
+        return [self.master.answer(*call) for call in self.queued]
 
 
 def lock_over(*masters: FakeMaster) -> Redlock:
