@@ -9,8 +9,9 @@ from kushim_common.grpcserve import GrpcServer
 from kushim_lockcache import keys
 from kushim_lockcache.backends import open_backends
 from kushim_lockcache.cache import Cache
-from kushim_lockcache.cache_service import CacheServicer
 from kushim_lockcache.config import Config
+from kushim_lockcache.invalidation_feed import InvalidationFeed
+from kushim_lockcache.invalidation_service import InvalidationServicer, PublishingCacheServicer
 from kushim_lockcache.lease import Leases
 from kushim_lockcache.lock_service import LockServicer
 from kushim_lockcache.redlock import Redlock
@@ -45,14 +46,20 @@ class LockcacheServer:
             [
                 pb.DESCRIPTOR.services_by_name["LockService"].full_name,
                 pb.DESCRIPTOR.services_by_name["CacheService"].full_name,
+                pb.DESCRIPTOR.services_by_name["InvalidationService"].full_name,
             ],
             security=config.grpc,
         )
         pb_grpc.add_LockServiceServicer_to_server(
             LockServicer(self.redlock, config), self.grpc.server
         )
+        self.feed = InvalidationFeed(self.backends.cache)
         pb_grpc.add_CacheServiceServicer_to_server(
-            CacheServicer(self.cache, self.leases, self.backends), self.grpc.server
+            PublishingCacheServicer(self.cache, self.leases, self.backends, feed=self.feed),
+            self.grpc.server,
+        )
+        pb_grpc.add_InvalidationServiceServicer_to_server(
+            InvalidationServicer(self.feed), self.grpc.server
         )
         self.stats.connected_gauge.set_function(
             lambda: 1.0 if self.backends.cache is not None and self.backends.cache.up else 0.0
@@ -63,6 +70,7 @@ class LockcacheServer:
     async def start(self) -> int:
         """Raises StartupError (an evicting lock master of REDLOCK_URLS)."""
         await self.backends.start()
+        self.feed.start()
         self.port = self.grpc.bind(f"{self.config.bind_host}:{self.config.port}")
         await self.grpc.start()
         if self.config.metrics_port:
@@ -78,6 +86,7 @@ class LockcacheServer:
         await self.close()
 
     async def close(self) -> None:
+        await self.feed.close()
         await self.backends.close()
         if self._metrics is not None:
             server, thread = self._metrics
