@@ -55,7 +55,11 @@ def synced() -> pb.InvalidationEvent:
 class Watcher:
     """One WatchInvalidations stream: its events, in order."""
 
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(WATCHER_QUEUE + 2))
+    # Events in order; None ends the stream (lockcache stops).
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(WATCHER_QUEUE + 3))
+
+    def end(self) -> None:
+        self.queue.put_nowait(None)
 
     def send(self, event: pb.InvalidationEvent) -> None:
         if self.queue.qsize() >= WATCHER_QUEUE:
@@ -73,6 +77,7 @@ class InvalidationFeed:
         self.supported = node is not None and not isinstance(node.client, RedisCluster)
         self.synced = False
         self.watchers: set[Watcher] = set()
+        self.closed = False
         self.publish_failures = 0
         self._publish_failing = False
         self._tasks: list[asyncio.Task] = []
@@ -85,6 +90,11 @@ class InvalidationFeed:
             ]
 
     async def close(self) -> None:
+        """Ends every stream (its watcher reconnects, to another replica if this one stops)
+        and any stream opened from now on."""
+        self.closed = True
+        for watcher in self.watchers:
+            watcher.end()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -95,7 +105,9 @@ class InvalidationFeed:
     def watch(self) -> Watcher:
         watcher = Watcher()
         self.watchers.add(watcher)
-        if self.synced:
+        if self.closed:
+            watcher.end()
+        elif self.synced:
             watcher.send(synced())
         return watcher
 

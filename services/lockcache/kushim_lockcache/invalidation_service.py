@@ -49,7 +49,7 @@ class InvalidationServicer(pb_grpc.InvalidationServiceServicer):
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, NOT_SUPPORTED)
         watcher = self.feed.watch()
         try:
-            while True:
-                yield await watcher.queue.get()
+            while (event := await watcher.queue.get()) is not None:
+                yield event
         finally:
             self.feed.unwatch(watcher)

@@ -82,6 +82,8 @@ class LockcacheServer:
         return self.port
 
     async def stop(self, grace_seconds: float = 1.0) -> None:
+        # Streams end first: an open one would hold the server's stop for the whole grace.
+        await self.feed.close()
         await self.grpc.stop(grace_seconds)
         await self.close()
 
