@@ -32,6 +32,7 @@ from devstack.stack import Stack
 SECTIONS = [
     "locks",
     "cache",
+    "near_cache",
     "ghz",
     "http",
     "ingest",

@@ -21,12 +21,15 @@ from kushim_lockcache_client.errors import (
     LockUnavailable,
 )
 from kushim_lockcache_client.holding import HeldLock
+from kushim_lockcache_client.invalidation_watch import InvalidationWatch
 from kushim_lockcache_client.lease import Lease
+from kushim_lockcache_client.near_cache import NearCache, NearCacheStats
 
 __all__ = [
     "CacheLease",
     "Computed",
     "HeldLock",
+    "InvalidationWatch",
     "Lease",
     "LockCacheClient",
     "LockError",
@@ -34,6 +37,8 @@ __all__ = [
     "LockInvalid",
     "LockLost",
     "LockUnavailable",
+    "NearCache",
+    "NearCacheStats",
     "context_group_key",
     "platform_data_key",
     "user_profile_key",

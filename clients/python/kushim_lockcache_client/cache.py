@@ -83,7 +83,7 @@ async def get_or_fill(
     ttl_s: int,
     wait_ms: int,
 ) -> bytes:
-    lease = await get_or_lease(client, key, wait_ms)
+    lease = await client.get_or_lease(key, wait_ms=wait_ms)
     if lease.value is not None:
         return lease.value
     computed = await compute()

@@ -17,7 +17,9 @@ from kushim_lockcache_client import cache
 from kushim_lockcache_client.channel import open_channel
 from kushim_lockcache_client.errors import LockLost, LockUnavailable
 from kushim_lockcache_client.holding import HeldLock, open_hold
+from kushim_lockcache_client.invalidation_watch import InvalidationWatch
 from kushim_lockcache_client.lease import Lease, lease_or_raise
+from kushim_lockcache_client.near_cache import NearCache
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ class LockCacheClient:
     `timeout_s` is every call's deadline. Acquire retries (retry_count, retry_delay) run in
     the server and stop when the next would not fit the deadline, so the answer always
     arrives in time: HELD or UNAVAILABLE rather than DEADLINE_EXCEEDED.
+
+    With a `near_cache`, cache reads (get, get_or_lease, get_or_fill) are served from process
+    memory while lockcache's invalidation stream keeps it correct; this client's own writes
+    (set, delete, invalidate) drop what they concern before they return.
     """
 
     def __init__(
@@ -50,6 +56,7 @@ class LockCacheClient:
         channel: grpc.aio.Channel | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         metadata: Metadata | None = None,
+        near_cache: NearCache | None = None,
     ) -> None:
         if channel is None and not target:
             raise ValueError("LockCacheClient needs a target or a channel")
@@ -63,8 +70,15 @@ class LockCacheClient:
         self._health = health_pb2_grpc.HealthStub(self._channel)
         self._reachable: bool | None = None
         self.last_error = ""  # the gRPC status of the last call lockcache did not answer
+        self.near = near_cache
+        self._watch = (
+            None if near_cache is None
+            else InvalidationWatch(self._channel, near_cache, metadata=self.metadata)
+        )
 
     async def close(self) -> None:
+        if self._watch is not None:
+            await self._watch.close()
         if self._owns_channel:
             await self._channel.close()
 
@@ -201,6 +215,53 @@ class LockCacheClient:
 
     # ------------------------------------------------------------ cache
 
+    def _near(self) -> NearCache | None:
+        """The near cache, its stream watched from the first cache call on."""
+        if self._watch is not None:
+            self._watch.start()
+        return self.near
+
+    async def get(self, key: pb.CacheKey) -> bytes | None:
+        """The cached value; None on a miss or when lockcache or Redis is down."""
+        near = self._near()
+        if near is not None:
+            value = near.get(key)
+            if value is not None:
+                return value
+        begun = near.begin() if near is not None else 0
+        answer = await self.call(self.cache_service.Get, pb.GetCacheRequest(key=key))
+        if answer is None or answer.status != pb.HIT:
+            return None
+        if near is not None:
+            near.put(key, answer.value, begun)
+        return answer.value
+
+    async def set(self, key: pb.CacheKey, value: bytes, *, ttl_s: int = 0) -> bool:
+        """Stores unconditionally (last writer wins). True when stored."""
+        async with self._writing_key(key):
+            answer = await self.call(
+                self.cache_service.Set, pb.SetCacheRequest(key=key, value=value, ttl_seconds=ttl_s)
+            )
+        return bool(answer and answer.stored)
+
+    async def delete(self, key: pb.CacheKey) -> bool:
+        async with self._writing_key(key):
+            answer = await self.call(self.cache_service.Delete, pb.DeleteCacheRequest(key=key))
+        return bool(answer and answer.deleted)
+
+    @contextlib.asynccontextmanager
+    async def _writing_key(self, key: pb.CacheKey) -> AsyncIterator[None]:
+        """Drops the entry before the write (reads from here on miss) and after it (a read
+        that began meanwhile may have stored the old value)."""
+        near = self._near()
+        if near is not None:
+            near.drop_key(key)
+        try:
+            yield
+        finally:
+            if near is not None:
+                near.drop_key(key)
+
     async def get_or_fill(
         self,
         key: pb.CacheKey,
@@ -215,7 +276,17 @@ class LockCacheClient:
     async def get_or_lease(
         self, key: pb.CacheKey, *, wait_ms: int = cache.DEFAULT_WAIT_MS
     ) -> cache.CacheLease:
-        return await cache.get_or_lease(self, key, wait_ms)
+        near = self._near()
+        if near is None:
+            return await cache.get_or_lease(self, key, wait_ms)
+        value = near.get(key)
+        if value is not None:
+            return cache.CacheLease(value, "")
+        begun = near.begin()
+        lease = await cache.get_or_lease(self, key, wait_ms)
+        if lease.value is not None:
+            near.put(key, lease.value, begun)
+        return lease
 
     async def fill(
         self, key: pb.CacheKey, lease_token: str, value: bytes, *, ttl_s: int = 0,
@@ -225,7 +296,14 @@ class LockCacheClient:
 
     async def invalidate(self, request: pb.InvalidateCacheRequest) -> bool:
         """False when Redis or lockcache is unavailable (nothing was invalidated)."""
-        answer = await self.call(self.cache_service.Invalidate, request)
+        near = self._near()
+        if near is not None:
+            near.drop_scope(request)
+        try:
+            answer = await self.call(self.cache_service.Invalidate, request)
+        finally:
+            if near is not None:  # as _writing_key: reads begun meanwhile store nothing
+                near.drop_scope(request)
         return bool(answer and answer.invalidated)
 
     async def serving(self) -> bool:

@@ -44,10 +44,15 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.UPSTREAM] = upstream
     app[keys.RATE_LIMITER] = RateLimiter(upstream, app[keys.METRICS])
-    app[keys.CACHES] = Caches(upstream, app[keys.METRICS])
+    caches = Caches(
+        upstream, app[keys.METRICS], near_cache_entries=config.near_cache_max_entries,
+        near_cache_bytes=config.near_cache_max_bytes,
+    )
+    app[keys.CACHES] = caches
     app[keys.READINESS] = ReadinessProbe(upstream, config.readiness_cache_ms / 1000)
     app[keys.TOKEN_VERSIONS] = TokenVersions(upstream, config.token_version_cache_ms / 1000)
     yield
+    await caches.close()
     await upstream.close()
 
 

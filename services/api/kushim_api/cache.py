@@ -4,6 +4,10 @@ GetOrLease/Fill is used rather than Get/Set: a fill whose lease predates an
 invalidation is discarded by lockcache, so a read racing a PATCH cannot put the
 old value back. When lockcache is unreachable the value is computed and served
 uncached.
+
+Hot entries are served from a near cache in process memory (NEAR_CACHE_MAX_ENTRIES > 0),
+kept correct by lockcache's invalidation stream; this process's own invalidations drop them
+before they return.
 """
 
 import json
@@ -13,7 +17,9 @@ from typing import Any
 
 import grpc
 from kushim.lockcache.v1 import lockcache_pb2
+from kushim_common.logs import request_id_var
 from kushim_common.statelog import StateLog
+from kushim_lockcache_client import InvalidationWatch, NearCache
 
 from kushim_api.metrics import Metrics
 from kushim_api.upstream import Upstream
@@ -26,11 +32,29 @@ Loader = Callable[[], Awaitable[Any]]
 
 
 class Caches:
-    def __init__(self, upstream: Upstream, metrics: Metrics) -> None:
+    def __init__(
+        self, upstream: Upstream, metrics: Metrics, *, near_cache_entries: int = 0,
+        near_cache_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         self._upstream = upstream
         self._metrics = metrics
         self._lockcache = StateLog(log, up="lockcache reachable again: caching resumed",
                                    down="lockcache unreachable: serving uncached")
+        self.near: NearCache | None = None
+        self._watch: InvalidationWatch | None = None
+        if near_cache_entries:
+            self.near = NearCache(
+                max_entries=near_cache_entries, max_bytes=near_cache_bytes,
+                on_count=lambda outcome: metrics.near_cache.labels(outcome).inc(),
+            )
+            self._watch = InvalidationWatch(
+                upstream.lockcache_channel, self.near, metadata=_request_id
+            )
+            self._watch.start()
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            await self._watch.close()
 
     @staticmethod
     def profile_key(user_id: str) -> lockcache_pb2.CacheKey:
@@ -45,6 +69,13 @@ class Caches:
 
     async def read_through(self, key: lockcache_pb2.CacheKey, namespace: str,
                            loader: Loader) -> Any:
+        near = self.near
+        if near is not None:
+            held = near.get(key)
+            if held is not None:
+                self._metrics.cache_requests.labels(namespace, "hit").inc()
+                return json.loads(held)
+        begun = near.begin() if near is not None else 0
         lease = ""
         try:
             answer = await self._upstream.cache.GetOrLease(
@@ -55,6 +86,8 @@ class Caches:
                 try:
                     value = json.loads(answer.value)
                     self._metrics.cache_requests.labels(namespace, "hit").inc()
+                    if near is not None:
+                        near.put(key, answer.value, begun)
                     return value
                 except ValueError:
                     log.warning("Discarding an unreadable %s cache entry", namespace)
@@ -90,6 +123,10 @@ class Caches:
         ))
 
     async def _invalidate(self, request: lockcache_pb2.InvalidateCacheRequest) -> None:
+        # Dropped before (reads from here on miss) and after (a read begun meanwhile may
+        # have stored the old value), as the client package does for its own writes.
+        if self.near is not None:
+            self.near.drop_scope(request)
         try:
             await self._upstream.cache.Invalidate(request)
             self._lockcache.report(True)
@@ -97,3 +134,11 @@ class Caches:
             self._lockcache.report(False)
             log.warning("Cache invalidation %s for user %s not delivered",
                         lockcache_pb2.InvalidationScope.Name(request.scope), request.user_id)
+        finally:
+            if self.near is not None:
+                self.near.drop_scope(request)
+
+
+def _request_id():
+    request_id = request_id_var.get()
+    return (("x-request-id", request_id),) if request_id else None

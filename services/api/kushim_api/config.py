@@ -51,6 +51,9 @@ class Config:
     password_hash_queue: int = 8
     shutdown_grace_seconds: float = 20.0
     readiness_cache_ms: int = 1_000
+    # Profiles and platform data kept in process memory (0 turns the near cache off).
+    near_cache_max_entries: int = 10_000
+    near_cache_max_bytes: int = 64 * 1024 * 1024
     metrics_port: int = 0
     log_level: str = "INFO"
     grpc_tls: GrpcTls | None = None  # mutual TLS to graph and lockcache
@@ -94,6 +97,13 @@ class Config:
                 minimum=60, maximum=30 * 86_400,
             ),
             auth_token_previous_secrets=_previous_secrets(env),
+            near_cache_max_entries=read_int(
+                env, "NEAR_CACHE_MAX_ENTRIES", cls.near_cache_max_entries, minimum=0,
+                maximum=10_000_000,
+            ),
+            near_cache_max_bytes=read_int(
+                env, "NEAR_CACHE_MAX_BYTES", cls.near_cache_max_bytes, minimum=1024
+            ),
             token_version_cache_ms=read_int(
                 env, "TOKEN_VERSION_CACHE_MS", cls.token_version_cache_ms,
                 minimum=0, maximum=300_000,

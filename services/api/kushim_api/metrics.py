@@ -41,6 +41,11 @@ class Metrics:
             "kushim_cache_requests_total", "Gateway cache lookups by namespace and result",
             ["namespace", "result"], registry=self.registry,
         )
+        self.near_cache = Counter(
+            "kushim_near_cache_total",
+            "Gateway near cache reads (hit, miss, bypass: stream not synced) and flushes",
+            ["outcome"], registry=self.registry,
+        )
         self.rate_limited = Counter(
             "kushim_rate_limited_total", "Requests refused by a rate limit, by limit",
             ["limit"], registry=self.registry,

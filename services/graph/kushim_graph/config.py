@@ -67,6 +67,9 @@ class Config:
     discovery_lock_attempts: int = 3
     discovery_lock_retry_delay_ms: int = 200
     context_group_cache_ttl: int = 300
+    # Context groups kept in process memory (0 turns the near cache off), within this size.
+    near_cache_max_entries: int = 10_000
+    near_cache_max_bytes: int = 64 * 1024 * 1024
     db_pool_size: int = 10
     sweep_interval_s: float = 5.0
     outbox_batch: int = 200
@@ -119,6 +122,12 @@ class Config:
             ),
             context_group_cache_ttl=envconfig.read_int(
                 environ, "CONTEXT_GROUP_CACHE_TTL", 300, minimum=1, maximum=86_400
+            ),
+            near_cache_max_entries=envconfig.read_int(
+                environ, "NEAR_CACHE_MAX_ENTRIES", 10_000, minimum=0, maximum=10_000_000
+            ),
+            near_cache_max_bytes=envconfig.read_int(
+                environ, "NEAR_CACHE_MAX_BYTES", 64 * 1024 * 1024, minimum=1024
             ),
             db_pool_size=envconfig.read_int(environ, "DB_POOL_SIZE", 10, minimum=1, maximum=200),
             sweep_interval_s=envconfig.read_float(

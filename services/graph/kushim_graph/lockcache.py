@@ -4,6 +4,10 @@ Kept as a thin adapter so discovery, the sweeper and the context cache read lock
 data (acquired, held, unavailable) and call invalidations by their meaning. An unreachable
 lockcache is treated exactly like "Redis unavailable" (the client package logs it once per
 change): locks answer UNAVAILABLE, cache reads miss, invalidations report False.
+
+Context groups are read through the package's near cache (NEAR_CACHE_MAX_ENTRIES > 0): hot
+ones come from process memory, kept correct by lockcache's invalidation stream, and this
+process's own invalidations drop them before they return.
 """
 
 import logging
@@ -20,11 +24,14 @@ from kushim_lockcache_client import (
     LockHeld,
     LockInvalid,
     LockUnavailable,
+    NearCache,
     context_group_key,
 )
 from kushim_lockcache_client import (
     LockCacheClient as Client,
 )
+
+from kushim_graph.metrics import NEAR_CACHE
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +63,24 @@ def _metadata():
 
 class LockCacheClient:
     def __init__(
-        self, addr: str, *, timeout_s: float = 2.0, tls: GrpcTls | None = None
+        self, addr: str, *, timeout_s: float = 2.0, tls: GrpcTls | None = None,
+        near_cache_entries: int = 0, near_cache_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.addr = addr
         # The services' channel: transparent retries across lockcache replica restarts.
         self._channel = grpcchannel.connect(addr, tls)
-        self.client = Client(addr, channel=self._channel, timeout_s=timeout_s, metadata=_metadata)
+        near = None
+        if near_cache_entries:
+            near = NearCache(
+                max_entries=near_cache_entries, max_bytes=near_cache_bytes,
+                on_count=lambda outcome: NEAR_CACHE.labels(outcome).inc(),
+            )
+        self.client = Client(
+            addr, channel=self._channel, timeout_s=timeout_s, metadata=_metadata, near_cache=near
+        )
 
     async def close(self) -> None:
+        await self.client.close()  # stops watching invalidations; the channel is ours
         await self._channel.close()
 
     async def acquire(

@@ -19,3 +19,8 @@ SEMANTIC_EMBEDDED = Counter(
 SEMANTIC_LINKS_WRITTEN = Counter(
     "kushim_graph_semantic_links_written_total", "Links written by the semantic pass"
 )
+NEAR_CACHE = Counter(
+    "kushim_graph_near_cache_total",
+    "Near cache reads (hit, miss, bypass: stream not synced) and flushes",
+    ["outcome"],
+)

@@ -45,7 +45,11 @@ class GraphServer:
         self.config = config
         self.grpc = GrpcServer(SERVICES, security=config.grpc)
         self.pool: asyncpg.Pool | None = None
-        self.lockcache = LockCacheClient(config.lockcache_addr, tls=config.grpc.tls)
+        self.lockcache = LockCacheClient(
+            config.lockcache_addr, tls=config.grpc.tls,
+            near_cache_entries=config.near_cache_max_entries,
+            near_cache_bytes=config.near_cache_max_bytes,
+        )
         self.store = Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password)
         self.tasks: list[asyncio.Task] = []
         self.coalescer: Coalescer | None = None

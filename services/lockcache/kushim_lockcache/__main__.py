@@ -27,7 +27,8 @@ async def serve(config: Config) -> None:
         log.critical("%s", exc)
         await server.close()
         sys.exit(1)
-    await run_until_signalled(server.grpc, grace_seconds=GRACE_SECONDS, on_stop=server.close)
+    # The whole server stops (not only its gRPC side): invalidation streams end first.
+    await run_until_signalled(server, grace_seconds=GRACE_SECONDS)
 
 
 def main() -> None:

@@ -100,6 +100,10 @@ def rate_limit_key(subject: str) -> str:
     return f"rate_limit:{check_resource(subject)}"
 
 
+# The pub/sub channel of the near caches' invalidation feed (invalidation_feed.py).
+INVALIDATION_CHANNEL = "cache_invalidations"
+
+
 def context_groups_generation(user_id: str) -> str:
     return f"cache_gen:context_group:{_user(user_id)}"
 

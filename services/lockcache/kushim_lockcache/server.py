@@ -9,9 +9,10 @@ from kushim_common.grpcserve import GrpcServer
 from kushim_lockcache import keys
 from kushim_lockcache.backends import open_backends
 from kushim_lockcache.cache import Cache
-from kushim_lockcache.cache_service import CacheServicer
 from kushim_lockcache.config import Config
 from kushim_lockcache.counters import Counters
+from kushim_lockcache.invalidation_feed import InvalidationFeed
+from kushim_lockcache.invalidation_service import InvalidationServicer, PublishingCacheServicer
 from kushim_lockcache.lease import Leases
 from kushim_lockcache.lock_service import LockServicer
 from kushim_lockcache.redlock import Redlock
@@ -47,14 +48,22 @@ class LockcacheServer:
             [
                 pb.DESCRIPTOR.services_by_name["LockService"].full_name,
                 pb.DESCRIPTOR.services_by_name["CacheService"].full_name,
+                pb.DESCRIPTOR.services_by_name["InvalidationService"].full_name,
             ],
             security=config.grpc,
         )
         pb_grpc.add_LockServiceServicer_to_server(
             LockServicer(self.redlock, config), self.grpc.server
         )
+        self.feed = InvalidationFeed(self.backends.cache)
         pb_grpc.add_CacheServiceServicer_to_server(
-            CacheServicer(self.cache, self.leases, self.counters, self.backends), self.grpc.server
+            PublishingCacheServicer(
+                self.cache, self.leases, self.counters, self.backends, feed=self.feed
+            ),
+            self.grpc.server,
+        )
+        pb_grpc.add_InvalidationServiceServicer_to_server(
+            InvalidationServicer(self.feed), self.grpc.server
         )
         self.stats.connected_gauge.set_function(
             lambda: 1.0 if self.backends.cache is not None and self.backends.cache.up else 0.0
@@ -65,6 +74,7 @@ class LockcacheServer:
     async def start(self) -> int:
         """Raises StartupError (an evicting lock master of REDLOCK_URLS)."""
         await self.backends.start()
+        self.feed.start()
         self.port = self.grpc.bind(f"{self.config.bind_host}:{self.config.port}")
         await self.grpc.start()
         if self.config.metrics_port:
@@ -76,10 +86,13 @@ class LockcacheServer:
         return self.port
 
     async def stop(self, grace_seconds: float = 1.0) -> None:
+        # Streams end first: an open one would hold the server's stop for the whole grace.
+        await self.feed.close()
         await self.grpc.stop(grace_seconds)
         await self.close()
 
     async def close(self) -> None:
+        await self.feed.close()
         await self.backends.close()
         if self._metrics is not None:
             server, thread = self._metrics

@@ -43,6 +43,8 @@ def test_secret_is_masked_in_repr():
     ({**GOOD, "PASSWORD_HASH_PROFILE": "cheapest"}, "PASSWORD_HASH_PROFILE"),
     ({**GOOD, "SHUTDOWN_GRACE_SECONDS": "soon"}, "SHUTDOWN_GRACE_SECONDS"),
     ({**GOOD, "LOGIN_RATE_LIMIT_PER_ACCOUNT": "0"}, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
+    ({**GOOD, "NEAR_CACHE_MAX_ENTRIES": "lots"}, "NEAR_CACHE_MAX_ENTRIES"),
+    ({**GOOD, "NEAR_CACHE_MAX_BYTES": "10"}, "NEAR_CACHE_MAX_BYTES"),
 ])
 def test_bad_values_name_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):

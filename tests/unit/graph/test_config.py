@@ -59,6 +59,8 @@ def test_overrides():
         ("DISCOVERY_LOCK_TTL_MS", "5"),
         ("DISCOVERY_LOCK_ATTEMPTS", "0"),
         ("DISCOVERY_LOCK_RETRY_DELAY_MS", "soon"),
+        ("NEAR_CACHE_MAX_ENTRIES", "-1"),
+        ("NEAR_CACHE_MAX_BYTES", "10"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):
