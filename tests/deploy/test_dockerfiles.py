@@ -67,6 +67,16 @@ def test_dockerfile_rules(service):
 
 
 @pytest.mark.parametrize("service", SERVICES)
+def test_every_package_a_service_imports_is_in_its_image(service):
+    imported = set()
+    for source in (REPO / "services" / service / f"kushim_{service}").rglob("*.py"):
+        imported |= set(re.findall(r"^(?:from|import) (kushim_\w+)", source.read_text(), re.M))
+    copies = " ".join(a for s in image(service).build for a in s.args("COPY"))
+    for package in sorted(imported):
+        assert re.search(rf"/{package}(\s|$)", copies), f"{service} imports {package}, not shipped"
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_exposed_ports_match_the_code(service):
     exposed = {
         int(p.split("/")[0]) for a in image(service).target.args("EXPOSE") for p in a.split()
