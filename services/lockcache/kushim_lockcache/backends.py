@@ -4,6 +4,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
+
 from kushim_lockcache.config import Config
 from kushim_lockcache.connection import (
     NOT_CONFIGURED_LINE,
@@ -27,6 +29,9 @@ class Backends:
     lock_masters: list[RedisNode]
     stats: Stats
     cluster_cache: bool = False
+    # The invalidation feed's own client for the cache server: a subscription holds its
+    # connection for good and must never compete with commands for the command pool's.
+    subscriber: Redis | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _watcher: asyncio.Task | None = None
 
@@ -92,6 +97,8 @@ class Backends:
         for node in self.nodes:
             await node.drain()
             await close(node.client)
+        if self.subscriber is not None:
+            await close(self.subscriber)
 
 
 def open_backends(config: Config, stats: Stats) -> Backends:
@@ -100,18 +107,20 @@ def open_backends(config: Config, stats: Stats) -> Backends:
     def on_reconnect() -> None:
         stats.reconnected()
 
-    def node(url: str, role: str, lock_master: bool) -> RedisNode:
-        target = parse_redis_url(url)
-        client = connect(
+    def client(target):
+        return connect(
             target,
             tls_ca_cert=config.tls_ca_cert,
             tls_cert=config.tls_cert,
             tls_key=config.tls_key,
             sentinel_password=config.sentinel_password,
         )
+
+    def node(url: str, role: str, lock_master: bool) -> RedisNode:
+        target = parse_redis_url(url)
         return RedisNode(
             f"{role} {mask_url(url)}",
-            client,
+            client(target),
             on_reconnect=on_reconnect,
             lock_master=lock_master,
             cluster=target.cluster,
@@ -127,6 +136,10 @@ def open_backends(config: Config, stats: Stats) -> Backends:
             masters.append(cache)
         else:
             masters.append(node(url, "lock master", True))
+    subscriber = None
+    if cache is not None and not config.cluster_cache:
+        subscriber = client(parse_redis_url(config.redis_url))
     return Backends(
-        cache=cache, lock_masters=masters, stats=stats, cluster_cache=config.cluster_cache
+        cache=cache, lock_masters=masters, stats=stats, cluster_cache=config.cluster_cache,
+        subscriber=subscriber,
     )

@@ -6,7 +6,7 @@ message it receives goes to every watcher connected to it. So a watcher on any r
 of every replica's writes, in the order Redis delivered them.
 
 Why pub/sub rather than RESP3 CLIENT TRACKING: tracking names Redis keys, and the near caches
-hold CacheKeys whose scope invalidation deletes one generation key (invalidation.py), not the
+hold CacheKeys whose scope invalidation deletes one generation key (staleness.py), not the
 value keys; the feed would have to map keys back to scopes. Publishing the scope as the caller
 named it costs one PUBLISH per write and keeps reads untouched.
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 from kushim.lockcache.v1 import lockcache_pb2 as pb
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
@@ -72,9 +73,10 @@ class Watcher:
 
 
 class InvalidationFeed:
-    def __init__(self, node: RedisNode | None) -> None:
-        self.node = node
-        self.supported = node is not None and not isinstance(node.client, RedisCluster)
+    def __init__(self, node: RedisNode | None, subscriber: Redis | None = None) -> None:
+        self.node = node  # publishes
+        self.subscriber = subscriber  # listens, on a connection of its own
+        self.supported = subscriber is not None and not isinstance(node.client, RedisCluster)
         self.synced = False
         self.watchers: set[Watcher] = set()
         self.closed = False
@@ -154,7 +156,7 @@ class InvalidationFeed:
 
     async def _subscribe(self) -> None:
         while True:
-            pubsub = self.node.client.pubsub()
+            pubsub = self.subscriber.pubsub()
             try:
                 await pubsub.subscribe(keys.INVALIDATION_CHANNEL)
                 # The confirmation: from here on every published event reaches us.

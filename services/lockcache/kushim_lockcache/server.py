@@ -55,7 +55,7 @@ class LockcacheServer:
         pb_grpc.add_LockServiceServicer_to_server(
             LockServicer(self.redlock, config), self.grpc.server
         )
-        self.feed = InvalidationFeed(self.backends.cache)
+        self.feed = InvalidationFeed(self.backends.cache, self.backends.subscriber)
         pb_grpc.add_CacheServiceServicer_to_server(
             PublishingCacheServicer(
                 self.cache, self.leases, self.counters, self.backends, feed=self.feed

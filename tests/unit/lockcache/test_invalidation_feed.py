@@ -52,7 +52,7 @@ def test_a_watcher_that_falls_behind_gets_a_gap_then_synced_instead_of_what_it_m
 
 
 async def test_a_watcher_joining_a_synced_feed_hears_synced_first_and_a_closed_feed_ends_it():
-    feed = InvalidationFeed(FakeNode())
+    feed = InvalidationFeed(FakeNode(), subscriber=object())
     feed.synced = True
     watcher = feed.watch()
     assert [e.kind for e in drained(watcher)] == [Event.SYNCED]
@@ -64,14 +64,14 @@ async def test_a_watcher_joining_a_synced_feed_hears_synced_first_and_a_closed_f
 
 async def test_events_published_are_serialized_on_the_channel():
     node = FakeNode()
-    feed = InvalidationFeed(node)
+    feed = InvalidationFeed(node, subscriber=object())
     await feed.publish(key_event(1))
     assert [Event.FromString(m) for m in node.published] == [key_event(1)]
 
 
 async def test_a_failed_publish_is_counted_and_logged_once_per_change(caplog):
     node = FakeNode()
-    feed = InvalidationFeed(node)
+    feed = InvalidationFeed(node, subscriber=object())
     node.down = True
     with caplog.at_level(logging.INFO, logger="kushim_lockcache.invalidation_feed"):
         await feed.publish(key_event(1))
@@ -86,7 +86,7 @@ async def test_a_failed_publish_is_counted_and_logged_once_per_change(caplog):
 
 
 def test_a_message_that_is_not_an_event_is_ignored(caplog):
-    feed = InvalidationFeed(FakeNode())
+    feed = InvalidationFeed(FakeNode(), subscriber=object())
     watcher = feed.watch()
     feed._received(b"\xff\xff not protobuf")
     feed._received(key_event(1).SerializeToString())
