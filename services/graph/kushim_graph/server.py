@@ -9,13 +9,10 @@ from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 from kushim_common.grpcserve import GrpcServer, run_until_signalled
 
 from kushim_graph.config import Config
+from kushim_graph.contexts.reader import ContextReader
+from kushim_graph.db.neo4j_store import Neo4jStore
 from kushim_graph.db.pool import create_pool
-from kushim_graph.discovery.coalesce import Coalescer
-from kushim_graph.discovery.run import Discovery
-from kushim_graph.discovery.sweeper import Sweeper
 from kushim_graph.lockcache import LockCacheClient
-from kushim_graph.projection.context import ContextReader
-from kushim_graph.projection.neo4j_store import Neo4jStore
 from kushim_graph.projection.worker import OutboxWorker
 from kushim_graph.rpc.admin import AdminServicer
 from kushim_graph.rpc.base import Deps
@@ -25,6 +22,9 @@ from kushim_graph.rpc.links import LinkServicer
 from kushim_graph.rpc.records import RecordServicer
 from kushim_graph.rpc.users import UserServicer
 from kushim_graph.semantic.runner import SemanticPass
+from kushim_graph.writes.coalesce import Coalescer
+from kushim_graph.writes.discover import Discovery
+from kushim_graph.writes.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import uuid
 
 import grpc
 from kushim.graph.v1 import graph_pb2 as pb
-from kushim_graph.discovery import sweeper as sweeping
+from kushim_graph.writes import sweeper as sweeping
 
 from tests.integration.graph.support import eventually, free_port, record, rpc_error
 

@@ -8,9 +8,9 @@ from kushim.graph.v1 import graph_pb2
 
 from kushim_graph import messages
 from kushim_graph.db import groups, links, records
+from kushim_graph.db.neo4j_store import Neo4jStore
 from kushim_graph.errors import NotFound, Unavailable
 from kushim_graph.lockcache import LockCacheClient, context_key
-from kushim_graph.projection.neo4j_store import Neo4jStore
 
 log = logging.getLogger(__name__)
 

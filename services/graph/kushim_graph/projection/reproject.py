@@ -5,7 +5,7 @@ import logging
 import asyncpg
 
 from kushim_graph.db import outbox
-from kushim_graph.projection.neo4j_store import Neo4jStore
+from kushim_graph.db.neo4j_store import Neo4jStore
 from kushim_graph.projection.worker import read_changes
 
 log = logging.getLogger(__name__)

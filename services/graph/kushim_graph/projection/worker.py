@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from kushim_graph.contexts import reach
 from kushim_graph.db import outbox
+from kushim_graph.db.neo4j_store import NEO4J_DOWN, Neo4jStore
 from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
-from kushim_graph.projection import reach
-from kushim_graph.projection.neo4j_store import NEO4J_DOWN, Neo4jStore
 
 log = logging.getLogger(__name__)
 

@@ -52,10 +52,10 @@ class Deps:
     config: Config
     pool: asyncpg.Pool
     lockcache: object  # kushim_graph.lockcache.LockCacheClient
-    discovery: object  # run_batch: kushim_graph.discovery.coalesce.Coalescer
+    discovery: object  # run_batch: kushim_graph.writes.coalesce.Coalescer
     projection: object  # kushim_graph.projection.worker.OutboxWorker
-    context: object  # kushim_graph.projection.context.ContextReader
-    sweeper: object  # kushim_graph.discovery.sweeper.Sweeper
+    context: object  # kushim_graph.contexts.reader.ContextReader
+    sweeper: object  # kushim_graph.writes.sweeper.Sweeper
 
 
 def user_id_of(request) -> str:

@@ -2,12 +2,12 @@
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import groups as group_changes
 from kushim_graph import messages
 from kushim_graph.db import groups, links, outbox, records
 from kushim_graph.errors import FailedPrecondition, InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
 from kushim_graph.validation import clean_text
+from kushim_graph.writes import group_changes
 
 MAX_NAME = 200
 MAX_INITIAL_MEMBERS = 500

@@ -2,12 +2,13 @@
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import context_reach, messages
-from kushim_graph import groups as group_changes
+from kushim_graph import messages
+from kushim_graph.contexts import commit_reach as context_reach
 from kushim_graph.db import groups, links, outbox, records, semantic_links
 from kushim_graph.errors import AlreadyExists, InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, rpc, user_id_of
 from kushim_graph.validation import clean_text
+from kushim_graph.writes import group_changes
 
 FEEDBACK = ("positive", "negative")
 MAX_COMMENT = 2000

@@ -5,13 +5,15 @@ import time
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import context_reach, ingest, messages
+from kushim_graph import messages
+from kushim_graph.contexts import commit_reach as context_reach
 from kushim_graph.db import links, records, users
-from kushim_graph.discovery.run import DONE
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.metrics import RECORDS_INGESTED
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
 from kushim_graph.validation import PLATFORMS, clean_record, clean_text
+from kushim_graph.writes import store as ingest
+from kushim_graph.writes.discover import DONE
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ import uuid
 import asyncpg
 import numpy as np
 
-from kushim_graph import groups as group_changes
 from kushim_graph.db import embeddings, groups, outbox, semantic_links
 from kushim_graph.discovery.references import standard_like_keys
 from kushim_graph.discovery.scoring import link_type
@@ -25,6 +24,7 @@ from kushim_graph.semantic.conventions import KEY_REFERENCE, Text, quoted_titles
 from kushim_graph.semantic.model import DIMENSIONS, Embedder
 from kushim_graph.semantic.scoring import UserCorpus
 from kushim_graph.semantic.text import embedding_text
+from kushim_graph.writes import group_changes
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from kushim_graph import groups as group_changes
-from kushim_graph.db import groups, links, outbox
-from kushim_graph.discovery import candidates, fencing
-from kushim_graph.discovery.batch_score import score_batch
-from kushim_graph.discovery.locking import MAX_RESOURCES, BatchLocks, Grant
+from kushim_graph.db import candidates, groups, links, outbox
 from kushim_graph.discovery.signals import (
     KEYWORD_SIMILARITY_WEIGHT,
     SHARED_PEOPLE_WEIGHT,
@@ -33,6 +29,9 @@ from kushim_graph.discovery.signals import (
 from kushim_graph.errors import StaleFencingToken
 from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.metrics import DISCOVERY_RUNS, LINKS_WRITTEN
+from kushim_graph.writes import fencing, group_changes
+from kushim_graph.writes.batch_score import score_batch
+from kushim_graph.writes.locking import MAX_RESOURCES, BatchLocks, Grant
 
 log = logging.getLogger(__name__)
 

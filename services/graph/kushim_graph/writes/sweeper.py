@@ -14,7 +14,7 @@ from collections import defaultdict
 import asyncpg
 
 from kushim_graph.db import deliveries
-from kushim_graph.discovery.run import Discovery
+from kushim_graph.writes.discover import Discovery
 
 log = logging.getLogger(__name__)
 
