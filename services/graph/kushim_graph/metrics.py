@@ -19,3 +19,7 @@ SEMANTIC_EMBEDDED = Counter(
 SEMANTIC_LINKS_WRITTEN = Counter(
     "kushim_graph_semantic_links_written_total", "Links written by the semantic pass"
 )
+CACHE_INVALIDATIONS_PENDING = Gauge(
+    "kushim_graph_cache_invalidations_pending",
+    "Cache invalidations written and not yet acknowledged by lockcache",
+)

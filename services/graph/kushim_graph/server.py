@@ -9,6 +9,7 @@ from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 from kushim_common.grpcserve import GrpcServer, run_until_signalled
 
 from kushim_graph.config import Config
+from kushim_graph.contexts.invalidate import Invalidator
 from kushim_graph.contexts.reader import ContextReader
 from kushim_graph.db.neo4j_store import Neo4jStore
 from kushim_graph.db.pool import create_pool
@@ -24,6 +25,8 @@ from kushim_graph.rpc.users import UserServicer
 from kushim_graph.semantic.runner import SemanticPass
 from kushim_graph.writes.coalesce import Coalescer
 from kushim_graph.writes.discover import Discovery
+from kushim_graph.writes.group_edits import GroupEdits
+from kushim_graph.writes.ingest import Ingestion
 from kushim_graph.writes.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,9 @@ class GraphServer:
         # min_size=0: the pool opens connections on demand, so serving starts before the
         # database answers and readiness reflects it.
         self.pool = await create_pool(config.database_url, max_size=config.db_pool_size)
+        self.invalidator = Invalidator(self.pool, self.lockcache)
         self.worker = OutboxWorker(
-            self.pool, self.store, batch=config.outbox_batch, on_applied=self._projected
+            self.pool, self.store, batch=config.outbox_batch, on_applied=self.invalidator.send
         )
         self.discovery = Discovery(
             self.pool, self.lockcache,
@@ -76,13 +80,16 @@ class GraphServer:
             self.pool, self.store, self.lockcache, ttl_s=config.context_group_cache_ttl
         )
         self.sweeper = Sweeper(
-            self.pool, self.discovery, self.lockcache,
+            self.pool, self.discovery, self.invalidator,
             interval_s=config.sweep_interval_s,
             stale_after_s=config.discovery_lock_ttl_ms / 1000,
         )
         self.coalescer = Coalescer(self.discovery)
         deps = Deps(
-            config, self.pool, self.lockcache, self.coalescer, self.worker, context, self.sweeper
+            config, self.pool, self.lockcache, self.worker, context, self.invalidator,
+            Ingestion(self.pool, self.coalescer, self.sweeper, self.invalidator,
+                      on_commit=self.worker.wake),
+            GroupEdits(self.pool, self.invalidator, on_commit=self.worker.wake),
         )
         server = self.grpc.server
         graph_pb2_grpc.add_RecordServiceServicer_to_server(RecordServicer(deps), server)
@@ -117,11 +124,7 @@ class GraphServer:
         self.tasks.append(asyncio.create_task(self.worker.run(), name="outbox"))
         self.tasks.append(asyncio.create_task(self.sweeper.run(), name="sweeper"))
         self.tasks.append(asyncio.create_task(self.semantic.run(), name="semantic"))
-
-    async def _projected(self, reached: dict[str, set[str]]) -> None:
-        """After Neo4j changed, the cached contexts containing these records are stale."""
-        for user_id, record_ids in sorted(reached.items()):
-            await self.lockcache.invalidate_records(user_id, record_ids)
+        self.tasks.append(asyncio.create_task(self.invalidator.run(), name="invalidations"))
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
         await self.grpc.stop(grace_seconds)

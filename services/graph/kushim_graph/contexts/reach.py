@@ -1,39 +1,52 @@
-"""Which cached contexts a batch of the outbox reaches once Neo4j has it, named by records.
+"""Which cached contexts a write reaches, named by the records they contain: at the commit
+(content) and once the projection applied it to Neo4j (topology). One rule, two moments.
 
-The projection changes only the topology a context is traversed from: which records are
-linked and which belong to which group (content comes from PostgreSQL and was invalidated at
-the commit, see context_reach.py). So a batch reaches the endpoints of the links it creates or
-deletes in Neo4j, the records whose group membership it changes, and the records it deletes
-with their neighbours. A record's new fields, a link's new confidence, a group's new name
-change nothing here: re-applying an existing link or an unchanged membership reaches no one,
-which is what keeps a write from invalidating the same contexts twice.
+A cached context (reader.py) is the topology of Neo4j (of PostgreSQL while Neo4j is down) with
+the content of PostgreSQL: record fields, link confidence and feedback, group name, topics,
+coherence and size. Why invalidate at commit as well as after the projection: content is read
+from PostgreSQL, so a context computed between the commit and the projection already shows
+the new content, and one cached before the commit must go at the commit, not only once the
+outbox worker has run (and when Neo4j is down the PostgreSQL traversal shows new links at the
+commit too).
 
-What Neo4j held before is read just before the batch is applied; the outbox worker is Neo4j's
-only writer (an advisory lock), so nothing changes in between.
+At the commit a write reaches the records it changed, the endpoints of the links it changed
+(a context shows a link only with both endpoints) and the members of the groups it changed (a
+context shows a group for its members), before and after the change. Records that discovery
+leaves in no group are reached when their membership changes in Neo4j.
+
+After the projection only the topology a context is traversed from has changed: which records
+are linked and which belong to which group. So a batch of the outbox reaches the endpoints of
+the links it creates or deletes in Neo4j, the records whose group membership it changes, and
+the records it deletes with their neighbours. A record's new fields, a link's new confidence,
+a group's new name change nothing here: re-applying an existing link or an unchanged
+membership reaches no one, which is what keeps a write from invalidating the same contexts
+twice. What Neo4j held before is read just before the batch is applied; the outbox worker is
+Neo4j's only writer (an advisory lock), so nothing changes in between.
 """
 
 from collections import defaultdict
 
-import neo4j
+import asyncpg
 
-BEFORE = """
-CALL () {
-  UNWIND $link_ids AS id
-  MATCH (s:Artifact)-[r:RELATED_TO {id: id}]->(t:Artifact)
-  RETURN collect([id, s.id, t.id]) AS links
-}
-CALL () {
-  UNWIND $group_ids AS id
-  MATCH (a:Artifact)-[:BELONGS_TO]->(g:ContextGroup {id: id})
-  RETURN collect([id, a.id]) AS members
-}
-CALL () {
-  UNWIND $record_ids AS id
-  MATCH (a:Artifact {id: id})-[:RELATED_TO]-(n:Artifact)
-  RETURN collect([id, n.id]) AS neighbours
-}
-RETURN links, members, neighbours
-"""
+from kushim_graph.db import groups, links
+
+
+async def records_reached(conn: asyncpg.Connection, user_id: str, record_ids=(),
+                          group_ids=()) -> set[str]:
+    """At the commit: the records themselves and every member of the groups."""
+    reached = {str(r) for r in record_ids}
+    reached |= {str(r) for r in await groups.members_of_many(conn, user_id, list(group_ids))}
+    return reached
+
+
+async def deletion_reached(conn: asyncpg.Connection, user_id: str, record_id) -> set[str]:
+    """At the commit of a record's deletion, read before it: the record, the other end of
+    each of its links and the members of its group (whose figures change)."""
+    neighbours = [other for _, other in await links.ends_of_record(conn, user_id, record_id)]
+    grouped = await groups.groups_of(conn, user_id, [record_id])
+    return await records_reached(
+        conn, user_id, [record_id, *neighbours], [group for group, _ in grouped.values()]
+    )
 
 
 async def before(store, changes) -> dict:
@@ -43,12 +56,7 @@ async def before(store, changes) -> dict:
     record_ids = list(changes.deleted_records)
     if not (link_ids or group_ids or record_ids):
         return {"links": {}, "members": {}, "neighbours": {}}
-    records, _, _ = await store.driver.execute_query(
-        BEFORE,
-        {"link_ids": link_ids, "group_ids": group_ids, "record_ids": record_ids},
-        routing_=neo4j.RoutingControl.READ,
-    )
-    row = records[0]
+    row = await store.topology_of(link_ids, group_ids, record_ids)
     members: dict[str, set] = defaultdict(set)
     for group_id, record_id in row["members"]:
         members[group_id].add(record_id)
@@ -62,8 +70,8 @@ async def before(store, changes) -> dict:
     }
 
 
-def reached(changes, held: dict, owners: dict[str, str]) -> dict[str, set[str]]:
-    """user id -> the records whose contexts the applied batch changed.
+def projected(changes, held: dict, owners: dict[str, str]) -> dict[str, set[str]]:
+    """After the projection: user id -> the records whose contexts the applied batch changed.
 
     held: before()'s answer; owners: entity id -> user id, for the deleted entities."""
     out: dict[str, set[str]] = defaultdict(set)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from kushim_graph.contexts import reach
+from kushim_graph.contexts import invalidate, reach
 from kushim_graph.db import outbox
 from kushim_graph.db.neo4j_store import NEO4J_DOWN, Neo4jStore
 from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
@@ -97,7 +97,7 @@ class OutboxWorker:
         store: Neo4jStore,
         *,
         batch: int,
-        on_applied=None,  # awaited with {user id: records whose contexts changed}
+        on_applied=None,  # awaited with the invalidations a batch owes, once committed
         idle_poll_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
@@ -162,10 +162,13 @@ class OutboxWorker:
             changes = await read_changes(conn, named)
             held = await reach.before(self.store, changes)
             await self.store.apply(changes)
+            owed = await invalidate.topology_changed(
+                conn, reach.projected(changes, held, owners)
+            )
             await outbox.done(conn, [row["id"] for row in rows])
         self._neo4j_state(True)
         self.applied_total += len(rows)
         OUTBOX_APPLIED.inc(len(rows))
         if self.on_applied is not None:
-            await self.on_applied(reach.reached(changes, held, owners))
+            await self.on_applied(owed)
         return len(rows)

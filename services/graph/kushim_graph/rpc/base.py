@@ -9,6 +9,8 @@ import asyncpg
 import grpc
 
 from kushim_graph.config import Config
+from kushim_graph.contexts.invalidate import Invalidator
+from kushim_graph.contexts.reader import ContextReader
 from kushim_graph.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -16,8 +18,12 @@ from kushim_graph.errors import (
     NotFound,
     Unavailable,
 )
+from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.metrics import RPC_LATENCY
+from kushim_graph.projection.worker import OutboxWorker
 from kushim_graph.validation import parse_uuid
+from kushim_graph.writes.group_edits import GroupEdits
+from kushim_graph.writes.ingest import Ingestion
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +53,17 @@ _DB_DOWN = (
 
 @dataclass
 class Deps:
-    """The service's resources, opened once in server.py and shared by all servicers."""
+    """The service's resources and use cases, opened once in server.py and shared by all
+    servicers."""
 
     config: Config
     pool: asyncpg.Pool
-    lockcache: object  # kushim_graph.lockcache.LockCacheClient
-    discovery: object  # run_batch: kushim_graph.writes.coalesce.Coalescer
-    projection: object  # kushim_graph.projection.worker.OutboxWorker
-    context: object  # kushim_graph.contexts.reader.ContextReader
-    sweeper: object  # kushim_graph.writes.sweeper.Sweeper
+    lockcache: LockCacheClient
+    projection: OutboxWorker
+    context: ContextReader
+    invalidator: Invalidator
+    ingestion: Ingestion
+    group_edits: GroupEdits
 
 
 def user_id_of(request) -> str:

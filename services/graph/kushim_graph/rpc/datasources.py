@@ -3,6 +3,7 @@
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import messages
+from kushim_graph.contexts import invalidate
 from kushim_graph.db import datasources, users
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
@@ -86,22 +87,23 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
             if request.HasField("config_json")
             else None
         )
-        async with self.deps.pool.acquire() as conn:
+        async with self.deps.pool.acquire() as conn, conn.transaction():
             row = await datasources.update(conn, user_id, source_id, name, secret, config)
-        if row is None:
-            raise NotFound(f"data source {source_id} not found")
-        await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+            if row is None:
+                raise NotFound(f"data source {source_id} not found")
+            owed = await invalidate.data_source_changed(conn, user_id, source_id)
+        await self.deps.invalidator.send(owed)
         return graph_pb2.DataSourceResponse(data_source=messages.data_source(row))
 
     @rpc
     async def DeleteDataSource(self, request, context):
         user_id = user_id_of(request)
         source_id = id_of("data_source_id", request.data_source_id)
-        async with self.deps.pool.acquire() as conn:
-            deleted = await datasources.delete(conn, user_id, source_id)
-        if not deleted:
-            raise NotFound(f"data source {source_id} not found")
-        await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            if not await datasources.delete(conn, user_id, source_id):
+                raise NotFound(f"data source {source_id} not found")
+            owed = await invalidate.data_source_changed(conn, user_id, source_id)
+        await self.deps.invalidator.send(owed)
         return graph_pb2.DeleteDataSourceResponse()
 
     @rpc

@@ -3,7 +3,7 @@
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import messages
-from kushim_graph.contexts import commit_reach as context_reach
+from kushim_graph.contexts import invalidate
 from kushim_graph.db import groups, links, outbox, records, semantic_links
 from kushim_graph.errors import AlreadyExists, InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, rpc, user_id_of
@@ -19,13 +19,13 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _changed(self, user_id: str, reached: set[str]) -> None:
-        """reached: the records whose cached contexts the committed change makes stale."""
+    async def _changed(self, owed: invalidate.Owed) -> None:
+        """After the commit of a change Neo4j projects."""
         self.deps.projection.wake()
-        await self.deps.lockcache.invalidate_records(user_id, reached)
+        await self.deps.invalidator.send(owed)
 
-    async def _remove(self, conn, user_id: str, link_id) -> set:
-        """Deletes a link and refreshes the groups of its ends; returns the records reached."""
+    async def _remove(self, conn, user_id: str, link_id) -> invalidate.Owed:
+        """Deletes a link and refreshes the groups of its ends; answers what it invalidates."""
         await groups.lock_user(conn, user_id)
         row = await links.delete(conn, user_id, link_id)
         if row is None:
@@ -39,7 +39,7 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         await outbox.add(conn, user_id, "link", [link_id])
         await outbox.add(conn, user_id, "group", touched)
         ends = [row["source_record_id"], row["target_record_id"]]
-        return await context_reach.records_reached(conn, user_id, ends, touched)
+        return await invalidate.links_changed(conn, user_id, ends, touched)
 
     @rpc
     async def CreateLink(self, request, context):
@@ -68,8 +68,8 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
             await outbox.add(conn, user_id, "link", [link_id])
             await outbox.add(conn, user_id, "group", touched)
             row = await links.get(conn, user_id, link_id)
-            reached = await context_reach.records_reached(conn, user_id, [a, b], touched)
-        await self._changed(user_id, reached)
+            owed = await invalidate.links_changed(conn, user_id, [a, b], touched)
+        await self._changed(owed)
         return graph_pb2.CreateLinkResponse(link=messages.link(row))
 
     @rpc
@@ -107,18 +107,21 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
             if not await links.set_feedback(conn, user_id, link_id, feedback, comment):
                 raise NotFound(f"link {link_id} not found")
             row = await links.get(conn, user_id, link_id)
-            reached = {str(row["source_record_id"]), str(row["target_record_id"])}
             if feedback == "negative":
                 # Removed, and the pair is kept from every discovery from now on.
                 await semantic_links.suppress(
                     conn, user_id, row["source_record_id"], row["target_record_id"]
                 )
-                reached = await self._remove(conn, user_id, link_id)
+                owed = await self._remove(conn, user_id, link_id)
+            else:
+                # Contexts show a link's feedback; no projection: Neo4j does not hold it.
+                owed = await invalidate.links_changed(
+                    conn, user_id, [row["source_record_id"], row["target_record_id"]]
+                )
         if feedback == "negative":
-            await self._changed(user_id, reached)
+            await self._changed(owed)
         else:
-            # Contexts show a link's feedback; no projection: Neo4j does not hold it.
-            await self.deps.lockcache.invalidate_records(user_id, reached)
+            await self.deps.invalidator.send(owed)
         return graph_pb2.GetLinkResponse(link=messages.link(row))
 
     @rpc
@@ -126,8 +129,8 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         user_id = user_id_of(request)
         link_id = id_of("link_id", request.link_id)
         async with self.deps.pool.acquire() as conn, conn.transaction():
-            reached = await self._remove(conn, user_id, link_id)
-        await self._changed(user_id, reached)
+            owed = await self._remove(conn, user_id, link_id)
+        await self._changed(owed)
         return graph_pb2.DeleteLinkResponse()
 
     @rpc

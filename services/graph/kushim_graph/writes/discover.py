@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from kushim_graph.contexts import invalidate
 from kushim_graph.db import candidates, groups, links, outbox
 from kushim_graph.discovery.signals import (
     KEYWORD_SIMILARITY_WEIGHT,
@@ -63,6 +64,7 @@ class Outcome:
     data_source_id: object = None
     groups: set = field(default_factory=set)  # ids of the groups it changed
     stored_token: int = 0  # STALE: the fencing token stored for the record
+    owed: invalidate.Owed = invalidate.NOTHING  # DONE: its transaction's invalidations
     expired: bool = False  # STALE: refused for its age, not for being older
 
 
@@ -225,6 +227,15 @@ class Discovery:
                 conn, user_id, {"link": [*link_ids, *removed], "group": touched}
             )
             made = await links.get_many(conn, user_id, link_ids) if link_ids else []
+            # The records (their state, their links) and the far ends of their links: a
+            # context showing a removed link holds the record, one showing a new link may not.
+            owed = await invalidate.links_changed(
+                conn, user_id,
+                [*live, *(end for link in made
+                          for end in (link["source_record_id"], link["target_record_id"]))],
+                touched,
+                [rows[r]["data_source_id"] for r in live if rows[r]["data_source_id"]],
+            )
         self.on_commit()
         log.debug(
             "Discovery for %d record(s): %d candidates, %d links, %.1f ms",
@@ -236,7 +247,9 @@ class Discovery:
                 link for link in made
                 if record_id in (link["source_record_id"], link["target_record_id"])
             ]
-            outcomes[record_id] = Outcome(DONE, own, rows[record_id]["data_source_id"], touched)
+            outcomes[record_id] = Outcome(
+                DONE, own, rows[record_id]["data_source_id"], touched, owed=owed
+            )
         for record_id, refusal in refused.items():
             outcomes[record_id] = Outcome(STALE, stored_token=refusal.stored,
                                           expired=refusal.expired)
