@@ -2,8 +2,9 @@
 
 GetOrLease/Fill is used rather than Get/Set: a fill whose lease predates an
 invalidation is discarded by lockcache, so a read racing a PATCH cannot put the
-old value back. When lockcache is unreachable the value is computed and served
-uncached.
+old value back. The invalidations are graph's, made with the writes (its
+contexts/invalidate.py). When lockcache is unreachable the value is computed and
+served uncached.
 """
 
 import json
@@ -71,30 +72,6 @@ class Caches:
             except grpc.aio.AioRpcError:
                 self._seen(False)
         return value
-
-    async def invalidate_profile(self, user_id: str) -> None:
-        await self._invalidate(lockcache_pb2.InvalidateCacheRequest(
-            scope=lockcache_pb2.USER_PROFILE_SCOPE, user_id=user_id
-        ))
-
-    async def invalidate_data_source(self, user_id: str, data_source_id: str) -> None:
-        await self._invalidate(lockcache_pb2.InvalidateCacheRequest(
-            scope=lockcache_pb2.DATA_SOURCE, user_id=user_id, data_source_id=data_source_id
-        ))
-
-    async def invalidate_platform_data(self, user_id: str) -> None:
-        await self._invalidate(lockcache_pb2.InvalidateCacheRequest(
-            scope=lockcache_pb2.USER_PLATFORM_DATA, user_id=user_id
-        ))
-
-    async def _invalidate(self, request: lockcache_pb2.InvalidateCacheRequest) -> None:
-        try:
-            await self._upstream.cache.Invalidate(request)
-            self._seen(True)
-        except grpc.aio.AioRpcError:
-            self._seen(False)
-            log.warning("Cache invalidation %s for user %s not delivered",
-                        lockcache_pb2.InvalidationScope.Name(request.scope), request.user_id)
 
     def _seen(self, reachable: bool) -> None:
         if reachable != self._reachable:

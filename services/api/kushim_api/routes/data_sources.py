@@ -85,7 +85,6 @@ async def update_data_source(request: web.Request) -> web.Response:
     if "config" in body:
         update.config_json = validate.json_object_text(body, "config") or "{}"
     answer = await request.app[keys.UPSTREAM].data_sources.UpdateDataSource(update)
-    await request.app[keys.CACHES].invalidate_data_source(target.user_id, target.data_source_id)
     return web.json_response(serialize.data_source(answer.data_source))
 
 
@@ -93,7 +92,6 @@ async def update_data_source(request: web.Request) -> web.Response:
 async def delete_data_source(request: web.Request) -> web.Response:
     target = _ds_request(request)
     await request.app[keys.UPSTREAM].data_sources.DeleteDataSource(target)
-    await request.app[keys.CACHES].invalidate_data_source(target.user_id, target.data_source_id)
     return web.Response(status=204)
 
 

@@ -36,6 +36,6 @@ async def patch_me(request: web.Request) -> web.Response:
         )
     if "settings" in body:
         update.settings_json = validate.json_object_text(body, "settings") or "{}"
+    # graph invalidates the cached profile in the update's transaction
     answer = await request.app[keys.UPSTREAM].users.UpdateUser(update)
-    await request.app[keys.CACHES].invalidate_profile(update.user_id)
     return web.json_response(serialize.user(answer.user))
