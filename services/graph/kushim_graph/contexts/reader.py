@@ -36,10 +36,10 @@ class ContextReader:
             return graph_pb2.Subgraph.FromString(lease.value), True
         subgraph = await self.compute(user_id, record_id, depth)
         if lease.lease_token:
-            # The entry is dropped when one of its records is written (graph's cache_reach.py
-            # and projection/reach.py name the records a write reaches). Every link and group
-            # it shows is one of these records' (a link's endpoints are both in it, a group is
-            # shown for its members in it), so the records are all it depends on.
+            # The entry is dropped when one of its records is written (reach.py names the
+            # records a write reaches). Every link and group it shows is one of these records'
+            # (a link's endpoints are both in it, a group is shown for its members in it), so
+            # the records are all it depends on.
             await self.lockcache.fill(
                 key, lease.lease_token, subgraph.SerializeToString(), self.ttl_s,
                 [node.id for node in subgraph.nodes],
