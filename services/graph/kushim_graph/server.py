@@ -12,7 +12,7 @@ from kushim_graph.config import Config
 from kushim_graph.contexts.invalidate import Invalidator
 from kushim_graph.contexts.reader import ContextReader
 from kushim_graph.db.neo4j_store import Neo4jStore
-from kushim_graph.db.pool import create_pool
+from kushim_graph.db.pool import create_pool, schema_migrated
 from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.projection.worker import OutboxWorker
 from kushim_graph.rpc.admin import AdminServicer
@@ -113,7 +113,7 @@ class GraphServer:
         while True:
             try:
                 async with self.pool.acquire() as conn:
-                    await conn.fetchval("select 1 from schema_migrations limit 1")
+                    await schema_migrated(conn)
                 break
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("Waiting for PostgreSQL (migrated schema): %s", exc)

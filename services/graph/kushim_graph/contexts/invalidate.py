@@ -133,14 +133,14 @@ def merged(owed: Iterable[Owed]) -> list[Owed]:
 
 
 class Invalidator:
-    def __init__(self, pool: asyncpg.Pool, lockcache: LockCacheClient, *,
-                 interval_s: float = 1.0, batch: int = 200, max_backoff_s: float = 60.0) -> None:
+    interval_s = 1.0  # between the relay's passes while nothing is due
+    batch = 200  # rows per pass
+    max_backoff_s = 60.0
+
+    def __init__(self, pool: asyncpg.Pool, lockcache: LockCacheClient) -> None:
         self.pool = pool
         self.lockcache = lockcache
-        self.interval_s = interval_s
-        self.batch = batch
-        self.max_backoff_s = max_backoff_s
-        self._relaying = True
+        self._failing = False
 
     async def _deliver(self, user_id: str, scope: str, records, source: str) -> bool:
         if scope == RECORDS:
@@ -188,16 +188,12 @@ class Invalidator:
                 await invalidations.done(conn, acked)
                 await invalidations.retry_later(conn, failed, self.max_backoff_s)
             CACHE_INVALIDATIONS_PENDING.set(await invalidations.count(conn))
-        self._relayed(not failed)
+        if bool(failed) != self._failing:  # logged once per change
+            self._failing = bool(failed)
+            log.log(logging.WARNING if failed else logging.INFO, "Cache invalidations %s",
+                    "not acknowledged: kept, retried with backoff" if failed
+                    else "acknowledged again: the relay caught up")
         return len(acked)
-
-    def _relayed(self, ok: bool) -> None:
-        if ok != self._relaying:
-            self._relaying = ok
-            if ok:
-                log.info("Cache invalidations acknowledged again: the relay caught up")
-            else:
-                log.warning("Cache invalidations not acknowledged: kept, retried with backoff")
 
     async def run(self) -> None:
         while True:

@@ -290,3 +290,15 @@ async def claim_stale_pending(conn: asyncpg.Connection, stale_after_s: float, li
 
 async def still_pending(conn: asyncpg.Connection, user_id: str, record_ids) -> set:
     return {row["id"] for row in await conn.fetch(STILL_PENDING, user_id, list(record_ids))}
+
+
+# What discovery reads of the records it discovers.
+FOR_DISCOVERY = """
+select id, user_id, occurred_at, author, participants, refs, identity_keys, metadata_keys,
+       term_freqs, title, checksum, fencing_token, data_source_id
+  from records where user_id = $1 and id = any($2::uuid[])
+"""
+
+
+async def for_discovery(conn: asyncpg.Connection, user_id: str, record_ids):
+    return await conn.fetch(FOR_DISCOVERY, user_id, list(record_ids))

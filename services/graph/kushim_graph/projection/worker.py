@@ -14,29 +14,11 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from kushim_graph.contexts import invalidate, reach
-from kushim_graph.db import outbox
+from kushim_graph.db import outbox, projection
 from kushim_graph.db.neo4j_store import NEO4J_DOWN, Neo4jStore
 from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
 
 log = logging.getLogger(__name__)
-
-_PAIRS = "select * from unnest($1::uuid[], $2::uuid[]) as p(user_id, id)"
-RECORDS = f"""
-select id, user_id, title, source_platform, artifact_type, external_id, url, occurred_at
-  from records where (user_id, id) in ({_PAIRS})
-"""
-LINKS = f"""
-select id, user_id, source_record_id, target_record_id, confidence, link_type, method
-  from links where (user_id, id) in ({_PAIRS})
-"""
-GROUPS = f"""
-select g.id, g.user_id, g.name, g.coherence, g.topics,
-       coalesce(array_agg(m.record_id) filter (where m.record_id is not null), '{{}}') as members
-  from context_groups g left join group_members m on m.group_id = g.id and m.user_id = g.user_id
- where (g.user_id, g.id) in ({_PAIRS})
- group by g.id
-"""
-
 
 @dataclass
 class Changes:
@@ -75,15 +57,15 @@ def _group(row) -> dict:
 async def read_changes(conn: asyncpg.Connection, named: dict[str, set]) -> Changes:
     """Current state of the named (user_id, id) pairs per entity; absent ones are deletions."""
     changes = Changes()
-    for entity, query, convert, present, deleted in (
-        ("record", RECORDS, _record, changes.records, changes.deleted_records),
-        ("link", LINKS, _link, changes.links, changes.deleted_links),
-        ("group", GROUPS, _group, changes.groups, changes.deleted_groups),
+    for entity, convert, present, deleted in (
+        ("record", _record, changes.records, changes.deleted_records),
+        ("link", _link, changes.links, changes.deleted_links),
+        ("group", _group, changes.groups, changes.deleted_groups),
     ):
         pairs = named.get(entity, set())
         if not pairs:
             continue
-        rows = await conn.fetch(query, [u for u, _ in pairs], [i for _, i in pairs])
+        rows = await projection.state_of(conn, entity, pairs)
         found = {row["id"] for row in rows}
         present.extend(convert(row) for row in rows)
         deleted.extend(str(i) for _, i in pairs if i not in found)

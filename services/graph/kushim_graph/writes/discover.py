@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from kushim_graph.contexts import invalidate
-from kushim_graph.db import candidates, groups, links, outbox
+from kushim_graph.db import candidates, groups, links, outbox, records
 from kushim_graph.discovery.signals import (
     KEYWORD_SIMILARITY_WEIGHT,
     SHARED_PEOPLE_WEIGHT,
@@ -36,11 +36,6 @@ from kushim_graph.writes.locking import MAX_RESOURCES, BatchLocks, Grant
 
 log = logging.getLogger(__name__)
 
-LOAD_RECORDS = """
-select id, user_id, occurred_at, author, participants, refs, identity_keys, metadata_keys,
-       term_freqs, title, checksum, fencing_token, data_source_id
-  from records where user_id = $1 and id = any($2::uuid[])
-"""
 NEARBY_MAX_SCORE = SHARED_PEOPLE_WEIGHT + KEYWORD_SIMILARITY_WEIGHT + TEMPORAL_PROXIMITY_WEIGHT
 
 DONE = "done"
@@ -194,7 +189,7 @@ class Discovery:
         async with conn.transaction():
             await fencing.lock_records(conn, list(tokens))
             rows = {
-                row["id"]: row for row in await conn.fetch(LOAD_RECORDS, user_id, list(tokens))
+                row["id"]: row for row in await records.for_discovery(conn, user_id, tokens)
             }
             outcomes = {record_id: Outcome(GONE) for record_id in tokens if record_id not in rows}
             if not rows:
