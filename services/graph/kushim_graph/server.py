@@ -27,6 +27,7 @@ from kushim_graph.writes.coalesce import Coalescer
 from kushim_graph.writes.discover import Discovery
 from kushim_graph.writes.group_edits import GroupEdits
 from kushim_graph.writes.ingest import Ingestion
+from kushim_graph.writes.link_edits import LinkEdits
 from kushim_graph.writes.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class GraphServer:
         )
         self.semantic = SemanticPass(
             self.pool, enabled=config.semantic_links, model_dir=config.embedding_model_dir,
-            batch=config.semantic_batch, on_commit=self.worker.wake,
+            batch=config.semantic_batch, on_commit=self._semantic_committed,
         )
         context = ContextReader(
             self.pool, self.store, self.lockcache, ttl_s=config.context_group_cache_ttl
@@ -90,6 +91,7 @@ class GraphServer:
             Ingestion(self.pool, self.coalescer, self.sweeper, self.invalidator,
                       on_commit=self.worker.wake),
             GroupEdits(self.pool, self.invalidator, on_commit=self.worker.wake),
+            LinkEdits(self.pool, self.invalidator, on_commit=self.worker.wake),
         )
         server = self.grpc.server
         graph_pb2_grpc.add_RecordServiceServicer_to_server(RecordServicer(deps), server)
@@ -125,6 +127,10 @@ class GraphServer:
         self.tasks.append(asyncio.create_task(self.sweeper.run(), name="sweeper"))
         self.tasks.append(asyncio.create_task(self.semantic.run(), name="semantic"))
         self.tasks.append(asyncio.create_task(self.invalidator.run(), name="invalidations"))
+
+    async def _semantic_committed(self, owed) -> None:
+        self.worker.wake()
+        await self.invalidator.send(owed)
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
         await self.grpc.stop(grace_seconds)

@@ -24,6 +24,7 @@ from kushim_graph.projection.worker import OutboxWorker
 from kushim_graph.validation import parse_uuid
 from kushim_graph.writes.group_edits import GroupEdits
 from kushim_graph.writes.ingest import Ingestion
+from kushim_graph.writes.link_edits import LinkEdits
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Deps:
     invalidator: Invalidator
     ingestion: Ingestion
     group_edits: GroupEdits
+    link_edits: LinkEdits
 
 
 def user_id_of(request) -> str:
