@@ -21,7 +21,7 @@ from kushim_graph.errors import (
 from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.metrics import RPC_LATENCY
 from kushim_graph.projection.worker import OutboxWorker
-from kushim_graph.validation import parse_uuid
+from kushim_graph.validation import clean_text, parse_uuid
 from kushim_graph.writes.group_edits import GroupEdits
 from kushim_graph.writes.ingest import Ingestion
 from kushim_graph.writes.link_edits import LinkEdits
@@ -78,6 +78,19 @@ def id_of(field: str, value: str) -> str:
     if not value:
         raise InvalidInput(field, f"{field} is required")
     return parse_uuid(field, value)
+
+
+MAX_NAME = 200
+
+
+def name_of(value: str) -> str:
+    """A group's or a data source's name: whitespace collapsed, required, bounded."""
+    name = " ".join(clean_text(value).split())
+    if not name:
+        raise InvalidInput("name", "name is required")
+    if len(name) > MAX_NAME:
+        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
+    return name
 
 
 def page(limit: int, offset: int, *, default: int = 20, maximum: int = 100) -> tuple[int, int]:

@@ -6,21 +6,11 @@ from kushim_graph import messages
 from kushim_graph.contexts import invalidate
 from kushim_graph.db import datasources, users
 from kushim_graph.errors import InvalidInput, NotFound
-from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
+from kushim_graph.rpc.base import Deps, id_of, name_of, page, rpc, user_id_of
 from kushim_graph.secretbox import SecretBox
-from kushim_graph.validation import PLATFORMS, clean_text, parse_json_object
+from kushim_graph.validation import PLATFORMS, parse_json_object
 
-MAX_NAME = 200
 MAX_SECRET = 1024
-
-
-def _name(value: str) -> str:
-    name = " ".join(clean_text(value).split())
-    if not name:
-        raise InvalidInput("name", "name is required")
-    if len(name) > MAX_NAME:
-        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
-    return name
 
 
 def _secret(value: str) -> str:
@@ -51,7 +41,7 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
         if platform not in PLATFORMS:
             allowed = ", ".join(sorted(PLATFORMS))
             raise InvalidInput("platform", f"platform must be one of {allowed}")
-        name = _name(request.name)
+        name = name_of(request.name)
         config = parse_json_object("config_json", request.config_json)
         async with self.deps.pool.acquire() as conn:
             if not await users.exists(conn, user_id):
@@ -76,7 +66,7 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
     async def UpdateDataSource(self, request, context):
         user_id = user_id_of(request)
         source_id = id_of("data_source_id", request.data_source_id)
-        name = _name(request.name) if request.HasField("name") else None
+        name = name_of(request.name) if request.HasField("name") else None
         secret = (
             self.box.seal(_secret(request.webhook_secret), user_id)
             if request.HasField("webhook_secret")

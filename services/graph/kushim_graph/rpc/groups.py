@@ -5,10 +5,8 @@ from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 from kushim_graph import messages
 from kushim_graph.db import groups, links, records
 from kushim_graph.errors import InvalidInput, NotFound
-from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
-from kushim_graph.validation import clean_text
+from kushim_graph.rpc.base import Deps, id_of, name_of, page, rpc, user_id_of
 
-MAX_NAME = 200
 MAX_INITIAL_MEMBERS = 500
 # GetUserGraph answers at most this many nodes (without bodies) per page, and the links among
 # them found in the user's first MAX_USER_GRAPH_LINKS links.
@@ -18,15 +16,6 @@ MAX_USER_GRAPH_OFFSET = 1_000_000
 # A group answer (and its graph) shows at most this many members, oldest first; member_count
 # is always the total.
 MAX_GROUP_MEMBERS_ANSWERED = 500
-
-
-def _name(value: str) -> str:
-    name = " ".join(clean_text(value).split())
-    if not name:
-        raise InvalidInput("name", "name is required")
-    if len(name) > MAX_NAME:
-        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
-    return name
 
 
 def _by_time(rows):
@@ -70,7 +59,7 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     @rpc
     async def CreateGroup(self, request, context):
         user_id = user_id_of(request)
-        name = _name(request.name)
+        name = name_of(request.name)
         if len(request.record_ids) > MAX_INITIAL_MEMBERS:
             raise InvalidInput("record_ids", f"at most {MAX_INITIAL_MEMBERS} records")
         record_ids = sorted({id_of("record_ids", r) for r in request.record_ids})
@@ -106,7 +95,7 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     async def RenameGroup(self, request, context):
         user_id = user_id_of(request)
         group_id = id_of("group_id", request.group_id)
-        name = _name(request.name)
+        name = name_of(request.name)
         return await self.deps.group_edits.rename(
             user_id, group_id, name, self._answer_of(user_id)
         )
