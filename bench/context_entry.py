@@ -1,5 +1,5 @@
 """A realistic cached context entry: the serialized Subgraph graph stores under
-context_group:{userId}:{recordId}:{depth} (see graph's projection/context.py).
+context_group:{userId}:{recordId}:{depth} (see graph's contexts/reader.py).
 
 Thirty records across the four platforms with titles, bodies of a few sentences, URLs,
 participants and metadata; forty links with their signals; three groups. Deterministic

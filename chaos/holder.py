@@ -14,9 +14,9 @@ import sys
 import uuid
 
 from kushim_graph.db.pool import create_pool
-from kushim_graph.discovery.run import Discovery
 from kushim_graph.errors import StaleFencingToken
 from kushim_graph.lockcache import ACQUIRED, LockCacheClient
+from kushim_graph.writes.discover import Discovery
 
 
 def say(answer: dict) -> None:

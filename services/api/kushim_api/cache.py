@@ -2,12 +2,14 @@
 
 GetOrLease/Fill is used rather than Get/Set: a fill whose lease predates an
 invalidation is discarded by lockcache, so a read racing a PATCH cannot put the
-old value back. When lockcache is unreachable the value is computed and served
-uncached.
+old value back. The invalidations are graph's, made with the writes (its
+contexts/invalidate.py). When lockcache is unreachable the value is computed and
+served uncached.
 
 Hot entries are served from a near cache in process memory (NEAR_CACHE_MAX_ENTRIES > 0),
-kept correct by lockcache's invalidation stream; this process's own invalidations drop them
-before they return.
+kept correct by lockcache's invalidation stream. After a write through graph, this process
+also drops the entries it changed at once (`forget_*`), so its next read does not wait out
+the stream's delivery time.
 """
 
 import json
@@ -107,36 +109,19 @@ class Caches:
                 self._lockcache.report(False)
         return value
 
-    async def invalidate_profile(self, user_id: str) -> None:
-        await self._invalidate(lockcache_pb2.InvalidateCacheRequest(
-            scope=lockcache_pb2.USER_PROFILE_SCOPE, user_id=user_id
-        ))
+    def forget_profile(self, user_id: str) -> None:
+        """Graph changed this user's profile (and invalidated it in lockcache)."""
+        self._forget(lockcache_pb2.USER_PROFILE_SCOPE, user_id)
 
-    async def invalidate_data_source(self, user_id: str, data_source_id: str) -> None:
-        await self._invalidate(lockcache_pb2.InvalidateCacheRequest(
-            scope=lockcache_pb2.DATA_SOURCE, user_id=user_id, data_source_id=data_source_id
-        ))
+    def forget_platform_data(self, user_id: str) -> None:
+        """Graph changed records or data sources of this user (and invalidated what they
+        reach in lockcache)."""
+        self._forget(lockcache_pb2.USER_PLATFORM_DATA, user_id)
 
-    async def invalidate_platform_data(self, user_id: str) -> None:
-        await self._invalidate(lockcache_pb2.InvalidateCacheRequest(
-            scope=lockcache_pb2.USER_PLATFORM_DATA, user_id=user_id
-        ))
-
-    async def _invalidate(self, request: lockcache_pb2.InvalidateCacheRequest) -> None:
-        # Dropped before (reads from here on miss) and after (a read begun meanwhile may
-        # have stored the old value), as the client package does for its own writes.
+    def _forget(self, scope: int, user_id: str) -> None:
+        # Local memory only: lockcache's entries are graph's to invalidate.
         if self.near is not None:
-            self.near.drop_scope(request)
-        try:
-            await self._upstream.cache.Invalidate(request)
-            self._lockcache.report(True)
-        except grpc.aio.AioRpcError:
-            self._lockcache.report(False)
-            log.warning("Cache invalidation %s for user %s not delivered",
-                        lockcache_pb2.InvalidationScope.Name(request.scope), request.user_id)
-        finally:
-            if self.near is not None:
-                self.near.drop_scope(request)
+            self.near.drop_scope(lockcache_pb2.InvalidateCacheRequest(scope=scope, user_id=user_id))
 
 
 def _request_id():

@@ -111,11 +111,6 @@ class LockCacheClient:
     async def release(self, resource: str | Iterable[str], token: str) -> None:
         await self.client.release(Lease(_names(resource), token, 0, {}, 0.0))
 
-    async def invalidate_context_groups(self, user_id: str) -> bool:
-        return await self.client.invalidate(
-            pb.InvalidateCacheRequest(scope=pb.USER_CONTEXT_GROUPS, user_id=user_id)
-        )
-
     async def invalidate_records(self, user_id: str, record_ids) -> bool:
         """Drops the cached contexts of the user that contain one of the records."""
         return await self.client.invalidate(
@@ -129,6 +124,11 @@ class LockCacheClient:
             pb.InvalidateCacheRequest(
                 scope=pb.DATA_SOURCE, user_id=user_id, data_source_id=data_source_id
             )
+        )
+
+    async def invalidate_profile(self, user_id: str) -> bool:
+        return await self.client.invalidate(
+            pb.InvalidateCacheRequest(scope=pb.USER_PROFILE_SCOPE, user_id=user_id)
         )
 
     async def get_or_lease(self, key: pb.CacheKey, wait_ms: int = 2000) -> CacheLease:

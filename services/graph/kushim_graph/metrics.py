@@ -24,3 +24,7 @@ NEAR_CACHE = Counter(
     "Near cache reads (hit, miss, bypass: stream not synced) and flushes",
     ["outcome"],
 )
+CACHE_INVALIDATIONS_PENDING = Gauge(
+    "kushim_graph_cache_invalidations_pending",
+    "Cache invalidations written and not yet acknowledged by lockcache",
+)

@@ -9,13 +9,11 @@ from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 from kushim_common.grpcserve import GrpcServer, run_until_signalled
 
 from kushim_graph.config import Config
-from kushim_graph.db.pool import create_pool
-from kushim_graph.discovery.coalesce import Coalescer
-from kushim_graph.discovery.run import Discovery
-from kushim_graph.discovery.sweeper import Sweeper
+from kushim_graph.contexts.invalidate import Invalidator
+from kushim_graph.contexts.reader import ContextReader
+from kushim_graph.db.neo4j_store import Neo4jStore
+from kushim_graph.db.pool import create_pool, schema_migrated
 from kushim_graph.lockcache import LockCacheClient
-from kushim_graph.projection.context import ContextReader
-from kushim_graph.projection.neo4j_store import Neo4jStore
 from kushim_graph.projection.worker import OutboxWorker
 from kushim_graph.rpc.admin import AdminServicer
 from kushim_graph.rpc.base import Deps
@@ -25,6 +23,12 @@ from kushim_graph.rpc.links import LinkServicer
 from kushim_graph.rpc.records import RecordServicer
 from kushim_graph.rpc.users import UserServicer
 from kushim_graph.semantic.runner import SemanticPass
+from kushim_graph.writes.coalesce import Coalescer
+from kushim_graph.writes.discover import Discovery
+from kushim_graph.writes.group_edits import GroupEdits
+from kushim_graph.writes.ingest import Ingestion
+from kushim_graph.writes.link_edits import LinkEdits
+from kushim_graph.writes.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +64,9 @@ class GraphServer:
         # min_size=0: the pool opens connections on demand, so serving starts before the
         # database answers and readiness reflects it.
         self.pool = await create_pool(config.database_url, max_size=config.db_pool_size)
+        self.invalidator = Invalidator(self.pool, self.lockcache)
         self.worker = OutboxWorker(
-            self.pool, self.store, batch=config.outbox_batch, on_applied=self._projected
+            self.pool, self.store, batch=config.outbox_batch, on_applied=self.invalidator.send
         )
         self.discovery = Discovery(
             self.pool, self.lockcache,
@@ -74,19 +79,23 @@ class GraphServer:
         )
         self.semantic = SemanticPass(
             self.pool, enabled=config.semantic_links, model_dir=config.embedding_model_dir,
-            batch=config.semantic_batch, on_commit=self.worker.wake,
+            batch=config.semantic_batch, on_commit=self._semantic_committed,
         )
         context = ContextReader(
             self.pool, self.store, self.lockcache, ttl_s=config.context_group_cache_ttl
         )
         self.sweeper = Sweeper(
-            self.pool, self.discovery, self.lockcache,
+            self.pool, self.discovery, self.invalidator,
             interval_s=config.sweep_interval_s,
             stale_after_s=config.discovery_lock_ttl_ms / 1000,
         )
         self.coalescer = Coalescer(self.discovery)
         deps = Deps(
-            config, self.pool, self.lockcache, self.coalescer, self.worker, context, self.sweeper
+            config, self.pool, self.lockcache, self.worker, context, self.invalidator,
+            Ingestion(self.pool, self.coalescer, self.sweeper, self.invalidator,
+                      on_commit=self.worker.wake, max_records=config.max_records_per_user),
+            GroupEdits(self.pool, self.invalidator, on_commit=self.worker.wake),
+            LinkEdits(self.pool, self.invalidator, on_commit=self.worker.wake),
         )
         server = self.grpc.server
         graph_pb2_grpc.add_RecordServiceServicer_to_server(RecordServicer(deps), server)
@@ -110,7 +119,7 @@ class GraphServer:
         while True:
             try:
                 async with self.pool.acquire() as conn:
-                    await conn.fetchval("select 1 from schema_migrations limit 1")
+                    await schema_migrated(conn)
                 break
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("Waiting for PostgreSQL (migrated schema): %s", exc)
@@ -121,11 +130,11 @@ class GraphServer:
         self.tasks.append(asyncio.create_task(self.worker.run(), name="outbox"))
         self.tasks.append(asyncio.create_task(self.sweeper.run(), name="sweeper"))
         self.tasks.append(asyncio.create_task(self.semantic.run(), name="semantic"))
+        self.tasks.append(asyncio.create_task(self.invalidator.run(), name="invalidations"))
 
-    async def _projected(self, reached: dict[str, set[str]]) -> None:
-        """After Neo4j changed, the cached contexts containing these records are stale."""
-        for user_id, record_ids in sorted(reached.items()):
-            await self.lockcache.invalidate_records(user_id, record_ids)
+    async def _semantic_committed(self, owed) -> None:
+        self.worker.wake()
+        await self.invalidator.send(owed)
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
         await self.grpc.stop(grace_seconds)

@@ -16,7 +16,7 @@ losing their data) comes from the caller: it passes its durable high-water
 mark (the token its database last accepted) as a floor, and every token
 answered is above it. A token is only as safe as its counter: the caller
 accepts it for at most half of the counter's TTL (see graph's
-discovery/fencing.py), so by the time a counter can expire and restart from
+writes/fencing.py), so by the time a counter can expire and restart from
 the floor, no write carrying an older token can still land.
 """
 

@@ -178,3 +178,81 @@ async def test_a_discovered_link_drops_the_far_endpoints_context_at_the_commit(g
         projected.worker.on_applied = inner
         release.set()
     await eventually(projected.settled)
+
+
+# Writes that dropped the user's whole context cache now reach only their records.
+
+
+async def groups_by_record(graph, user) -> dict:
+    found = {}
+    for group in await graph.groups_of(user):
+        answer = await graph.groups.GetGroup(pb.GetGroupRequest(user_id=user, group_id=group.id))
+        found.update({member.id: group.id for member in answer.members})
+    return found
+
+
+async def test_a_sweep_leaves_the_contexts_it_does_not_reach_cached(graph, projected, db):
+    user = await graph.new_user()
+    a, pr_a = await pair(graph, user, "KKA-1", 2020)
+    b, pr_b = await pair(graph, user, "KKB-1", 2023)
+    await eventually(projected.settled)
+    # A record left pending (its discovery crashed or ran past a deadline) is the sweeper's.
+    await db.execute("update records set discovery_state = 'pending' where id = $1", pr_a)
+    await cached_now(graph, user, a, b, pr_b)
+    graph.server.sweeper.hand_over(user, [pr_a])
+
+    async def swept() -> bool:
+        state = await db.fetchval("select discovery_state from records where id = $1", pr_a)
+        return state == "done" and not (await context(graph, user, a)).cached
+
+    await eventually(swept)
+    await eventually(projected.settled)
+    assert (await context(graph, user, b)).cached
+    assert (await context(graph, user, pr_b)).cached
+
+
+async def test_a_group_edit_leaves_the_contexts_it_does_not_reach_cached(graph, projected):
+    user = await graph.new_user()
+    a, pr_a = await pair(graph, user, "KKC-1", 2020)
+    b, pr_b = await pair(graph, user, "KKD-1", 2023)
+    await eventually(projected.settled)
+    await cached_now(graph, user, a, pr_a, b)
+    group_id = (await groups_by_record(graph, user))[a]
+    await graph.groups.RenameGroup(
+        pb.RenameGroupRequest(user_id=user, group_id=group_id, name="Renamed"))
+    renamed = await context(graph, user, a)
+    assert not renamed.cached
+    assert [g.name for g in renamed.subgraph.groups] == ["Renamed"]
+    assert not (await context(graph, user, pr_a)).cached
+    await eventually(projected.settled)
+    assert (await context(graph, user, b)).cached
+
+
+async def test_removing_a_member_reaches_it_and_the_members_left(graph, projected):
+    user = await graph.new_user()
+    a, pr_a = await pair(graph, user, "KKE-1", 2020)
+    b, _ = await pair(graph, user, "KKF-1", 2023)
+    await eventually(projected.settled)
+    await cached_now(graph, user, a, pr_a, b)
+    group_id = (await groups_by_record(graph, user))[a]
+    await graph.groups.RemoveGroupMember(
+        pb.GroupMemberRequest(user_id=user, group_id=group_id, record_id=pr_a))
+    assert not (await context(graph, user, pr_a)).cached
+    assert not (await context(graph, user, a)).cached
+    await eventually(projected.settled)
+    assert (await context(graph, user, b)).cached
+
+
+async def test_deleting_a_record_leaves_the_contexts_it_does_not_reach_cached(graph, projected):
+    user = await graph.new_user()
+    a, pr_a = await pair(graph, user, "KKG-1", 2020)
+    b, pr_b = await pair(graph, user, "KKH-1", 2023)
+    await eventually(projected.settled)
+    await cached_now(graph, user, a, b, pr_b)
+    await graph.records.DeleteRecord(pb.DeleteRecordRequest(user_id=user, record_id=pr_a))
+    alone = await context(graph, user, a)
+    assert not alone.cached
+    assert [n.id for n in alone.subgraph.nodes] == [a]
+    await eventually(projected.settled)
+    assert (await context(graph, user, b)).cached
+    assert (await context(graph, user, pr_b)).cached

@@ -8,7 +8,7 @@ import uuid
 
 import grpc
 from kushim.graph.v1 import graph_pb2 as pb
-from kushim_graph.discovery import sweeper as sweeping
+from kushim_graph.writes import sweeper as sweeping
 
 from tests.integration.graph.support import eventually, free_port, record, rpc_error
 
@@ -202,7 +202,7 @@ async def test_the_sweeper_deletes_claims_past_their_retention_in_bounded_batche
 
     monkeypatch.setattr(sweeping, "DELIVERY_EXPIRY_BATCH", 2)
     sweeper = sweeping.Sweeper(
-        graph.server.pool, graph.server.discovery, graph.server.lockcache,
+        graph.server.pool, graph.server.discovery, graph.server.invalidator,
         interval_s=3600, stale_after_s=15,
     )
     assert await sweeper.expire_deliveries() == 2

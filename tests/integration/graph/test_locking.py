@@ -9,9 +9,9 @@ import pytest
 from kushim.graph.v1 import graph_pb2 as pb
 from kushim.lockcache.v1 import lockcache_pb2 as lpb
 from kushim.lockcache.v1 import lockcache_pb2_grpc as lpb_grpc
-from kushim_graph.discovery import fencing
-from kushim_graph.discovery.run import SKIPPED
 from kushim_graph.errors import StaleFencingToken
+from kushim_graph.writes import fencing
+from kushim_graph.writes.discover import SKIPPED
 
 from tests.integration.graph.support import eventually, free_port, record
 

@@ -55,7 +55,7 @@ async def test_context_depths_and_cache(graph, db, caplog):
         assert [n.id for n in answer.subgraph.nodes] == expected
         assert len(answer.subgraph.links) == depth
         assert len(answer.subgraph.groups) == 1
-    caplog.set_level(logging.INFO, logger="kushim_graph.projection.context")
+    caplog.set_level(logging.INFO, logger="kushim_graph.contexts.reader")
     again = await context(graph, user, a, 2)
     assert again.cached
     assert [n.id for n in again.subgraph.nodes] == [a, b, c]

@@ -1,7 +1,7 @@
 """BatchLocks: groups of at most 64, halving a HELD group down to the held records."""
 
-from kushim_graph.discovery.locking import BatchLocks, resource_of
 from kushim_graph.lockcache import ACQUIRED, HELD, UNAVAILABLE, LockAnswer
+from kushim_graph.writes.locking import BatchLocks, resource_of
 
 
 class FakeLockCache:

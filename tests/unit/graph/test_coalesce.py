@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from kushim_graph.discovery.coalesce import Coalescer
+from kushim_graph.writes.coalesce import Coalescer
 
 
 class FakeDiscovery:

@@ -1,5 +1,5 @@
 import pytest
-from kushim_graph.grouping import (
+from kushim_graph.discovery.grouping import (
     FALLBACK_NAME,
     MAX_NAME_LENGTH,
     Plan,

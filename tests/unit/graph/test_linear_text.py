@@ -5,11 +5,11 @@ import contextlib
 
 import pytest
 from kushim_graph.discovery.derive import term_freqs
+from kushim_graph.discovery.grouping import group_name
 from kushim_graph.discovery.references import extract_references
 from kushim_graph.discovery.signals import normalize_person
 from kushim_graph.discovery.urls import cut_urls
 from kushim_graph.errors import InvalidInput
-from kushim_graph.grouping import group_name
 from kushim_graph.validation import clean_text, parse_json_object
 
 from tests.unit.deadline import finishes_in_time, megabyte_runs

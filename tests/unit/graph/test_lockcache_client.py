@@ -19,7 +19,7 @@ async def test_unreachable_lockcache_degrades():
         lease = await client.get_or_lease(key, wait_ms=10)
         assert lease.value is None and lease.lease_token == ""
         assert not await client.fill(key, "lease", b"v", 10)
-        assert not await client.invalidate_context_groups("u")
+        assert not await client.invalidate_profile("u")
         assert not await client.invalidate_records("u", ["r"])
         assert not await client.invalidate_data_source("u", "d")
         assert not await client.reachable()

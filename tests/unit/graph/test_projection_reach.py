@@ -1,4 +1,4 @@
-from kushim_graph.projection.reach import reached
+from kushim_graph.contexts.reach import projected as reached
 from kushim_graph.projection.worker import Changes
 
 NOTHING_HELD = {"links": {}, "members": {}, "neighbours": {}}

@@ -3,8 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from kushim_graph.ingest import kept_version
 from kushim_graph.validation import CleanRecord
+from kushim_graph.writes.store import kept_version
 
 NOON = datetime(2024, 5, 2, 12, tzinfo=UTC)
 INCOMING = CleanRecord(

@@ -1,7 +1,7 @@
 """Sweeper.hand_over: records a request left pending wait in memory up to a bound."""
 
-from kushim_graph.discovery import sweeper
-from kushim_graph.discovery.sweeper import Sweeper
+from kushim_graph.writes import sweeper
+from kushim_graph.writes.sweeper import Sweeper
 
 
 def test_handed_over_records_are_kept_up_to_the_bound(monkeypatch):

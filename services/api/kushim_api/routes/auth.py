@@ -96,6 +96,7 @@ async def _revoke(request: web.Request, password_hash: str = "") -> graph_pb2.Us
         user_id=auth.user_id(request), password_hash=password_hash
     ))
     request.app[keys.TOKEN_VERSIONS].revoked(answer.user.id, answer.user.token_version)
+    request.app[keys.CACHES].forget_profile(answer.user.id)  # its updatedAt moved
     return answer.user
 
 

@@ -64,7 +64,7 @@ async def update_data_source(request: web.Request) -> web.Response:
     if "config" in sent:
         update.config_json = body.config or "{}"
     answer = await request.app[keys.UPSTREAM].data_sources.UpdateDataSource(update)
-    await request.app[keys.CACHES].invalidate_data_source(target.user_id, target.data_source_id)
+    request.app[keys.CACHES].forget_platform_data(target.user_id)
     return web.json_response(serialize.data_source(answer.data_source))
 
 
@@ -72,7 +72,7 @@ async def update_data_source(request: web.Request) -> web.Response:
 async def delete_data_source(request: web.Request) -> web.Response:
     target = _ds_request(request)
     await request.app[keys.UPSTREAM].data_sources.DeleteDataSource(target)
-    await request.app[keys.CACHES].invalidate_data_source(target.user_id, target.data_source_id)
+    request.app[keys.CACHES].forget_platform_data(target.user_id)
     return web.Response(status=204)
 
 

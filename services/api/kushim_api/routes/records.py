@@ -15,8 +15,8 @@ routes = web.RouteTableDef()
 async def ingest(request: web.Request, uid: str, inputs: list[graph_pb2.RecordInput], *,
                  data_source_id: str = "", delivery_id: str = ""
                  ) -> list[graph_pb2.IngestResult] | None:
-    """Sends records to graph, then invalidates the platform data they change. With a webhook
-    delivery's id: None when that delivery was stored before."""
+    """Sends records to graph (which invalidates the platform data they change). With a
+    webhook delivery's id: None when that delivery was stored before."""
     answer = await request.app[keys.UPSTREAM].records.IngestRecords(
         graph_pb2.IngestRecordsRequest(
             user_id=uid, records=inputs, data_source_id=data_source_id, delivery_id=delivery_id
@@ -24,14 +24,8 @@ async def ingest(request: web.Request, uid: str, inputs: list[graph_pb2.RecordIn
     )
     if answer.duplicate:
         return None
-    touched = {
-        r.record.data_source_id
-        for r in answer.results
-        if not r.HasField("error") and (r.created or r.changed) and r.record.data_source_id
-    }
-    caches = request.app[keys.CACHES]
-    for data_source_id in sorted(touched):
-        await caches.invalidate_data_source(uid, data_source_id)
+    if any(r.record.data_source_id and (r.created or r.changed) for r in answer.results):
+        request.app[keys.CACHES].forget_platform_data(uid)
     return list(answer.results)
 
 
@@ -108,7 +102,7 @@ async def delete_record(request: web.Request) -> web.Response:
     await request.app[keys.UPSTREAM].records.DeleteRecord(graph_pb2.DeleteRecordRequest(
         user_id=uid, record_id=validate.path_uuid(request, "id")
     ))
-    await request.app[keys.CACHES].invalidate_platform_data(uid)
+    request.app[keys.CACHES].forget_platform_data(uid)
     return web.Response(status=204)
 
 

@@ -35,6 +35,7 @@ async def patch_me(request: web.Request) -> web.Response:
         update.display_name = body.displayName
     if "settings" in sent:
         update.settings_json = body.settings or "{}"
+    # graph invalidates the cached profile in the update's transaction
     answer = await request.app[keys.UPSTREAM].users.UpdateUser(update)
-    await request.app[keys.CACHES].invalidate_profile(update.user_id)
+    request.app[keys.CACHES].forget_profile(update.user_id)
     return web.json_response(serialize.user(answer.user))

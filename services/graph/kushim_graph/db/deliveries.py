@@ -1,6 +1,6 @@
 """Webhook deliveries already stored, so a redelivery stores nothing twice.
 
-A claim is written in the transaction that stores the delivery's records (ingest.py), so it
+A claim is written in the transaction that stores the delivery's records (writes/store.py), so it
 exists exactly when they committed.
 """
 

@@ -17,6 +17,7 @@ select {COLUMNS} from context_groups g where g.user_id = $1
 """
 COUNT = "select count(*) from context_groups where user_id = $1"
 EXISTS_FOR_UPDATE = "select id from context_groups where user_id = $1 and id = $2 for update"
+TOUCH = "update context_groups set updated_at = now() where user_id = $1 and id = $2"
 RENAME = "update context_groups set name = $3, updated_at = now() where user_id = $1 and id = $2"
 DELETE = "delete from context_groups where user_id = $1 and id = $2 returning id"
 UPDATE_STATS = """
@@ -83,6 +84,10 @@ async def list_page(conn: asyncpg.Connection, user_id: str, limit: int, offset: 
 
 async def exists_for_update(conn: asyncpg.Connection, user_id: str, group_id) -> bool:
     return await conn.fetchval(EXISTS_FOR_UPDATE, user_id, group_id) is not None
+
+
+async def touch(conn: asyncpg.Connection, user_id: str, group_id) -> None:
+    await conn.execute(TOUCH, user_id, group_id)
 
 
 async def rename(conn: asyncpg.Connection, user_id: str, group_id, name: str) -> None:

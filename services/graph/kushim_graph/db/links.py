@@ -57,6 +57,12 @@ select {COLUMNS} {_FROM} where {_OF_RECORD}
  order by l.confidence desc, l.created_at, l.id
  limit $3 offset $4
 """
+# A record's links and, for each, the record at the other end.
+ENDS_OF_RECORD = f"""
+select l.id, case when l.source_record_id = $2 then l.target_record_id
+                  else l.source_record_id end as other
+  from links l where {_OF_RECORD}
+"""
 COUNT_FOR_RECORD = f"select count(*) from links l where {_OF_RECORD}"
 AMONG = f"""
 select {COLUMNS} {_FROM}
@@ -155,6 +161,12 @@ async def neighborhood(conn: asyncpg.Connection, user_id: str, record_id, depth:
     """Ids of the record and of up to `limit` - 1 others within `depth` links of it."""
     rows = await conn.fetch(NEIGHBORHOOD, user_id, record_id, depth, limit)
     return [row["record_id"] for row in rows]
+
+
+async def ends_of_record(conn: asyncpg.Connection, user_id: str, record_id) -> list:
+    """(link id, the other record) of each of the record's links."""
+    rows = await conn.fetch(ENDS_OF_RECORD, user_id, record_id)
+    return [(row["id"], row["other"]) for row in rows]
 
 
 async def of_user(conn: asyncpg.Connection, user_id: str, limit: int):

@@ -22,6 +22,8 @@ DONE_UP_TO = "delete from outbox where id <= $1"
 LOCK_KEY = 7_305_421_002
 TRY_LOCK = "select pg_try_advisory_xact_lock($1)"
 LOCK = "select pg_advisory_xact_lock($1)"
+SESSION_LOCK = "select pg_advisory_lock($1)"
+SESSION_UNLOCK = "select pg_advisory_unlock($1)"
 
 
 async def add(conn: asyncpg.Connection, user_id, entity: str, entity_ids) -> None:
@@ -57,6 +59,15 @@ async def try_lock(conn: asyncpg.Connection) -> bool:
 
 async def lock(conn: asyncpg.Connection) -> None:
     await conn.execute(LOCK, LOCK_KEY)
+
+
+async def lock_session(conn: asyncpg.Connection) -> None:
+    """Until unlock_session: a rebuild keeps the worker from applying older state."""
+    await conn.execute(SESSION_LOCK, LOCK_KEY)
+
+
+async def unlock_session(conn: asyncpg.Connection) -> None:
+    await conn.execute(SESSION_UNLOCK, LOCK_KEY)
 
 
 async def max_id(conn: asyncpg.Connection, user_id=None) -> int:

@@ -26,3 +26,8 @@ async def connect(database_url: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(database_url)
     await _init_connection(conn)
     return conn
+
+
+async def schema_migrated(conn: asyncpg.Connection) -> None:
+    """Raises until the schema's migrations table exists."""
+    await conn.fetchval("select 1 from schema_migrations limit 1")

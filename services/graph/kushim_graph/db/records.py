@@ -19,7 +19,7 @@ select {COLUMNS} from records
  where user_id = $1 and source_platform = $2 and external_id = $3
 """
 LOCK_BY_IDENTITY = """
-select id, checksum, term_freqs, occurred_at from records
+select id, checksum, term_freqs, occurred_at, data_source_id from records
  where user_id = $1 and source_platform = $2 and external_id = $3
    for update
 """
@@ -58,6 +58,9 @@ GET = f"select {COLUMNS} from records where user_id = $1 and id = $2"
 GET_MANY_WHOLE = f"select {COLUMNS} from records where user_id = $1 and id = any($2::uuid[])"
 GET_MANY = f"select {BRIEF_COLUMNS} from records where user_id = $1 and id = any($2::uuid[])"
 EXISTING = "select id from records where user_id = $1 and id = any($2::uuid[])"
+LOCK_FOR_DELETE = """
+select id, term_freqs, data_source_id from records where user_id = $1 and id = $2 for update
+"""
 DELETE = "delete from records where user_id = $1 and id = $2 returning id, data_source_id"
 
 _FILTERS = """
@@ -231,6 +234,10 @@ async def list_page(conn: asyncpg.Connection, user_id: str, search: str, platfor
     return rows, await conn.fetchval(COUNT, *args)
 
 
+async def lock_for_delete(conn: asyncpg.Connection, user_id: str, record_id: str):
+    return await conn.fetchrow(LOCK_FOR_DELETE, user_id, record_id)
+
+
 async def delete(conn: asyncpg.Connection, user_id: str, record_id: str):
     return await conn.fetchrow(DELETE, user_id, record_id)
 
@@ -253,3 +260,45 @@ async def graph_page(conn: asyncpg.Connection, user_id: str, limit: int, offset:
 
 async def of_user(conn: asyncpg.Connection, user_id: str, limit: int):
     return await conn.fetch(OF_USER, user_id, limit)
+
+
+# Claims stale pending records (across users: a maintenance pass over a partial index) and
+# pushes their request time forward, so a record that keeps failing is retried, not spun on.
+CLAIM_STALE_PENDING = """
+update records r set discovery_requested_at = now()
+  from (select id from records
+         where discovery_state = 'pending'
+           and discovery_requested_at < now() - make_interval(secs => $1)
+         order by discovery_requested_at
+         limit $2
+         for update skip locked) stale
+ where r.id = stale.id
+returning r.user_id, r.id
+"""
+# Of the records a request handed over, those still pending: a pass over stale records may
+# have discovered some meanwhile.
+STILL_PENDING = """
+select id from records
+ where user_id = $1 and id = any($2::uuid[]) and discovery_state = 'pending'
+"""
+
+
+async def claim_stale_pending(conn: asyncpg.Connection, stale_after_s: float, limit: int):
+    """(user_id, id) of up to `limit` records pending for longer than `stale_after_s`."""
+    return await conn.fetch(CLAIM_STALE_PENDING, stale_after_s, limit)
+
+
+async def still_pending(conn: asyncpg.Connection, user_id: str, record_ids) -> set:
+    return {row["id"] for row in await conn.fetch(STILL_PENDING, user_id, list(record_ids))}
+
+
+# What discovery reads of the records it discovers.
+FOR_DISCOVERY = """
+select id, user_id, occurred_at, author, participants, refs, identity_keys, metadata_keys,
+       term_freqs, title, checksum, fencing_token, data_source_id
+  from records where user_id = $1 and id = any($2::uuid[])
+"""
+
+
+async def for_discovery(conn: asyncpg.Connection, user_id: str, record_ids):
+    return await conn.fetch(FOR_DISCOVERY, user_id, list(record_ids))

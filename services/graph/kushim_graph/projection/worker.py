@@ -14,30 +14,12 @@ from dataclasses import dataclass, field
 import asyncpg
 from kushim_common.statelog import StateLog
 
-from kushim_graph.db import outbox
+from kushim_graph.contexts import invalidate, reach
+from kushim_graph.db import outbox, projection
+from kushim_graph.db.neo4j_store import NEO4J_DOWN, Neo4jStore
 from kushim_graph.metrics import NEO4J_UP, OUTBOX_APPLIED
-from kushim_graph.projection import reach
-from kushim_graph.projection.neo4j_store import NEO4J_DOWN, Neo4jStore
 
 log = logging.getLogger(__name__)
-
-_PAIRS = "select * from unnest($1::uuid[], $2::uuid[]) as p(user_id, id)"
-RECORDS = f"""
-select id, user_id, title, source_platform, artifact_type, external_id, url, occurred_at
-  from records where (user_id, id) in ({_PAIRS})
-"""
-LINKS = f"""
-select id, user_id, source_record_id, target_record_id, confidence, link_type, method
-  from links where (user_id, id) in ({_PAIRS})
-"""
-GROUPS = f"""
-select g.id, g.user_id, g.name, g.coherence, g.topics,
-       coalesce(array_agg(m.record_id) filter (where m.record_id is not null), '{{}}') as members
-  from context_groups g left join group_members m on m.group_id = g.id and m.user_id = g.user_id
- where (g.user_id, g.id) in ({_PAIRS})
- group by g.id
-"""
-
 
 @dataclass
 class Changes:
@@ -76,15 +58,15 @@ def _group(row) -> dict:
 async def read_changes(conn: asyncpg.Connection, named: dict[str, set]) -> Changes:
     """Current state of the named (user_id, id) pairs per entity; absent ones are deletions."""
     changes = Changes()
-    for entity, query, convert, present, deleted in (
-        ("record", RECORDS, _record, changes.records, changes.deleted_records),
-        ("link", LINKS, _link, changes.links, changes.deleted_links),
-        ("group", GROUPS, _group, changes.groups, changes.deleted_groups),
+    for entity, convert, present, deleted in (
+        ("record", _record, changes.records, changes.deleted_records),
+        ("link", _link, changes.links, changes.deleted_links),
+        ("group", _group, changes.groups, changes.deleted_groups),
     ):
         pairs = named.get(entity, set())
         if not pairs:
             continue
-        rows = await conn.fetch(query, [u for u, _ in pairs], [i for _, i in pairs])
+        rows = await projection.state_of(conn, entity, pairs)
         found = {row["id"] for row in rows}
         present.extend(convert(row) for row in rows)
         deleted.extend(str(i) for _, i in pairs if i not in found)
@@ -98,7 +80,7 @@ class OutboxWorker:
         store: Neo4jStore,
         *,
         batch: int,
-        on_applied=None,  # awaited with {user id: records whose contexts changed}
+        on_applied=None,  # awaited with the invalidations a batch owes, once committed
         idle_poll_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
@@ -161,10 +143,13 @@ class OutboxWorker:
             changes = await read_changes(conn, named)
             held = await reach.before(self.store, changes)
             await self.store.apply(changes)
+            owed = await invalidate.topology_changed(
+                conn, reach.projected(changes, held, owners)
+            )
             await outbox.done(conn, [row["id"] for row in rows])
         self._neo4j_state(True)
         self.applied_total += len(rows)
         OUTBOX_APPLIED.inc(len(rows))
         if self.on_applied is not None:
-            await self.on_applied(reach.reached(changes, held, owners))
+            await self.on_applied(owed)
         return len(rows)

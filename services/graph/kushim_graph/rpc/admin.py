@@ -5,8 +5,8 @@ import asyncio
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph.db import outbox
+from kushim_graph.db.neo4j_store import NEO4J_DOWN
 from kushim_graph.errors import Unavailable
-from kushim_graph.projection.neo4j_store import NEO4J_DOWN
 from kushim_graph.projection.reproject import reproject
 from kushim_graph.rpc.base import Deps, rpc, user_id_of
 from kushim_graph.semantic.runner import SemanticPass

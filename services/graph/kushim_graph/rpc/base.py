@@ -9,6 +9,8 @@ import asyncpg
 import grpc
 
 from kushim_graph.config import Config
+from kushim_graph.contexts.invalidate import Invalidator
+from kushim_graph.contexts.reader import ContextReader
 from kushim_graph.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -16,8 +18,13 @@ from kushim_graph.errors import (
     NotFound,
     Unavailable,
 )
+from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.metrics import RPC_LATENCY
-from kushim_graph.validation import parse_uuid
+from kushim_graph.projection.worker import OutboxWorker
+from kushim_graph.validation import clean_text, parse_uuid
+from kushim_graph.writes.group_edits import GroupEdits
+from kushim_graph.writes.ingest import Ingestion
+from kushim_graph.writes.link_edits import LinkEdits
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +54,18 @@ _DB_DOWN = (
 
 @dataclass
 class Deps:
-    """The service's resources, opened once in server.py and shared by all servicers."""
+    """The service's resources and use cases, opened once in server.py and shared by all
+    servicers."""
 
     config: Config
     pool: asyncpg.Pool
-    lockcache: object  # kushim_graph.lockcache.LockCacheClient
-    discovery: object  # run_batch: kushim_graph.discovery.coalesce.Coalescer
-    projection: object  # kushim_graph.projection.worker.OutboxWorker
-    context: object  # kushim_graph.projection.context.ContextReader
-    sweeper: object  # kushim_graph.discovery.sweeper.Sweeper
+    lockcache: LockCacheClient
+    projection: OutboxWorker
+    context: ContextReader
+    invalidator: Invalidator
+    ingestion: Ingestion
+    group_edits: GroupEdits
+    link_edits: LinkEdits
 
 
 def user_id_of(request) -> str:
@@ -68,6 +78,19 @@ def id_of(field: str, value: str) -> str:
     if not value:
         raise InvalidInput(field, f"{field} is required")
     return parse_uuid(field, value)
+
+
+MAX_NAME = 200
+
+
+def name_of(value: str) -> str:
+    """A group's or a data source's name: whitespace collapsed, required, bounded."""
+    name = " ".join(clean_text(value).split())
+    if not name:
+        raise InvalidInput("name", "name is required")
+    if len(name) > MAX_NAME:
+        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
+    return name
 
 
 def page(limit: int, offset: int, *, default: int = 20, maximum: int = 100) -> tuple[int, int]:

@@ -3,23 +3,14 @@
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import messages
+from kushim_graph.contexts import invalidate
 from kushim_graph.db import datasources, users
 from kushim_graph.errors import InvalidInput, NotFound
-from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
+from kushim_graph.rpc.base import Deps, id_of, name_of, page, rpc, user_id_of
 from kushim_graph.secretbox import SecretBox
-from kushim_graph.validation import PLATFORMS, clean_text, parse_json_object
+from kushim_graph.validation import PLATFORMS, parse_json_object
 
-MAX_NAME = 200
 MAX_SECRET = 1024
-
-
-def _name(value: str) -> str:
-    name = " ".join(clean_text(value).split())
-    if not name:
-        raise InvalidInput("name", "name is required")
-    if len(name) > MAX_NAME:
-        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
-    return name
 
 
 def _secret(value: str) -> str:
@@ -50,7 +41,7 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
         if platform not in PLATFORMS:
             allowed = ", ".join(sorted(PLATFORMS))
             raise InvalidInput("platform", f"platform must be one of {allowed}")
-        name = _name(request.name)
+        name = name_of(request.name)
         config = parse_json_object("config_json", request.config_json)
         async with self.deps.pool.acquire() as conn:
             if not await users.exists(conn, user_id):
@@ -75,7 +66,7 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
     async def UpdateDataSource(self, request, context):
         user_id = user_id_of(request)
         source_id = id_of("data_source_id", request.data_source_id)
-        name = _name(request.name) if request.HasField("name") else None
+        name = name_of(request.name) if request.HasField("name") else None
         secret = (
             self.box.seal(_secret(request.webhook_secret), user_id)
             if request.HasField("webhook_secret")
@@ -86,22 +77,23 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
             if request.HasField("config_json")
             else None
         )
-        async with self.deps.pool.acquire() as conn:
+        async with self.deps.pool.acquire() as conn, conn.transaction():
             row = await datasources.update(conn, user_id, source_id, name, secret, config)
-        if row is None:
-            raise NotFound(f"data source {source_id} not found")
-        await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+            if row is None:
+                raise NotFound(f"data source {source_id} not found")
+            owed = await invalidate.data_source_changed(conn, user_id, source_id)
+        await self.deps.invalidator.send(owed)
         return graph_pb2.DataSourceResponse(data_source=messages.data_source(row))
 
     @rpc
     async def DeleteDataSource(self, request, context):
         user_id = user_id_of(request)
         source_id = id_of("data_source_id", request.data_source_id)
-        async with self.deps.pool.acquire() as conn:
-            deleted = await datasources.delete(conn, user_id, source_id)
-        if not deleted:
-            raise NotFound(f"data source {source_id} not found")
-        await self.deps.lockcache.invalidate_data_source(user_id, source_id)
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            if not await datasources.delete(conn, user_id, source_id):
+                raise NotFound(f"data source {source_id} not found")
+            owed = await invalidate.data_source_changed(conn, user_id, source_id)
+        await self.deps.invalidator.send(owed)
         return graph_pb2.DeleteDataSourceResponse()
 
     @rpc

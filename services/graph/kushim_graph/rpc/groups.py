@@ -2,14 +2,11 @@
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import groups as group_changes
 from kushim_graph import messages
-from kushim_graph.db import groups, links, outbox, records
-from kushim_graph.errors import FailedPrecondition, InvalidInput, NotFound
-from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
-from kushim_graph.validation import clean_text
+from kushim_graph.db import groups, links, records
+from kushim_graph.errors import InvalidInput, NotFound
+from kushim_graph.rpc.base import Deps, id_of, name_of, page, rpc, user_id_of
 
-MAX_NAME = 200
 MAX_INITIAL_MEMBERS = 500
 # GetUserGraph answers at most this many nodes (without bodies) per page, and the links among
 # them found in the user's first MAX_USER_GRAPH_LINKS links.
@@ -19,15 +16,6 @@ MAX_USER_GRAPH_OFFSET = 1_000_000
 # A group answer (and its graph) shows at most this many members, oldest first; member_count
 # is always the total, and ListGroupMembers pages through all of them.
 MAX_GROUP_MEMBERS_ANSWERED = 500
-
-
-def _name(value: str) -> str:
-    name = " ".join(clean_text(value).split())
-    if not name:
-        raise InvalidInput("name", "name is required")
-    if len(name) > MAX_NAME:
-        raise InvalidInput("name", f"name is longer than {MAX_NAME} characters")
-    return name
 
 
 async def _group(conn, user_id: str, group_id):
@@ -46,11 +34,13 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _changed(self, user_id: str) -> None:
-        # Group edits are rare next to ingestion and reach every member before and after (a
-        # split or a removal leaves records in no group): the whole user's contexts go.
-        self.deps.projection.wake()
-        await self.deps.lockcache.invalidate_context_groups(user_id)
+    def _answer_of(self, user_id: str):
+        """The answer of an edit: the first group it changed, read in its transaction."""
+
+        async def read(conn, changed) -> graph_pb2.GroupResponse:
+            return await self._answer(conn, user_id, changed[0])
+
+        return read
 
     async def _answer(self, conn, user_id: str, group_id) -> graph_pb2.GroupResponse:
         row = await _group(conn, user_id, group_id)
@@ -61,23 +51,6 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         return graph_pb2.GroupResponse(
             group=messages.group(row), members=[messages.record(r) for r in _by_time(member_rows)]
         )
-
-    async def _locked_group(self, conn, user_id: str, group_id) -> None:
-        await groups.lock_user(conn, user_id)
-        if not await groups.exists_for_update(conn, user_id, group_id):
-            raise NotFound(f"context group {group_id} not found")
-
-    async def _free_records(self, conn, user_id: str, record_ids, *, into=None) -> list:
-        """The records that may join a group: present, and in no other group."""
-        found = await records.existing(conn, user_id, record_ids)
-        for record_id in record_ids:
-            if record_id not in {str(f) for f in found}:
-                raise NotFound(f"record {record_id} not found")
-        grouped = await groups.groups_of(conn, user_id, record_ids)
-        for record_id, (group_id, _) in grouped.items():
-            if str(group_id) != str(into):
-                raise FailedPrecondition(f"record {record_id} is already in group {group_id}")
-        return [r for r in record_ids if r not in {str(k) for k in grouped}]
 
     @rpc
     async def ListGroups(self, request, context):
@@ -92,20 +65,13 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     @rpc
     async def CreateGroup(self, request, context):
         user_id = user_id_of(request)
-        name = _name(request.name)
+        name = name_of(request.name)
         if len(request.record_ids) > MAX_INITIAL_MEMBERS:
             raise InvalidInput("record_ids", f"at most {MAX_INITIAL_MEMBERS} records")
         record_ids = sorted({id_of("record_ids", r) for r in request.record_ids})
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await groups.lock_user(conn, user_id)
-            free = await self._free_records(conn, user_id, record_ids)
-            group_id = await groups.insert(conn, user_id, name)
-            await groups.add_members(conn, user_id, group_id, free)
-            await group_changes.refresh(conn, user_id, group_id, split=False)
-            await outbox.add(conn, user_id, "group", [group_id])
-            answer = await self._answer(conn, user_id, group_id)
-        await self._changed(user_id)
-        return answer
+        return await self.deps.group_edits.create(
+            user_id, name, record_ids, self._answer_of(user_id)
+        )
 
     @rpc
     async def GetGroup(self, request, context):
@@ -147,25 +113,15 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
     async def RenameGroup(self, request, context):
         user_id = user_id_of(request)
         group_id = id_of("group_id", request.group_id)
-        name = _name(request.name)
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await self._locked_group(conn, user_id, group_id)
-            await groups.rename(conn, user_id, group_id, name)
-            await outbox.add(conn, user_id, "group", [group_id])
-            answer = await self._answer(conn, user_id, group_id)
-        await self._changed(user_id)
-        return answer
+        name = name_of(request.name)
+        return await self.deps.group_edits.rename(
+            user_id, group_id, name, self._answer_of(user_id)
+        )
 
     @rpc
     async def DeleteGroup(self, request, context):
         user_id = user_id_of(request)
-        group_id = id_of("group_id", request.group_id)
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await groups.lock_user(conn, user_id)
-            if not await groups.delete(conn, user_id, group_id):
-                raise NotFound(f"context group {group_id} not found")
-            await outbox.add(conn, user_id, "group", [group_id])
-        await self._changed(user_id)
+        await self.deps.group_edits.delete(user_id, id_of("group_id", request.group_id))
         return graph_pb2.DeleteGroupResponse()
 
     @rpc
@@ -173,30 +129,18 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         user_id = user_id_of(request)
         group_id = id_of("group_id", request.group_id)
         record_id = id_of("record_id", request.record_id)
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await self._locked_group(conn, user_id, group_id)
-            free = await self._free_records(conn, user_id, [record_id], into=group_id)
-            await groups.add_members(conn, user_id, group_id, free)
-            await group_changes.refresh(conn, user_id, group_id, split=False)
-            await outbox.add(conn, user_id, "group", [group_id])
-            answer = await self._answer(conn, user_id, group_id)
-        await self._changed(user_id)
-        return answer
+        return await self.deps.group_edits.add_member(
+            user_id, group_id, record_id, self._answer_of(user_id)
+        )
 
     @rpc
     async def RemoveGroupMember(self, request, context):
         user_id = user_id_of(request)
         group_id = id_of("group_id", request.group_id)
         record_id = id_of("record_id", request.record_id)
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await self._locked_group(conn, user_id, group_id)
-            if not await groups.remove_members(conn, user_id, group_id, [record_id]):
-                raise NotFound(f"record {record_id} is not in context group {group_id}")
-            await group_changes.refresh(conn, user_id, group_id, split=False)
-            await outbox.add(conn, user_id, "group", [group_id])
-            answer = await self._answer(conn, user_id, group_id)
-        await self._changed(user_id)
-        return answer
+        return await self.deps.group_edits.remove_member(
+            user_id, group_id, record_id, self._answer_of(user_id)
+        )
 
     @rpc
     async def MergeGroups(self, request, context):
@@ -205,27 +149,19 @@ class GroupServicer(graph_pb2_grpc.GroupServiceServicer):
         source = id_of("source_group_id", request.source_group_id)
         if target == source:
             raise InvalidInput("source_group_id", "a group cannot merge into itself")
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await self._locked_group(conn, user_id, target)
-            await self._locked_group(conn, user_id, source)
-            await groups.move_members(conn, user_id, source, target)
-            await groups.delete(conn, user_id, source)
-            await group_changes.refresh(conn, user_id, target, split=False)
-            await outbox.add(conn, user_id, "group", [target, source])
-            answer = await self._answer(conn, user_id, target)
-        await self._changed(user_id)
-        return answer
+        return await self.deps.group_edits.merge(
+            user_id, target, source, self._answer_of(user_id)
+        )
 
     @rpc
     async def SplitGroup(self, request, context):
         user_id = user_id_of(request)
         group_id = id_of("group_id", request.group_id)
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            await self._locked_group(conn, user_id, group_id)
-            changed = await group_changes.split(conn, user_id, group_id)
-            await outbox.add(conn, user_id, "group", changed)
-            rows = await groups.get_many(conn, user_id, changed)
-        await self._changed(user_id)
+
+        async def read(conn, changed):
+            return await groups.get_many(conn, user_id, changed)
+
+        rows = await self.deps.group_edits.split(user_id, group_id, read)
         rows = sorted(rows, key=lambda r: (str(r["id"]) != group_id, -r["member_count"]))
         return graph_pb2.SplitGroupResponse(groups=[messages.group(r) for r in rows])
 

@@ -2,43 +2,19 @@
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import context_reach, messages
-from kushim_graph import groups as group_changes
-from kushim_graph.db import groups, links, outbox, records, semantic_links
-from kushim_graph.errors import AlreadyExists, InvalidInput, NotFound
+from kushim_graph import messages
+from kushim_graph.db import links
+from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, id_of, rpc, user_id_of
 from kushim_graph.validation import clean_text
 
 FEEDBACK = ("positive", "negative")
 MAX_COMMENT = 2000
-MANUAL_SIGNALS = [{"name": "manual", "weight": 1.0, "detail": "linked by hand"}]
 
 
 class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-
-    async def _changed(self, user_id: str, reached: set[str]) -> None:
-        """reached: the records whose cached contexts the committed change makes stale."""
-        self.deps.projection.wake()
-        await self.deps.lockcache.invalidate_records(user_id, reached)
-
-    async def _remove(self, conn, user_id: str, link_id) -> set:
-        """Deletes a link and refreshes the groups of its ends; returns the records reached."""
-        await groups.lock_user(conn, user_id)
-        row = await links.delete(conn, user_id, link_id)
-        if row is None:
-            raise NotFound(f"link {link_id} not found")
-        grouped = await groups.groups_of(
-            conn, user_id, [row["source_record_id"], row["target_record_id"]]
-        )
-        touched = set()
-        for group_id in {group for group, _ in grouped.values()}:
-            touched |= await group_changes.refresh(conn, user_id, group_id, split=False)
-        await outbox.add(conn, user_id, "link", [link_id])
-        await outbox.add(conn, user_id, "group", touched)
-        ends = [row["source_record_id"], row["target_record_id"]]
-        return await context_reach.records_reached(conn, user_id, ends, touched)
 
     @rpc
     async def CreateLink(self, request, context):
@@ -47,28 +23,7 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         b = id_of("target_record_id", request.target_record_id)
         if a == b:
             raise InvalidInput("target_record_id", "a record cannot link to itself")
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            rows = {str(r["id"]): r for r in await records.get_many(conn, user_id, [a, b])}
-            for record_id in (a, b):
-                if record_id not in rows:
-                    raise NotFound(f"record {record_id} not found")
-            first, second = sorted(
-                (rows[a], rows[b]), key=lambda r: (r["occurred_at"], str(r["id"]))
-            )
-            await groups.lock_user(conn, user_id)
-            # linking by hand lifts an earlier "unrelated" verdict on the pair
-            await semantic_links.unsuppress(conn, user_id, a, b)
-            link_id = await links.insert_manual(
-                conn, user_id, first["id"], second["id"], MANUAL_SIGNALS
-            )
-            if link_id is None:
-                raise AlreadyExists("these records are already linked")
-            touched = await group_changes.apply_links(conn, user_id, [(first["id"], second["id"])])
-            await outbox.add(conn, user_id, "link", [link_id])
-            await outbox.add(conn, user_id, "group", touched)
-            row = await links.get(conn, user_id, link_id)
-            reached = await context_reach.records_reached(conn, user_id, [a, b], touched)
-        await self._changed(user_id, reached)
+        row = await self.deps.link_edits.create(user_id, a, b)
         return graph_pb2.CreateLinkResponse(link=messages.link(row))
 
     @rpc
@@ -102,31 +57,13 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         comment = clean_text(request.comment).strip()
         if len(comment) > MAX_COMMENT:
             raise InvalidInput("comment", f"comment is longer than {MAX_COMMENT} characters")
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            if not await links.set_feedback(conn, user_id, link_id, feedback, comment):
-                raise NotFound(f"link {link_id} not found")
-            row = await links.get(conn, user_id, link_id)
-            reached = {str(row["source_record_id"]), str(row["target_record_id"])}
-            if feedback == "negative":
-                # Removed, and the pair is kept from every discovery from now on.
-                await semantic_links.suppress(
-                    conn, user_id, row["source_record_id"], row["target_record_id"]
-                )
-                reached = await self._remove(conn, user_id, link_id)
-        if feedback == "negative":
-            await self._changed(user_id, reached)
-        else:
-            # Contexts show a link's feedback; no projection: Neo4j does not hold it.
-            await self.deps.lockcache.invalidate_records(user_id, reached)
+        row = await self.deps.link_edits.feedback(user_id, link_id, feedback, comment)
         return graph_pb2.GetLinkResponse(link=messages.link(row))
 
     @rpc
     async def DeleteLink(self, request, context):
         user_id = user_id_of(request)
-        link_id = id_of("link_id", request.link_id)
-        async with self.deps.pool.acquire() as conn, conn.transaction():
-            reached = await self._remove(conn, user_id, link_id)
-        await self._changed(user_id, reached)
+        await self.deps.link_edits.delete(user_id, id_of("link_id", request.link_id))
         return graph_pb2.DeleteLinkResponse()
 
     @rpc

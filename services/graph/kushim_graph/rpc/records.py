@@ -5,13 +5,14 @@ import time
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
-from kushim_graph import context_reach, ingest, messages
-from kushim_graph.db import links, records, users
-from kushim_graph.discovery.run import DONE
+from kushim_graph import messages
+from kushim_graph.db import links, records
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.metrics import RECORDS_INGESTED
 from kushim_graph.rpc.base import Deps, id_of, page, rpc, user_id_of
 from kushim_graph.validation import PLATFORMS, clean_record, clean_text
+from kushim_graph.writes import store
+from kushim_graph.writes.discover import DONE
 
 log = logging.getLogger(__name__)
 
@@ -36,73 +37,15 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
             )
         delivery = _delivery_of(request)
         items = [_cleaned(item, delivery) for item in request.records]
-        async with self.deps.pool.acquire() as conn:
-            if not await users.exists(conn, user_id):
-                raise NotFound(f"user {user_id} not found")
-            if delivery is None:
-                outcomes = await ingest.store_batch(
-                    conn, user_id, items, self.deps.config.max_records_per_user
-                )
-            else:
-                outcomes = await ingest.store_delivery(
-                    conn, user_id, delivery, items, self.deps.config.max_records_per_user
-                )
-        if outcomes is None:
-            return graph_pb2.IngestRecordsResponse(duplicate=True)
-        results: list[graph_pb2.IngestResult] = []
-        to_discover = []
-        for index, stored in enumerate(outcomes):
-            if isinstance(stored, InvalidInput):
-                RECORDS_INGESTED.labels("invalid").inc()
-                error = graph_pb2.IngestError(field=stored.field, message=stored.message)
-                results.append(graph_pb2.IngestResult(index=index, error=error))
-                continue
-            result = graph_pb2.IngestResult(
-                index=index,
-                record=messages.record(stored.row),
-                created=stored.created,
-                changed=stored.changed,
-                stale=stored.stale,
-            )
-            results.append(result)
-            RECORDS_INGESTED.labels(_outcome_label(stored)).inc()
-            if stored.changed:
-                to_discover.append((result, stored.row["id"]))
-        if not to_discover:
-            return graph_pb2.IngestRecordsResponse(results=results)
-        self.deps.projection.wake()
-        # A record sent twice in one batch is discovered once, for its last version.
-        latest = {record_id: result for result, record_id in to_discover}
-        outcomes = await self.deps.discovery.run_batch(
-            user_id, list(latest), until=_discovery_deadline(context)
+        answer = await self.deps.ingestion.ingest(
+            user_id, items, delivery, _discovery_deadline(context)
         )
-        touched_groups: set = set()
-        linked: set = set()
-        for record_id, outcome in outcomes.items():
-            result = latest[record_id]
-            touched_groups.update(outcome.groups)
-            linked.update(
-                end for row in outcome.links
-                for end in (row["source_record_id"], row["target_record_id"])
-            )
-            result.links.extend(messages.link(row) for row in outcome.links)
-            if outcome.state == DONE:
-                result.record.discovery_state = "done"
-        # What the deadline left out is answered pending, and discovered right after.
-        left = [record_id for record_id in latest if record_id not in outcomes]
-        if left:
-            self.deps.sweeper.hand_over(user_id, left)
-        sources = {r.record.data_source_id for r, _ in to_discover if r.record.data_source_id}
-        # Every link discovery wrote or removed has one of these records as an endpoint; the far
-        # endpoints of the new links go too, since their contexts now show the new link.
-        async with self.deps.pool.acquire() as conn:
-            await context_reach.invalidate(
-                self.deps.lockcache, conn, user_id, [rid for _, rid in to_discover] + list(linked),
-                touched_groups,
-            )
-        for source_id in sorted(sources):
-            await self.deps.lockcache.invalidate_data_source(user_id, source_id)
-        return graph_pb2.IngestRecordsResponse(results=results)
+        if answer is None:
+            return graph_pb2.IngestRecordsResponse(duplicate=True)
+        return graph_pb2.IngestRecordsResponse(
+            results=[_result(index, stored, answer.discovered)
+                     for index, stored in enumerate(answer.stored)]
+        )
 
     @rpc
     async def GetRecord(self, request, context):
@@ -141,12 +84,9 @@ class RecordServicer(graph_pb2_grpc.RecordServiceServicer):
         user_id = user_id_of(request)
         record_id = id_of("record_id", request.record_id)
         async with self.deps.pool.acquire() as conn:
-            source_id = await ingest.delete(conn, user_id, record_id)
+            owed = await store.delete(conn, user_id, record_id)
         self.deps.projection.wake()
-        # Rare: the whole user's contexts rather than the record, its neighbours and its group.
-        await self.deps.lockcache.invalidate_context_groups(user_id)
-        if source_id is not None:
-            await self.deps.lockcache.invalidate_data_source(user_id, str(source_id))
+        await self.deps.invalidator.send(owed)
         return graph_pb2.DeleteRecordResponse()
 
     @rpc
@@ -181,7 +121,7 @@ def _discovery_deadline(context) -> float | None:
     return time.monotonic() + remaining - ANSWER_RESERVE_S
 
 
-def _delivery_of(request) -> ingest.Delivery | None:
+def _delivery_of(request) -> store.Delivery | None:
     if not request.delivery_id and not request.data_source_id:
         return None
     source_id = id_of("data_source_id", request.data_source_id)
@@ -190,10 +130,10 @@ def _delivery_of(request) -> ingest.Delivery | None:
         raise InvalidInput(
             "delivery_id", f"delivery_id must be 1 to {MAX_DELIVERY_ID} characters"
         )
-    return ingest.Delivery(source_id, delivery_id)
+    return store.Delivery(source_id, delivery_id)
 
 
-def _cleaned(item, delivery: ingest.Delivery | None):
+def _cleaned(item, delivery: store.Delivery | None):
     """The validated record, or why not; a delivery's records are its data source's."""
     if delivery is not None and not item.data_source_id.strip():
         item.data_source_id = delivery.data_source_id
@@ -206,7 +146,25 @@ def _cleaned(item, delivery: ingest.Delivery | None):
     return clean
 
 
-def _outcome_label(stored: ingest.Stored) -> str:
+def _result(index: int, stored: store.Outcome, discovered: dict) -> graph_pb2.IngestResult:
+    if isinstance(stored, InvalidInput):
+        RECORDS_INGESTED.labels("invalid").inc()
+        error = graph_pb2.IngestError(field=stored.field, message=stored.message)
+        return graph_pb2.IngestResult(index=index, error=error)
+    RECORDS_INGESTED.labels(_outcome_label(stored)).inc()
+    result = graph_pb2.IngestResult(
+        index=index, record=messages.record(stored.row), created=stored.created,
+        changed=stored.changed, stale=stored.stale,
+    )
+    outcome = discovered.get(stored.row["id"]) if stored.changed else None
+    if outcome is not None:
+        result.links.extend(messages.link(row) for row in outcome.links)
+        if outcome.state == DONE:
+            result.record.discovery_state = "done"
+    return result
+
+
+def _outcome_label(stored: store.Stored) -> str:
     if stored.created:
         return "created"
     if stored.changed:

@@ -4,6 +4,7 @@ import asyncpg
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 
 from kushim_graph import messages
+from kushim_graph.contexts import invalidate
 from kushim_graph.db import users
 from kushim_graph.errors import AlreadyExists, InvalidInput, NotFound
 from kushim_graph.rpc.base import Deps, rpc, user_id_of
@@ -33,6 +34,16 @@ def _display_name(value: str) -> str:
 class UserServicer(graph_pb2_grpc.UserServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+
+    async def _profile_changed(self, user_id: str, write) -> graph_pb2.UserResponse:
+        """write(conn): the user's row after the change (its profile shows updated_at)."""
+        async with self.deps.pool.acquire() as conn, conn.transaction():
+            row = await write(conn)
+            if row is None:
+                raise NotFound(f"user {user_id} not found")
+            owed = await invalidate.profile_changed(conn, user_id)
+        await self.deps.invalidator.send(owed)
+        return graph_pb2.UserResponse(user=messages.user(row))
 
     @rpc
     async def CreateUser(self, request, context):
@@ -78,17 +89,13 @@ class UserServicer(graph_pb2_grpc.UserServiceServicer):
             if request.HasField("settings_json")
             else None
         )
-        async with self.deps.pool.acquire() as conn:
-            row = await users.update(conn, user_id, name, settings)
-        if row is None:
-            raise NotFound(f"user {user_id} not found")
-        return graph_pb2.UserResponse(user=messages.user(row))
+        return await self._profile_changed(
+            user_id, lambda conn: users.update(conn, user_id, name, settings)
+        )
 
     @rpc
     async def RevokeTokens(self, request, context):
         user_id = user_id_of(request)
-        async with self.deps.pool.acquire() as conn:
-            row = await users.revoke_tokens(conn, user_id, request.password_hash or None)
-        if row is None:
-            raise NotFound(f"user {user_id} not found")
-        return graph_pb2.UserResponse(user=messages.user(row))
+        return await self._profile_changed(
+            user_id, lambda conn: users.revoke_tokens(conn, user_id, request.password_hash or None)
+        )

@@ -16,7 +16,7 @@ import uuid
 import asyncpg
 import numpy as np
 
-from kushim_graph import groups as group_changes
+from kushim_graph.contexts import invalidate
 from kushim_graph.db import embeddings, groups, outbox, semantic_links
 from kushim_graph.discovery.references import standard_like_keys
 from kushim_graph.discovery.scoring import link_type
@@ -25,6 +25,7 @@ from kushim_graph.semantic.conventions import KEY_REFERENCE, Text, quoted_titles
 from kushim_graph.semantic.model import DIMENSIONS, Embedder
 from kushim_graph.semantic.scoring import UserCorpus
 from kushim_graph.semantic.text import embedding_text
+from kushim_graph.writes import group_changes
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class SemanticWorker:
         embedder: Embedder,
         *,
         batch: int,
-        on_commit=None,  # called after links changed (wakes the outbox worker)
+        on_commit=None,  # awaited after links changed, with the invalidations they owe
         idle_poll_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
@@ -112,15 +113,18 @@ class SemanticWorker:
                      _named(row["title"], row["body"]))
                     for row, vector in zip(rows, vectors, strict=True)
                 ])
-                changed = False
-                for user_id in sorted(by_user):
-                    changed = await self._link(conn, user_id, by_user[user_id]) or changed
+                owed = [
+                    await self._link(conn, user_id, by_user[user_id]) for user_id in sorted(by_user)
+                ]
         SEMANTIC_EMBEDDED.inc(len(rows))
-        if changed and self.on_commit is not None:
-            self.on_commit()
+        owed = [one for one in owed if one is not None]
+        if owed and self.on_commit is not None:
+            await self.on_commit(owed)
         return len(rows)
 
-    async def _link(self, conn: asyncpg.Connection, user_id, record_ids: list[str]) -> bool:
+    async def _link(self, conn: asyncpg.Connection, user_id, record_ids: list[str]
+                    ) -> invalidate.Owed | None:
+        """None when no link changed."""
         corpus = _corpus(await embeddings.of_user(conn, user_id))
         written: list = []
         removed: list = []
@@ -137,10 +141,12 @@ class SemanticWorker:
             if made:
                 pairs += [(uuid.UUID(p.source), uuid.UUID(p.target)) for p in proposals]
         if not (written or removed):
-            return False
+            return None
         # A removed semantic link leaves groups as they are, as a deterministic link that falls
         # below the threshold does; people split groups by hand.
         touched = await group_changes.apply_links(conn, user_id, pairs) if pairs else set()
         await outbox.add_many(conn, user_id, {"link": written + removed, "group": touched})
         SEMANTIC_LINKS_WRITTEN.inc(len(written))
-        return True
+        # The records (a removed link's contexts hold them) and the far ends of new links.
+        ends = [str(end) for pair in pairs for end in pair]
+        return await invalidate.links_changed(conn, str(user_id), [*record_ids, *ends], touched)

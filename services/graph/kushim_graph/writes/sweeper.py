@@ -13,8 +13,9 @@ from collections import defaultdict
 
 import asyncpg
 
-from kushim_graph.db import deliveries
-from kushim_graph.discovery.run import Discovery
+from kushim_graph.contexts.invalidate import Invalidator
+from kushim_graph.db import deliveries, records
+from kushim_graph.writes.discover import Discovery
 
 log = logging.getLogger(__name__)
 
@@ -23,35 +24,16 @@ log = logging.getLogger(__name__)
 DELIVERY_RETENTION_S = 7 * 24 * 3600.0
 DELIVERY_EXPIRY_BATCH = 1000
 
-# Claims stale pending records (across users: a maintenance pass over a partial index) and
-# pushes their request time forward, so a record that keeps failing is retried, not spun on.
-CLAIM = """
-update records r set discovery_requested_at = now()
-  from (select id from records
-         where discovery_state = 'pending'
-           and discovery_requested_at < now() - make_interval(secs => $1)
-         order by discovery_requested_at
-         limit $2
-         for update skip locked) stale
- where r.id = stale.id
-returning r.user_id, r.id
-"""
 # Handed-over records kept in memory at most; past it a record waits for a stale pass.
 MAX_HANDED = 100_000
-# Of the records a request handed over, those still pending: a pass over stale records may
-# have discovered some meanwhile.
-STILL_PENDING = """
-select id from records
- where user_id = $1 and id = any($2::uuid[]) and discovery_state = 'pending'
-"""
 
 
 class Sweeper:
-    def __init__(self, pool: asyncpg.Pool, discovery: Discovery, lockcache, *,
+    def __init__(self, pool: asyncpg.Pool, discovery: Discovery, invalidator: Invalidator, *,
                  interval_s: float, stale_after_s: float, batch: int = 512) -> None:
         self.pool = pool
         self.discovery = discovery
-        self.lockcache = lockcache
+        self.invalidator = invalidator
         self.interval_s = interval_s
         self.stale_after_s = stale_after_s
         self.batch = batch
@@ -70,13 +52,11 @@ class Sweeper:
         ran = 0
         for user_id, record_ids in handed.items():
             async with self.pool.acquire() as conn:
-                pending = {row["id"] for row in await conn.fetch(
-                    STILL_PENDING, user_id, record_ids
-                )}
+                pending = await records.still_pending(conn, user_id, record_ids)
             ran += await self._discover(user_id, [r for r in record_ids if r in pending])
         await self.expire_deliveries()
         async with self.pool.acquire() as conn:
-            claimed = await conn.fetch(CLAIM, self.stale_after_s, self.batch)
+            claimed = await records.claim_stale_pending(conn, self.stale_after_s, self.batch)
         by_user = defaultdict(list)
         for row in claimed:
             by_user[str(row["user_id"])].append(row["id"])
@@ -90,10 +70,7 @@ class Sweeper:
         if not record_ids:
             return 0
         outcomes = await self.discovery.run_batch(user_id, record_ids)
-        sources = {str(o.data_source_id) for o in outcomes.values() if o.data_source_id}
-        for source_id in sorted(sources):
-            await self.lockcache.invalidate_data_source(user_id, source_id)
-        await self.lockcache.invalidate_context_groups(user_id)
+        await self.invalidator.send({outcome.owed for outcome in outcomes.values()})
         return len(outcomes)
 
     async def expire_deliveries(self) -> int:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 import asyncpg
 
 from kushim_graph import quota
-from kushim_graph.db import datasources, deliveries, outbox, records
+from kushim_graph.contexts import invalidate
+from kushim_graph.db import datasources, deliveries, groups, links, outbox, records
 from kushim_graph.discovery.derive import derive, df_delta, keywords
 from kushim_graph.errors import InvalidInput, NotFound
 from kushim_graph.validation import CleanRecord
@@ -64,11 +65,12 @@ class _Raced(Exception):
 
 async def store_batch(conn: asyncpg.Connection, user_id: str,
                       items: Sequence[CleanRecord | InvalidInput],
-                      max_records: int = 0) -> list[Outcome]:
+                      owed: list[invalidate.Owed], max_records: int = 0) -> list[Outcome]:
     """The outcomes of storing each record in a transaction of its own, item for item (a
     failing one undoes none of the others): the first version of each identity
     not stored yet is inserted with the others in one transaction; the rest (changed records,
-    an identity repeated in the batch, one another writer inserted first) one by one after."""
+    an identity repeated in the batch, one another writer inserted first) one by one after.
+    The invalidations of every transaction are appended to `owed`."""
     outcomes: list = list(items)
     first: dict = {}
     one_by_one = []
@@ -94,7 +96,8 @@ async def store_batch(conn: asyncpg.Connection, user_id: str,
     await quota.check_new_records(conn, user_id, len(new), max_records)
     if new:
         stored = await _retrying(
-            lambda: _insert_new(conn, user_id, [items[i] for i in new]), f"{len(new)} records"
+            lambda: _insert_new(conn, user_id, [items[i] for i in new], owed),
+            f"{len(new)} records",
         )
         for index, outcome in zip(new, stored, strict=True):
             if outcome is None:
@@ -102,12 +105,12 @@ async def store_batch(conn: asyncpg.Connection, user_id: str,
             else:
                 outcomes[index] = outcome
     for index in sorted(one_by_one):
-        outcomes[index] = await _attempt(store, conn, user_id, items[index])
+        outcomes[index] = await _attempt(store, conn, user_id, items[index], owed)
     return outcomes
 
 
-async def _insert_new(conn: asyncpg.Connection, user_id: str,
-                      cleans: list[CleanRecord]) -> list[Outcome | None]:
+async def _insert_new(conn: asyncpg.Connection, user_id: str, cleans: list[CleanRecord],
+                      owed: list[invalidate.Owed]) -> list[Outcome | None]:
     """New records in one transaction, keyword choice and DFs as if inserted in order."""
     answers: list = [None] * len(cleans)
     derived_all = []
@@ -146,11 +149,16 @@ async def _insert_new(conn: asyncpg.Connection, user_id: str,
         await records.insert_index_rows_many(conn, user_id, index_rows)
         await records.apply_df_delta(conn, user_id, delta)
         await outbox.add(conn, user_id, "record", list(rows))
+        inserted = [c for _, record_id, c, _ in chosen if record_id in rows]
+        owed.append(await invalidate.record_stored(
+            conn, user_id, list(rows), [c.data_source_id for c in inserted if c.data_source_id]
+        ))
     return answers
 
 
 async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Delivery,
                          items: Sequence[CleanRecord | InvalidInput],
+                         owed: list[invalidate.Owed],
                          max_records: int = 0) -> list[Outcome] | None:
     """A delivery's records with its claim in one transaction, so both commit or neither and a
     failed delivery is stored when it comes again. None: it was stored before, nothing written."""
@@ -174,19 +182,20 @@ async def store_delivery(conn: asyncpg.Connection, user_id: str, delivery: Deliv
                 conn, user_id, len(identities - stored.keys()), max_records
             )
             # Each record in a savepoint: a rejected one leaves the others and the claim.
-            return [await _attempt(_write, conn, user_id, item) for item in items]
+            return [await _attempt(_write, conn, user_id, item, owed) for item in items]
 
     return await _retrying(once, f"delivery {delivery.delivery_id}")
 
 
-async def store(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> Stored:
+async def store(conn: asyncpg.Connection, user_id: str, clean: CleanRecord,
+                owed: list[invalidate.Owed]) -> Stored:
     # An unchanged or older record (a redelivered webhook, a re-run import) costs one read.
     kept = kept_version(
         await records.by_identity(conn, user_id, clean.source_platform, clean.external_id), clean
     )
     if kept is not None:
         return kept
-    return await _retrying(lambda: _write(conn, user_id, clean), clean.external_id)
+    return await _retrying(lambda: _write(conn, user_id, clean, owed), clean.external_id)
 
 
 def kept_version(current, clean: CleanRecord) -> Stored | None:
@@ -201,11 +210,12 @@ def kept_version(current, clean: CleanRecord) -> Stored | None:
 
 
 async def _attempt(write: Callable[..., Awaitable[Stored]], conn: asyncpg.Connection,
-                   user_id: str, item: CleanRecord | InvalidInput) -> Outcome:
+                   user_id: str, item: CleanRecord | InvalidInput,
+                   owed: list[invalidate.Owed]) -> Outcome:
     if isinstance(item, InvalidInput):
         return item
     try:
-        return await write(conn, user_id, item)
+        return await write(conn, user_id, item, owed)
     except InvalidInput as exc:
         return exc
 
@@ -223,19 +233,21 @@ async def _retrying(attempt: Callable[[], Awaitable], what: str):
             log.info("Retrying ingestion of %s after a lock conflict", what)
 
 
-async def _write(conn: asyncpg.Connection, user_id: str, clean: CleanRecord) -> Stored:
+async def _write(conn: asyncpg.Connection, user_id: str, clean: CleanRecord,
+                 owed: list[invalidate.Owed]) -> Stored:
     """One record in a transaction, or in a savepoint of the caller's transaction."""
     derived = derive(clean)
     for _ in range(_RETRIES + 1):
         try:
             async with conn.transaction():
-                return await _store_once(conn, user_id, clean, derived)
+                return await _store_once(conn, user_id, clean, derived, owed)
         except _Raced:
             continue
     raise RuntimeError(f"record {clean.external_id} kept racing with concurrent writers")
 
 
-async def _store_once(conn, user_id: str, clean: CleanRecord, derived) -> Stored:
+async def _store_once(conn, user_id: str, clean: CleanRecord, derived,
+                      owed: list[invalidate.Owed]) -> Stored:
     existing = await records.lock_by_identity(
         conn, user_id, clean.source_platform, clean.external_id
     )
@@ -259,32 +271,26 @@ async def _store_once(conn, user_id: str, clean: CleanRecord, derived) -> Stored
     )
     await records.apply_df_delta(conn, user_id, delta)
     await outbox.add(conn, user_id, "record", [row["id"]])
+    # A record moved to another data source leaves the old one's data too.
+    sources = {clean.data_source_id, existing and existing["data_source_id"]} - {None, ""}
+    owed.append(await invalidate.record_stored(conn, user_id, [row["id"]], sources))
     return Stored(row, existing is None, True)
 
 
-DELETE_LOCK = """
-select id, term_freqs, data_source_id from records where user_id = $1 and id = $2 for update
-"""
-RECORD_LINKS = """
-select id from links where user_id = $1 and (source_record_id = $2 or target_record_id = $2)
-"""
-RECORD_GROUP = "select group_id from group_members where user_id = $1 and record_id = $2"
-TOUCH_GROUP = "update context_groups set updated_at = now() where user_id = $1 and id = $2"
-
-
-async def delete(conn: asyncpg.Connection, user_id: str, record_id: str):
-    """Removes a record with its links and membership; answers its data source id."""
+async def delete(conn: asyncpg.Connection, user_id: str, record_id: str) -> invalidate.Owed:
+    """Removes a record with its links and membership; answers what it invalidates."""
     async with conn.transaction():
-        row = await conn.fetchrow(DELETE_LOCK, user_id, record_id)
+        row = await records.lock_for_delete(conn, user_id, record_id)
         if row is None:
             raise NotFound(f"record {record_id} not found")
-        link_ids = [r["id"] for r in await conn.fetch(RECORD_LINKS, user_id, record_id)]
-        group_id = await conn.fetchval(RECORD_GROUP, user_id, record_id)
+        owed = await invalidate.record_deleted(conn, user_id, record_id, row["data_source_id"])
+        link_ids = [link_id for link_id, _ in await links.ends_of_record(conn, user_id, record_id)]
+        grouped = await groups.groups_of(conn, user_id, [record_id])
         await records.delete(conn, user_id, record_id)
         await records.apply_df_delta(conn, user_id, df_delta(row["term_freqs"], None))
         named = {"record": [record_id], "link": link_ids}
-        if group_id is not None:
-            await conn.execute(TOUCH_GROUP, user_id, group_id)
+        for group_id, _ in grouped.values():  # one group at most
+            await groups.touch(conn, user_id, group_id)
             named["group"] = [group_id]
         await outbox.add_many(conn, user_id, named)
-        return row["data_source_id"]
+        return owed

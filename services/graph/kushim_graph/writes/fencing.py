@@ -21,33 +21,7 @@ from the floor, no write with a token it issued can still land.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-READ_FLOORS = """
-select id, fencing_token, clock_timestamp() as now
-  from records where user_id = $1 and id = any($2::uuid[])
-"""
-# In id order, so two transactions locking overlapping sets cannot deadlock on these.
-LOCK_RECORDS = """
-select pg_advisory_xact_lock(hashtextextended('discovery:' || id::text, 0))
-  from (select unnest($1::uuid[]) as id order by 1) ordered
-"""
-# A null token: the fallback path, which advances the stored token by one. Otherwise the token
-# is accepted only if newer than every token that wrote its record before, and before its
-# limit. A record is done unless it changed again meanwhile (then its next discovery is due).
-ADVANCE_AND_MARK_DONE = """
-update records r
-   set fencing_token = coalesce(x.token, r.fencing_token + 1),
-       discovery_state = case when r.checksum = x.checksum then 'done' else r.discovery_state end
-  from unnest($2::uuid[], $3::text[], $4::bigint[], $5::timestamptz[])
-       as x(id, checksum, token, until)
- where r.user_id = $1 and r.id = x.id
-   and (x.token is null
-        or (r.fencing_token < x.token
-            and clock_timestamp() < coalesce(x.until, 'infinity'::timestamptz)))
-returning r.id
-"""
-STORED_TOKENS = """
-select id, fencing_token from records where user_id = $1 and id = any($2::uuid[])
-"""
+from kushim_graph.db import fencing as db_fencing
 
 
 @dataclass(frozen=True)
@@ -76,7 +50,7 @@ class Refusal:
 
 async def read_floors(conn, user_id: str, record_ids) -> dict:
     """Record id -> Floor, for the records that exist."""
-    rows = await conn.fetch(READ_FLOORS, user_id, list(record_ids))
+    rows = await db_fencing.read_floors(conn, user_id, record_ids)
     return {row["id"]: Floor(row["fencing_token"] or 0, row["now"]) for row in rows}
 
 
@@ -87,7 +61,7 @@ async def read_floor(conn, user_id: str, record_id) -> Floor | None:
 
 async def lock_records(conn, record_ids) -> None:
     """Serializes the discovery writers of each record until the transaction ends."""
-    await conn.execute(LOCK_RECORDS, list(record_ids))
+    await db_fencing.lock_records(conn, record_ids)
 
 
 async def lock_record(conn, record_id) -> None:
@@ -105,19 +79,14 @@ async def advance(
     if not ids:
         return {}
     limits = accept_until or {}
-    accepted = {
-        row["id"] for row in await conn.fetch(
-            ADVANCE_AND_MARK_DONE, user_id, ids, [checksums[r] for r in ids],
-            [tokens.get(r) for r in ids], [limits.get(r) for r in ids],
-        )
-    }
+    accepted = await db_fencing.advance_and_mark_done(
+        conn, user_id, ids, [checksums[r] for r in ids], [tokens.get(r) for r in ids],
+        [limits.get(r) for r in ids],
+    )
     refused = [r for r in ids if r not in accepted]
     if not refused:
         return {}
-    stored = {
-        row["id"]: row["fencing_token"] or 0
-        for row in await conn.fetch(STORED_TOKENS, user_id, refused)
-    }
+    stored = await db_fencing.stored_tokens(conn, user_id, refused)
     return {
         r: Refusal(stored.get(r, 0), expired=stored.get(r, 0) < (tokens.get(r) or 0))
         for r in refused

@@ -93,6 +93,26 @@ RETURN collect(DISTINCT n.id) AS nodes, collect(DISTINCT r.id) AS links,
        collect(DISTINCT g.id) AS groups
 """
 SUBGRAPH_BY_DEPTH = {depth: SUBGRAPH.format(depth=depth) for depth in (1, 2, 3)}
+# What Neo4j holds of some links, groups and records (contexts/reach.py compares it with a
+# batch of the outbox to name the records whose topology the batch changes).
+TOPOLOGY_OF = """
+CALL () {
+  UNWIND $link_ids AS id
+  MATCH (s:Artifact)-[r:RELATED_TO {id: id}]->(t:Artifact)
+  RETURN collect([id, s.id, t.id]) AS links
+}
+CALL () {
+  UNWIND $group_ids AS id
+  MATCH (a:Artifact)-[:BELONGS_TO]->(g:ContextGroup {id: id})
+  RETURN collect([id, a.id]) AS members
+}
+CALL () {
+  UNWIND $record_ids AS id
+  MATCH (a:Artifact {id: id})-[:RELATED_TO]-(n:Artifact)
+  RETURN collect([id, n.id]) AS neighbours
+}
+RETURN links, members, neighbours
+"""
 USER_IDS = """
 MATCH (a:Artifact {user_id: $user_id}) WITH collect(a.id) AS artifacts
 OPTIONAL MATCH (:Artifact {user_id: $user_id})-[r:RELATED_TO]->()
@@ -189,6 +209,15 @@ class Neo4jStore:
             return None
         row = records[0]
         return row["nodes"], row["links"], row["groups"]
+
+    async def topology_of(self, link_ids, group_ids, record_ids):
+        """Endpoints of the links, members of the groups, neighbours of the records."""
+        found, _, _ = await self.driver.execute_query(
+            TOPOLOGY_OF,
+            {"link_ids": link_ids, "group_ids": group_ids, "record_ids": record_ids},
+            routing_=neo4j.RoutingControl.READ,
+        )
+        return found[0]
 
     async def user_ids(self, user_id: str) -> dict:
         """Every id the projection holds for one user (for checks and tests)."""

@@ -9,9 +9,9 @@ from kushim_common.statelog import StateLog
 
 from kushim_graph import messages
 from kushim_graph.db import groups, links, records
+from kushim_graph.db.neo4j_store import Neo4jStore
 from kushim_graph.errors import NotFound, Unavailable
 from kushim_graph.lockcache import LockCacheClient, context_key
-from kushim_graph.projection.neo4j_store import Neo4jStore
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,10 @@ class ContextReader:
             return graph_pb2.Subgraph.FromString(lease.value), True
         subgraph = await self.compute(user_id, record_id, depth)
         if lease.lease_token:
-            # The entry is dropped when one of its records is written (graph's cache_reach.py
-            # and projection/reach.py name the records a write reaches). Every link and group
-            # it shows is one of these records' (a link's endpoints are both in it, a group is
-            # shown for its members in it), so the records are all it depends on.
+            # The entry is dropped when one of its records is written (reach.py names the
+            # records a write reaches). Every link and group it shows is one of these records'
+            # (a link's endpoints are both in it, a group is shown for its members in it), so
+            # the records are all it depends on.
             await self.lockcache.fill(
                 key, lease.lease_token, subgraph.SerializeToString(), self.ttl_s,
                 [node.id for node in subgraph.nodes],

@@ -4,8 +4,8 @@ Every function runs inside the caller's transaction, after `db.groups.lock_user`
 the ids of the groups it changed (created, modified or deleted) for the outbox.
 """
 
-from kushim_graph import grouping
 from kushim_graph.db import groups, links, records
+from kushim_graph.discovery import grouping
 from kushim_graph.errors import FailedPrecondition
 
 # Topics come from the most recent members; a huge group costs the same as a big one.

@@ -20,11 +20,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from kushim_graph import groups as group_changes
-from kushim_graph.db import groups, links, outbox
-from kushim_graph.discovery import candidates, fencing
-from kushim_graph.discovery.batch_score import score_batch
-from kushim_graph.discovery.locking import MAX_RESOURCES, BatchLocks, Grant
+from kushim_graph.contexts import invalidate
+from kushim_graph.db import candidates, groups, links, outbox, records
 from kushim_graph.discovery.signals import (
     KEYWORD_SIMILARITY_WEIGHT,
     SHARED_PEOPLE_WEIGHT,
@@ -33,14 +30,12 @@ from kushim_graph.discovery.signals import (
 from kushim_graph.errors import StaleFencingToken
 from kushim_graph.lockcache import LockCacheClient
 from kushim_graph.metrics import DISCOVERY_RUNS, LINKS_WRITTEN
+from kushim_graph.writes import fencing, group_changes
+from kushim_graph.writes.batch_score import score_batch
+from kushim_graph.writes.locking import MAX_RESOURCES, BatchLocks, Grant
 
 log = logging.getLogger(__name__)
 
-LOAD_RECORDS = """
-select id, user_id, occurred_at, author, participants, refs, identity_keys, metadata_keys,
-       term_freqs, title, checksum, fencing_token, data_source_id
-  from records where user_id = $1 and id = any($2::uuid[])
-"""
 NEARBY_MAX_SCORE = SHARED_PEOPLE_WEIGHT + KEYWORD_SIMILARITY_WEIGHT + TEMPORAL_PROXIMITY_WEIGHT
 
 DONE = "done"
@@ -64,6 +59,7 @@ class Outcome:
     data_source_id: object = None
     groups: set = field(default_factory=set)  # ids of the groups it changed
     stored_token: int = 0  # STALE: the fencing token stored for the record
+    owed: invalidate.Owed = invalidate.NOTHING  # DONE: its transaction's invalidations
     expired: bool = False  # STALE: refused for its age, not for being older
 
 
@@ -193,7 +189,7 @@ class Discovery:
         async with conn.transaction():
             await fencing.lock_records(conn, list(tokens))
             rows = {
-                row["id"]: row for row in await conn.fetch(LOAD_RECORDS, user_id, list(tokens))
+                row["id"]: row for row in await records.for_discovery(conn, user_id, tokens)
             }
             outcomes = {record_id: Outcome(GONE) for record_id in tokens if record_id not in rows}
             if not rows:
@@ -226,6 +222,15 @@ class Discovery:
                 conn, user_id, {"link": [*link_ids, *removed], "group": touched}
             )
             made = await links.get_many(conn, user_id, link_ids) if link_ids else []
+            # The records (their state, their links) and the far ends of their links: a
+            # context showing a removed link holds the record, one showing a new link may not.
+            owed = await invalidate.links_changed(
+                conn, user_id,
+                [*live, *(end for link in made
+                          for end in (link["source_record_id"], link["target_record_id"]))],
+                touched,
+                [rows[r]["data_source_id"] for r in live if rows[r]["data_source_id"]],
+            )
         self.on_commit()
         log.debug(
             "Discovery for %d record(s): %d candidates, %d links, %.1f ms",
@@ -237,7 +242,9 @@ class Discovery:
                 link for link in made
                 if record_id in (link["source_record_id"], link["target_record_id"])
             ]
-            outcomes[record_id] = Outcome(DONE, own, rows[record_id]["data_source_id"], touched)
+            outcomes[record_id] = Outcome(
+                DONE, own, rows[record_id]["data_source_id"], touched, owed=owed
+            )
         for record_id, refusal in refused.items():
             outcomes[record_id] = Outcome(STALE, stored_token=refusal.stored,
                                           expired=refusal.expired)

@@ -3,8 +3,7 @@ the TF-IDF cosine fetched in two queries for every pair of the batch that needs 
 
 import asyncio
 
-from kushim_graph.db import records
-from kushim_graph.discovery import candidates
+from kushim_graph.db import candidates, records
 from kushim_graph.discovery.derive import features
 from kushim_graph.discovery.scoring import link_type, score
 from kushim_graph.discovery.signals import KEYWORD_SIMILARITY_WEIGHT

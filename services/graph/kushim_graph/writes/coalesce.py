@@ -11,7 +11,7 @@ up (its caller's deadline) does not stop the others' discovery.
 import asyncio
 from dataclasses import dataclass, field
 
-from kushim_graph.discovery.run import Discovery
+from kushim_graph.writes.discover import Discovery
 
 
 @dataclass
