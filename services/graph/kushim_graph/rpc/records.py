@@ -4,6 +4,7 @@ import logging
 import time
 
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
+from kushim_common.record_limits import MAX_BATCH
 
 from kushim_graph import messages
 from kushim_graph.db import links, records
@@ -16,7 +17,6 @@ from kushim_graph.writes.discover import DONE
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500
 # Of the caller's deadline, kept for the answer after the last group of discoveries: a
 # request never outlives its deadline with its work committed.
 ANSWER_RESERVE_S = 0.5
