@@ -56,7 +56,33 @@ def _binary(name: str) -> str:
     return path
 
 
-class RedisServer(ServerProcess):
+class _RedisProcess(ServerProcess):
+    """What a Redis server and a sentinel share: a config file, a binary, a PING."""
+
+    binary = "redis-server"
+    config_path: Path
+    password: str | None
+    tls: RedisTLS | None
+
+    def _command(self) -> Sequence[str]:
+        return [_binary(self.binary), str(self.config_path)]
+
+    def _server_lines(self) -> list[str]:
+        return [
+            f"bind {HOST}",
+            "protected-mode yes",
+            *_listen_lines(self.port, self.tls),
+            "daemonize no",
+            f"dir {_quoted(self.datadir)}",
+            'logfile ""',
+        ]
+
+    def _ready(self) -> bool:
+        context = self.tls.client_context() if self.tls else None
+        return redis_ping(self.port, password=self.password, tls_context=context)
+
+
+class RedisServer(_RedisProcess):
     """One redis-server. The config is regenerated at every start from the constructor's
     arguments, so a server always runs as the test that created it asked. `extra_conf` lines
     are written verbatim (`{"save": "60 1"}`; a list value repeats the directive)."""
@@ -76,6 +102,7 @@ class RedisServer(ServerProcess):
         name: str = "redis",
     ) -> None:
         super().__init__(name, datadir, port)
+        self.config_path = self.datadir / "redis.conf"
         self.maxmemory_policy = maxmemory_policy
         self.maxmemory = maxmemory
         self.password = password
@@ -85,10 +112,6 @@ class RedisServer(ServerProcess):
         self.tls = tls
 
     @property
-    def config_path(self) -> Path:
-        return self.datadir / "redis.conf"
-
-    @property
     def url(self) -> str:
         scheme = "rediss" if self.tls else "redis"
         auth = f":{quote(self.password, safe='')}@" if self.password else ""
@@ -96,11 +119,7 @@ class RedisServer(ServerProcess):
 
     def config_lines(self) -> list[str]:
         lines = [
-            f"bind {HOST}",
-            "protected-mode yes",
-            "daemonize no",
-            f"dir {_quoted(self.datadir)}",
-            'logfile ""',
+            *self._server_lines(),
             # No RDB snapshots unless asked: local data is disposable and a fork per save
             # costs CPU that the 2-core machine needs for tests.
             'save ""',
@@ -109,7 +128,6 @@ class RedisServer(ServerProcess):
         ]
         if self.maxmemory:
             lines.append(f"maxmemory {self.maxmemory}")
-        lines += _listen_lines(self.port, self.tls)
         if self.password:
             lines += [
                 f"requirepass {_quoted(self.password)}",
@@ -127,15 +145,8 @@ class RedisServer(ServerProcess):
         super()._prepare()
         self.config_path.write_text("\n".join(self.config_lines()) + "\n")
 
-    def _command(self) -> Sequence[str]:
-        return [_binary("redis-server"), str(self.config_path)]
 
-    def _ready(self) -> bool:
-        context = self.tls.client_context() if self.tls else None
-        return redis_ping(self.port, password=self.password, tls_context=context)
-
-
-class SentinelServer(ServerProcess):
+class SentinelServer(_RedisProcess):
     """One redis-sentinel watching `master_name`. Sentinel rewrites its own config with what
     it learns (replicas, epochs, a failed-over master), so the config is written only on the
     first start: a restarted sentinel resumes with that knowledge, as a real one would.
@@ -143,6 +154,8 @@ class SentinelServer(ServerProcess):
     `password` is the sentinel's own (requirepass, and sentinel-pass towards the other
     sentinels, which share it); `master_password` the data servers'. With `tls` it listens
     with TLS only and reaches the servers and the other sentinels over TLS."""
+
+    binary = "redis-sentinel"
 
     def __init__(
         self,
@@ -156,12 +169,13 @@ class SentinelServer(ServerProcess):
         down_after_ms: int = 2000,
         failover_timeout_ms: int = 10000,
         master_password: str | None = None,
-        password: str | None = None,
         tls: RedisTLS | None = None,
+        password: str | None = None,
         name: str = "sentinel",
     ) -> None:
         super().__init__(name, datadir, port)
         self.master_name = master_name
+        self.config_path = self.datadir / "sentinel.conf"
         self.master_host = master_host
         self.master_port = master_port
         self.quorum = quorum
@@ -172,22 +186,13 @@ class SentinelServer(ServerProcess):
         self.tls = tls
 
     @property
-    def config_path(self) -> Path:
-        return self.datadir / "sentinel.conf"
-
-    @property
     def url(self) -> str:
         return f"{'rediss' if self.tls else 'redis'}://{HOST}:{self.port}"
 
     def config_lines(self) -> list[str]:
         name = self.master_name
         lines = [
-            f"bind {HOST}",
-            "protected-mode yes",
-            *_listen_lines(self.port, self.tls),
-            "daemonize no",
-            f"dir {_quoted(self.datadir)}",
-            'logfile ""',
+            *self._server_lines(),
             f"sentinel monitor {name} {self.master_host} {self.master_port} {self.quorum}",
             f"sentinel down-after-milliseconds {name} {self.down_after_ms}",
             f"sentinel failover-timeout {name} {self.failover_timeout_ms}",
@@ -206,13 +211,6 @@ class SentinelServer(ServerProcess):
         super()._prepare()
         if not self.config_path.exists():
             self.config_path.write_text("\n".join(self.config_lines()) + "\n")
-
-    def _command(self) -> Sequence[str]:
-        return [_binary("redis-sentinel"), str(self.config_path)]
-
-    def _ready(self) -> bool:
-        context = self.tls.client_context() if self.tls else None
-        return redis_ping(self.port, password=self.password, tls_context=context)
 
 
 def sentinel_url(sentinels: Sequence[SentinelServer], password: str | None = None) -> str:

@@ -32,9 +32,7 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         link_id = id_of("link_id", request.link_id)
         async with self.deps.pool.acquire() as conn:
             row = await links.get(conn, user_id, link_id)
-        if row is None:
-            raise NotFound(f"link {link_id} not found")
-        return graph_pb2.GetLinkResponse(link=messages.link(row))
+        return _answer(row, f"link {link_id} not found")
 
     @rpc
     async def GetLinkBetween(self, request, context):
@@ -43,9 +41,7 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
         b = id_of("record_b", request.record_b)
         async with self.deps.pool.acquire() as conn:
             row = await links.between(conn, user_id, a, b)
-        if row is None:
-            raise NotFound(f"no link between {a} and {b}")
-        return graph_pb2.GetLinkResponse(link=messages.link(row))
+        return _answer(row, f"no link between {a} and {b}")
 
     @rpc
     async def SetLinkFeedback(self, request, context):
@@ -84,3 +80,9 @@ class LinkServicer(graph_pb2_grpc.LinkServiceServicer):
             answer.by_feedback[row["feedback"]] += row["n"]
             answer.by_type[row["link_type"]] += row["n"]
         return answer
+
+
+def _answer(row, missing: str) -> graph_pb2.GetLinkResponse:
+    if row is None:
+        raise NotFound(missing)
+    return graph_pb2.GetLinkResponse(link=messages.link(row))

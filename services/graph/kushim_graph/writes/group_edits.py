@@ -9,6 +9,7 @@ an answer consistent with the edit.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -34,12 +35,11 @@ async def _free_records(conn, user_id: str, record_ids, *, into=None) -> list:
     return [r for r in record_ids if r not in {str(k) for k in grouped}]
 
 
+@dataclass
 class GroupEdits:
-    def __init__(self, pool: asyncpg.Pool, invalidator: Invalidator, *,
-                 on_commit: Callable[[], None]) -> None:
-        self.pool = pool
-        self.invalidator = invalidator
-        self.on_commit = on_commit
+    pool: asyncpg.Pool
+    invalidator: Invalidator
+    on_commit: Callable[[], None]
 
     async def _edit(self, user_id: str, edited: list, change, read: Read | None):
         """change(conn) -> the ids of the groups it changed (the edited ones still present

@@ -3,6 +3,7 @@ lock (discovery takes it too); the groups of the link's ends are recomputed, out
 what Neo4j must change, and the invalidation reaches both ends and the changed groups."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -29,12 +30,11 @@ async def _remove(conn, user_id: str, link_id) -> invalidate.Owed:
     return await invalidate.links_changed(conn, user_id, ends, touched)
 
 
+@dataclass
 class LinkEdits:
-    def __init__(self, pool: asyncpg.Pool, invalidator: Invalidator, *,
-                 on_commit: Callable[[], None]) -> None:
-        self.pool = pool
-        self.invalidator = invalidator
-        self.on_commit = on_commit
+    pool: asyncpg.Pool
+    invalidator: Invalidator
+    on_commit: Callable[[], None]
 
     async def _committed(self, owed: invalidate.Owed) -> None:
         self.on_commit()
