@@ -19,6 +19,21 @@ from kushim_lockcache.stats import Stats
 log = logging.getLogger(__name__)
 
 
+# How long one step of closing may take before it is abandoned (logged).
+CLOSE_STEP_S = 5.0
+
+
+async def _bounded(step, what: str) -> bool:
+    """Awaits `step` for at most CLOSE_STEP_S; False (logged) when it did not finish."""
+    try:
+        async with asyncio.timeout(CLOSE_STEP_S):
+            await step
+    except TimeoutError:
+        log.warning("Gave up waiting for %s after %.0f s while closing", what, CLOSE_STEP_S)
+        return False
+    return True
+
+
 class StartupError(Exception):
     """lockcache cannot start safely; the message is the one line to log."""
 
@@ -91,14 +106,18 @@ class Backends:
             log.error("%s", message)
 
     async def close(self) -> None:
+        """Stops watching and closes every client. Each step is bounded: a server that stopped
+        answering must not hold the pod's shutdown past its grace period."""
         self._stop.set()
         if self._watcher is not None:
-            await self._watcher
+            await _bounded(asyncio.shield(self._watcher), "the servers' watcher")
         for node in self.nodes:
-            await node.drain()
-            await close(node.client)
+            if not await _bounded(node.drain(), f"calls in flight to {node.name}"):
+                for task in node.in_flight:
+                    task.cancel()
+            await _bounded(close(node.client), f"closing {node.name}")
         if self.subscriber is not None:
-            await close(self.subscriber)
+            await _bounded(close(self.subscriber), "closing the invalidation feed's client")
 
 
 def open_backends(config: Config, stats: Stats) -> Backends:

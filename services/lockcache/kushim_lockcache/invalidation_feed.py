@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 0.2
 RESUBSCRIBE_S = 0.5
+CLOSE_S = 5.0
 # Events a slow watcher may have queued before it is told GAP and skips them.
 WATCHER_QUEUE = 4096
 
@@ -99,9 +100,10 @@ class InvalidationFeed:
             watcher.end()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # A cancelled task ends at its next await; a close stuck on a dead connection
+            # must not hold the server's stop.
+            await asyncio.wait(self._tasks, timeout=CLOSE_S)
         self._tasks = []
 
     def watch(self) -> Watcher:
