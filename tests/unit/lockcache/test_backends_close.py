@@ -18,7 +18,7 @@ async def test_a_call_stuck_in_flight_is_cancelled_after_the_bound(monkeypatch, 
     closing = Backends(cache=node, lock_masters=[], stats=Stats())
     with caplog.at_level(logging.WARNING, logger="kushim_lockcache.backends"):
         await closing.close()
-    await asyncio.wait([stuck])  # the cancel closing asked for completes
+    await asyncio.wait([stuck], timeout=5)  # the cancel closing asked for completes
     assert stuck.cancelled()
     assert "Gave up waiting for calls in flight to cache test" in caplog.text
 
