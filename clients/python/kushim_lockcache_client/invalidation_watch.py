@@ -7,7 +7,6 @@ stuck (a paused Redis, a stalled replica) even though the connection looks fine.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -24,6 +23,7 @@ SILENT_HEARTBEATS = 5
 FIRST_MESSAGE_S = 2.0
 MIN_RETRY_S = 0.1
 MAX_RETRY_S = 2.0
+CLOSE_S = 5.0  # how long close() waits for the stream's task to end
 
 Metadata = Callable[[], Sequence[tuple[str, str]] | None]
 
@@ -51,8 +51,7 @@ class InvalidationWatch:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=CLOSE_S)
             self._task = None
         self.near.broken("closed")
 
@@ -76,8 +75,11 @@ class InvalidationWatch:
         silence_s = FIRST_MESSAGE_S
         try:
             while True:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # arrives as a read completes, and then close() would wait for good.
                 try:
-                    event = await asyncio.wait_for(call.read(), silence_s)
+                    async with asyncio.timeout(silence_s):
+                        event = await call.read()
                 except TimeoutError:
                     return f"no message for {silence_s:.1f} s"
                 if event is grpc.aio.EOF:
