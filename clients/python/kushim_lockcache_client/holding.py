@@ -78,7 +78,8 @@ async def open_hold(
         yield _first_request(resources, ttl_ms, max_hold_ms, retries)
         while not closed.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), ttl_ms / 3000)
+                async with asyncio.timeout(ttl_ms / 3000):
+                    await closed.wait()
             if not closed.is_set():
                 yield pb.HoldLockRequest()  # heartbeat
 
@@ -88,7 +89,8 @@ async def open_hold(
     try:
         # Bounded like any call (the stream's own deadline is max_hold); a read cancelled at
         # the timeout cancels the call, and lockcache then releases what it may have taken.
-        first = await asyncio.wait_for(call.read(), client.timeout_s)
+        async with asyncio.timeout(client.timeout_s):
+            first = await call.read()
     except TimeoutError:
         closed.set()
         raise LockUnavailable(
@@ -158,7 +160,8 @@ async def open_hold(
         closing = True
         closed.set()  # half-close: lockcache releases, then ends the stream
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(watcher), client.timeout_s)
+            async with asyncio.timeout(client.timeout_s):
+                await asyncio.shield(watcher)
         watcher.cancel()
         call.cancel()
     if held.loss is not None:

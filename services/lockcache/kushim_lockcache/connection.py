@@ -287,4 +287,5 @@ async def watch(
     while not stop.is_set():
         await asyncio.gather(*(node.watch_once(on_evicting) for node in nodes))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+            async with asyncio.timeout(WATCH_INTERVAL_S):
+                await stop.wait()

@@ -60,7 +60,8 @@ async def hold(
                 pause = min(pause, heard.at + silence_s - now)
             if pause > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closed.wait(), pause)
+                    async with asyncio.timeout(pause):
+                        await closed.wait()
             if closed.is_set():
                 return
             now = time.monotonic()

@@ -144,7 +144,8 @@ class Leases:
         event = self._filled.setdefault(key, asyncio.Event())
         self._waiting[key] += 1
         try:
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
         except TimeoutError:
             pass
         finally:

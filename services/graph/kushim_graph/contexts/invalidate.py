@@ -13,13 +13,13 @@ sending one row together, and a fresh row is left to its writer for a moment fir
 migration's default `next_attempt_at`).
 """
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
 
+from kushim_graph.background import PG_ERRORS, BackgroundLoop
 from kushim_graph.contexts import reach
 from kushim_graph.db import invalidations
 from kushim_graph.lockcache import LockCacheClient
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 RECORDS = "records"  # the cached contexts containing one of the records
 DATA_SOURCE = "data_source"  # the platform data of a data source
 PROFILE = "profile"  # a user's profile
-
-_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 @dataclass(frozen=True)
@@ -132,12 +130,13 @@ def merged(owed: Iterable[Owed]) -> list[Owed]:
     ]
 
 
-class Invalidator:
-    interval_s = 1.0  # between the relay's passes while nothing is due
+class Invalidator(BackgroundLoop):
     batch = 200  # rows per pass
-    max_backoff_s = 60.0
+    max_row_backoff_s = 60.0  # between attempts of a row lockcache did not acknowledge
 
     def __init__(self, pool: asyncpg.Pool, lockcache: LockCacheClient) -> None:
+        # A pass a second while nothing is due.
+        super().__init__(idle_s=1.0, max_backoff_s=5.0)
         self.pool = pool
         self.lockcache = lockcache
         self._failing = False
@@ -166,7 +165,7 @@ class Invalidator:
         try:
             async with self.pool.acquire() as conn:
                 await invalidations.done(conn, done)
-        except _PG_ERRORS as exc:
+        except PG_ERRORS as exc:
             log.warning("Acknowledged cache invalidations left for the relay: %s", exc)
 
     async def relay_once(self) -> int:
@@ -186,7 +185,7 @@ class Invalidator:
                     else:
                         failed.append(row["id"])
                 await invalidations.done(conn, acked)
-                await invalidations.retry_later(conn, failed, self.max_backoff_s)
+                await invalidations.retry_later(conn, failed, self.max_row_backoff_s)
             CACHE_INVALIDATIONS_PENDING.set(await invalidations.count(conn))
         if bool(failed) != self._failing:  # logged once per change
             self._failing = bool(failed)
@@ -195,12 +194,8 @@ class Invalidator:
                     else "acknowledged again: the relay caught up")
         return len(acked)
 
-    async def run(self) -> None:
-        while True:
-            try:
-                relayed = await self.relay_once()
-            except _PG_ERRORS as exc:
-                log.warning("Invalidation relay: PostgreSQL error: %s", exc)
-                relayed = 0
-            if relayed < self.batch:
-                await asyncio.sleep(self.interval_s)
+    async def step(self) -> bool:
+        return await self.relay_once() >= self.batch
+
+    def failed(self, exc: BaseException) -> None:
+        log.warning("Invalidation relay: PostgreSQL error: %s", exc)

@@ -194,14 +194,12 @@ class Neo4jStore:
         if time.monotonic() < self._reads_skipped_until:
             raise Unavailable("Neo4j unavailable: a recent read failed")
         try:
-            records, _, _ = await asyncio.wait_for(
-                self.driver.execute_query(
+            async with asyncio.timeout(SUBGRAPH_TIMEOUT_S):
+                records, _, _ = await self.driver.execute_query(
                     SUBGRAPH_BY_DEPTH[depth],
                     {"user_id": user_id, "record_id": record_id, "limit": limit},
                     routing_=neo4j.RoutingControl.READ,
-                ),
-                SUBGRAPH_TIMEOUT_S,
-            )
+                )
         except (*NEO4J_DOWN, TimeoutError) as exc:
             self._reads_skipped_until = time.monotonic() + READ_COOLDOWN_S
             raise Unavailable(f"Neo4j unavailable: {type(exc).__name__}") from exc

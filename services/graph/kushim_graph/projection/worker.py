@@ -6,14 +6,13 @@ nothing) and the rows are deleted in the same transaction. One worker of all rep
 at a time (an advisory transaction lock), so Neo4j sees a single writer.
 """
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
 import asyncpg
 from kushim_common.statelog import StateLog
 
+from kushim_graph.background import PG_ERRORS, BackgroundLoop
 from kushim_graph.contexts import invalidate, reach
 from kushim_graph.db import outbox, projection
 from kushim_graph.db.neo4j_store import NEO4J_DOWN, Neo4jStore
@@ -73,7 +72,9 @@ async def read_changes(conn: asyncpg.Connection, named: dict[str, set]) -> Chang
     return changes
 
 
-class OutboxWorker:
+class OutboxWorker(BackgroundLoop):
+    retried = (*NEO4J_DOWN, *PG_ERRORS)
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -84,13 +85,11 @@ class OutboxWorker:
         idle_poll_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
+        super().__init__(idle_s=idle_poll_s, max_backoff_s=max_backoff_s)
         self.pool = pool
         self.store = store
         self.batch = batch
         self.on_applied = on_applied
-        self.idle_poll_s = idle_poll_s
-        self.max_backoff_s = max_backoff_s
-        self._wake = asyncio.Event()
         self._neo4j = StateLog(
             log, up="Neo4j projection connected; applying the outbox",
             down="Neo4j unavailable (%s); the outbox keeps changes until it returns",
@@ -98,34 +97,18 @@ class OutboxWorker:
         )
         self.applied_total = 0
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def _neo4j_state(self, up: bool, *args: object) -> None:
         if self._neo4j.report(up, *args):
             NEO4J_UP.set(1 if up else 0)
 
-    async def run(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                applied = await self.apply_once()
-            except NEO4J_DOWN as exc:
-                self._neo4j_state(False, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
-                continue
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                log.warning("Outbox worker: PostgreSQL error: %s", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
-                continue
-            backoff = 0.1
-            if applied >= self.batch:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+    async def step(self) -> bool:
+        return await self.apply_once() >= self.batch
+
+    def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, NEO4J_DOWN):
+            self._neo4j_state(False, exc)
+        else:
+            log.warning("Outbox worker: PostgreSQL error: %s", exc)
 
     async def apply_once(self) -> int:
         """Applies one batch; answers how many outbox rows it applied."""

@@ -9,13 +9,13 @@ are upserts, serialized per user by the group lock, and the links' pair index ke
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 
 import asyncpg
 import numpy as np
 
+from kushim_graph.background import BackgroundLoop
 from kushim_graph.contexts import invalidate
 from kushim_graph.db import embeddings, groups, outbox, semantic_links
 from kushim_graph.discovery.references import standard_like_keys
@@ -50,7 +50,7 @@ def _named(title: str, body: str) -> list[tuple[str, str]]:
     return [*quoted_titles(title, body), *((KEY_REFERENCE, key) for key in keys)]
 
 
-class SemanticWorker:
+class SemanticWorker(BackgroundLoop):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -61,33 +61,17 @@ class SemanticWorker:
         idle_poll_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
+        super().__init__(idle_s=idle_poll_s, max_backoff_s=max_backoff_s)
         self.pool = pool
         self.embedder = embedder
         self.batch = batch
         self.on_commit = on_commit
-        self.idle_poll_s = idle_poll_s
-        self.max_backoff_s = max_backoff_s
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def step(self) -> bool:
+        return await self.run_once() >= self.batch
 
-    async def run(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                done = await self.run_once()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                log.warning("Semantic worker: PostgreSQL error: %s", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
-                continue
-            backoff = 0.1
-            if done >= self.batch:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+    def failed(self, exc: BaseException) -> None:
+        log.warning("Semantic worker: PostgreSQL error: %s", exc)
 
     async def run_once(self) -> int:
         """Embeds and links one batch; returns how many records it embedded."""

@@ -6,13 +6,12 @@ retention.
 Handed-over records are only a head start: they are pending in PostgreSQL, so if this process
 stops first, a pass of any instance finds them once they are stale."""
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 
 import asyncpg
 
+from kushim_graph.background import BackgroundLoop
 from kushim_graph.contexts.invalidate import Invalidator
 from kushim_graph.db import deliveries, records
 from kushim_graph.writes.discover import Discovery
@@ -28,23 +27,25 @@ DELIVERY_EXPIRY_BATCH = 1000
 MAX_HANDED = 100_000
 
 
-class Sweeper:
+class Sweeper(BackgroundLoop):
+    """A pass after the interval, or at once when a request hands records over."""
+
     def __init__(self, pool: asyncpg.Pool, discovery: Discovery, invalidator: Invalidator, *,
                  interval_s: float, stale_after_s: float, batch: int = 512) -> None:
+        # A failed pass is retried with backoff up to the interval.
+        super().__init__(idle_s=interval_s, max_backoff_s=interval_s)
         self.pool = pool
         self.discovery = discovery
         self.invalidator = invalidator
-        self.interval_s = interval_s
         self.stale_after_s = stale_after_s
         self.batch = batch
         self._handed: dict[str, list] = defaultdict(list)
-        self._wake = asyncio.Event()
 
     def hand_over(self, user_id: str, record_ids) -> None:
         """Records whose discovery a request left pending: run it at the next pass, now."""
         room = MAX_HANDED - sum(len(ids) for ids in self._handed.values())
         self._handed[user_id].extend(list(record_ids)[: max(0, room)])
-        self._wake.set()
+        self.wake()
 
     async def sweep_once(self) -> int:
         """One pass; answers how many records had discovery run."""
@@ -80,17 +81,9 @@ class Sweeper:
             log.info("Sweeper deleted %d expired webhook delivery claim(s)", expired)
         return expired
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                log.warning("Sweeper: PostgreSQL error: %s", exc)
-            if not self._handed:
-                await self._next_pass()
+    async def step(self) -> bool:
+        await self.sweep_once()
+        return bool(self._handed)
 
-    async def _next_pass(self) -> None:
-        """After the interval, or at once when a request hands records over."""
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.interval_s)
+    def failed(self, exc: BaseException) -> None:
+        log.warning("Sweeper: PostgreSQL error: %s", exc)
