@@ -256,3 +256,21 @@ async def test_deleting_a_record_leaves_the_contexts_it_does_not_reach_cached(gr
     await eventually(projected.settled)
     assert (await context(graph, user, b)).cached
     assert (await context(graph, user, pr_b)).cached
+
+
+async def test_deleting_a_data_source_drops_the_contexts_naming_it(graph, projected):
+    user = await graph.new_user()
+    source = (await graph.sources.CreateDataSource(
+        pb.CreateDataSourceRequest(user_id=user, platform="jira", name="acme")
+    )).data_source
+    (named,) = await graph.ingest(user, record("SRC-1", data_source_id=source.id))
+    a, pr_a = await pair(graph, user, "OTH-1", 2021)
+    await eventually(projected.settled)
+    await cached_now(graph, user, named.record.id, a)
+    await graph.sources.DeleteDataSource(
+        pb.GetDataSourceRequest(user_id=user, data_source_id=source.id)
+    )
+    fresh = await context(graph, user, named.record.id)
+    assert not fresh.cached
+    assert [n.data_source_id for n in fresh.subgraph.nodes] == [""]
+    assert (await context(graph, user, a)).cached  # it named no data source

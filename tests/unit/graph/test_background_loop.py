@@ -4,7 +4,6 @@ failed pass is retried; a cancel always ends the loop, even one that lands with 
 import asyncio
 
 import pytest
-
 from kushim_graph.background import BackgroundLoop
 
 
@@ -31,10 +30,11 @@ class Passes(BackgroundLoop):
         self.failures.append(exc)
 
 
-async def until(condition) -> None:
+async def until(loop: Passes, condition) -> None:
     async with asyncio.timeout(10):
         while not condition():
-            await asyncio.sleep(0)
+            loop.passed.clear()
+            await loop.passed.wait()
 
 
 async def stopped(task: asyncio.Task) -> None:
@@ -47,11 +47,9 @@ async def stopped(task: asyncio.Task) -> None:
 async def test_full_passes_run_back_to_back_then_it_idles_until_woken():
     loop = Passes([True, True, False])
     task = asyncio.create_task(loop.run())
-    await until(lambda: loop.passes == 3)
-    loop.passed.clear()
-    loop.wake()
-    await loop.passed.wait()
-    assert loop.passes == 4  # the idle pause is 60 s: only the wake ran it
+    await until(loop, lambda: loop.passes == 3)
+    loop.wake()  # the idle pause is 60 s: only the wake runs a 4th pass within until's 10 s
+    await until(loop, lambda: loop.passes == 4)
     await stopped(task)
 
 
@@ -59,7 +57,7 @@ async def test_a_failed_pass_is_reported_and_retried():
     boom = OSError("connection refused")
     loop = Passes([boom, boom, True])
     task = asyncio.create_task(loop.run())
-    await until(lambda: loop.passes == 4)
+    await until(loop, lambda: loop.passes == 4)
     assert loop.failures == [boom, boom]
     await stopped(task)
 
@@ -75,7 +73,7 @@ async def test_a_cancel_that_lands_with_a_wake_still_stops_the_loop():
     # and a loop written with it would go on for good.
     loop = Passes([])
     task = asyncio.create_task(loop.run())
-    await until(lambda: loop.passes == 1)
+    await until(loop, lambda: loop.passes == 1)
     await asyncio.sleep(0)  # into the idle wait
     loop.wake()
     await stopped(task)

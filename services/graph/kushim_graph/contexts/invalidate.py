@@ -99,9 +99,11 @@ async def profile_changed(conn: asyncpg.Connection, user_id: str) -> Owed:
     return await _owe(conn, user_id, profile=True)
 
 
-async def data_source_changed(conn: asyncpg.Connection, user_id: str, data_source_id) -> Owed:
-    """An updated or deleted data source: its platform data."""
-    return await _owe(conn, user_id, data_sources=[data_source_id])
+async def data_source_changed(conn: asyncpg.Connection, user_id: str, data_source_id,
+                              detached_records: Iterable = ()) -> Owed:
+    """An updated or deleted data source: its platform data, and the contexts holding the
+    records that named a deleted one (they name none now)."""
+    return await _owe(conn, user_id, records=detached_records, data_sources=[data_source_id])
 
 
 async def topology_changed(conn: asyncpg.Connection, reached: dict[str, set[str]]) -> list[Owed]:

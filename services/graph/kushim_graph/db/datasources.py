@@ -28,6 +28,12 @@ update data_sources
 returning {COLUMNS}
 """
 DELETE = "delete from data_sources where user_id = $1 and id = $2 returning id"
+# What the foreign key's "on delete set null" would do, done first to learn which records.
+DETACH_RECORDS = """
+update records set data_source_id = null
+ where user_id = $1 and data_source_id = $2
+returning id
+"""
 # Webhooks carry no bearer token: looked up by id alone, answering the owner.
 GET_SECRET = "select user_id, platform, webhook_secret from data_sources where id = $1"  # noqa: S105
 
@@ -49,8 +55,13 @@ async def update(conn: asyncpg.Connection, user_id, source_id, name, secret, con
     return await conn.fetchrow(UPDATE, user_id, source_id, name, secret, config)
 
 
-async def delete(conn: asyncpg.Connection, user_id: str, source_id: str) -> bool:
-    return await conn.fetchval(DELETE, user_id, source_id) is not None
+async def delete(conn: asyncpg.Connection, user_id: str, source_id: str) -> list | None:
+    """Deletes the source; answers the ids of the records that named it (None: no such
+    source)."""
+    detached = await conn.fetch(DETACH_RECORDS, user_id, source_id)
+    if await conn.fetchval(DELETE, user_id, source_id) is None:
+        return None
+    return [row["id"] for row in detached]
 
 
 async def get_secret(conn: asyncpg.Connection, source_id: str):

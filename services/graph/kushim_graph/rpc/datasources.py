@@ -90,9 +90,10 @@ class DataSourceServicer(graph_pb2_grpc.DataSourceServiceServicer):
         user_id = user_id_of(request)
         source_id = id_of("data_source_id", request.data_source_id)
         async with self.deps.pool.acquire() as conn, conn.transaction():
-            if not await datasources.delete(conn, user_id, source_id):
+            detached = await datasources.delete(conn, user_id, source_id)
+            if detached is None:
                 raise NotFound(f"data source {source_id} not found")
-            owed = await invalidate.data_source_changed(conn, user_id, source_id)
+            owed = await invalidate.data_source_changed(conn, user_id, source_id, detached)
         await self.deps.invalidator.send(owed)
         return graph_pb2.DeleteDataSourceResponse()
 
