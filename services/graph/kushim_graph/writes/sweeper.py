@@ -7,6 +7,7 @@ Handed-over records are only a head start: they are pending in PostgreSQL, so if
 stops first, a pass of any instance finds them once they are stale."""
 
 import logging
+import uuid
 from collections import defaultdict
 
 import asyncpg
@@ -44,7 +45,9 @@ class Sweeper(BackgroundLoop):
     def hand_over(self, user_id: str, record_ids) -> None:
         """Records whose discovery a request left pending: run it at the next pass, now."""
         room = MAX_HANDED - sum(len(ids) for ids in self._handed.values())
-        self._handed[user_id].extend(list(record_ids)[: max(0, room)])
+        # As UUIDs, the type PostgreSQL answers with: a pass keeps those still pending.
+        ids = [r if isinstance(r, uuid.UUID) else uuid.UUID(str(r)) for r in record_ids]
+        self._handed[user_id].extend(ids[: max(0, room)])
         self.wake()
 
     async def sweep_once(self) -> int:
