@@ -1,12 +1,12 @@
 """Wires the graph service: pool, lockcache client, Neo4j, servicers, background tasks."""
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
 from kushim.graph.v1 import graph_pb2, graph_pb2_grpc
 from kushim_common.grpcserve import GrpcServer, run_until_signalled
+from kushim_common.stopping import cancel_all
 
 from kushim_graph.config import Config
 from kushim_graph.contexts.invalidate import Invalidator
@@ -31,6 +31,9 @@ from kushim_graph.writes.link_edits import LinkEdits
 from kushim_graph.writes.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
+
+# How long a stop waits for the background loops to end.
+CLOSE_TASKS_S = 5.0
 
 SERVICES = [
     graph_pb2.DESCRIPTOR.services_by_name[name].full_name
@@ -141,11 +144,11 @@ class GraphServer:
         await self.close()
 
     async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        running = await cancel_all(self.tasks, CLOSE_TASKS_S)
+        if running:
+            names = ", ".join(sorted(task.get_name() for task in running))
+            log.warning("Background tasks still running %.0f s into the stop: %s",
+                        CLOSE_TASKS_S, names)
         self.tasks.clear()
         if self.coalescer is not None:
             await self.coalescer.close()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 from kushim.lockcache.v1 import lockcache_pb2 as pb
+from kushim_common.stopping import cancel_all
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
@@ -98,12 +99,12 @@ class InvalidationFeed:
         self.closed = True
         for watcher in self.watchers:
             watcher.end()
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            # A cancelled task ends at its next await; a close stuck on a dead connection
-            # must not hold the server's stop.
-            await asyncio.wait(self._tasks, timeout=CLOSE_S)
+        # Cancelled again until they end (a cancel lost in a Redis call left the heartbeat
+        # running, and the stop waited the whole bound); a close stuck on a dead connection
+        # must not hold the server's stop.
+        running = await cancel_all(self._tasks, CLOSE_S)
+        if running:
+            log.warning("Invalidation feed tasks still running %.0f s into the stop", CLOSE_S)
         self._tasks = []
 
     def watch(self) -> Watcher:
