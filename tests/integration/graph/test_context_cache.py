@@ -50,6 +50,15 @@ async def pair(graph, user, key: str, year: int):
     return [r.record.id for r in results]
 
 
+async def two_pairs(graph, projected, first: str, second: str):
+    """A new user with two linked pairs far apart in time (2020, 2023), both projected:
+    (user, (ticket, pull request), (ticket, pull request))."""
+    user = await graph.new_user()
+    pairs = [await pair(graph, user, first, 2020), await pair(graph, user, second, 2023)]
+    await eventually(projected.settled)
+    return user, *pairs
+
+
 async def cached_now(graph, user, *record_ids) -> None:
     for record_id in record_ids:
         await context(graph, user, record_id)
@@ -57,10 +66,7 @@ async def cached_now(graph, user, *record_ids) -> None:
 
 
 async def test_a_write_leaves_unrelated_contexts_of_the_user_cached(graph, projected):
-    user = await graph.new_user()
-    a, pr_a = await pair(graph, user, "AAA-1", 2020)
-    b, pr_b = await pair(graph, user, "BBB-1", 2023)
-    await eventually(projected.settled)
+    user, (a, pr_a), (b, pr_b) = await two_pairs(graph, projected, "AAA-1", "BBB-1")
     await cached_now(graph, user, a, b, pr_b)
     (edit,) = await graph.ingest(
         user, record("AAA-1", title="AAA-1 ticket, edited", when="2020-01-03T10:00:00+00:00")
@@ -192,10 +198,7 @@ async def groups_by_record(graph, user) -> dict:
 
 
 async def test_a_sweep_leaves_the_contexts_it_does_not_reach_cached(graph, projected, db):
-    user = await graph.new_user()
-    a, pr_a = await pair(graph, user, "KKA-1", 2020)
-    b, pr_b = await pair(graph, user, "KKB-1", 2023)
-    await eventually(projected.settled)
+    user, (a, pr_a), (b, pr_b) = await two_pairs(graph, projected, "KKA-1", "KKB-1")
     # A record left pending (its discovery crashed or ran past a deadline) is the sweeper's.
     await db.execute("update records set discovery_state = 'pending' where id = $1", pr_a)
     await cached_now(graph, user, a, b, pr_b)
@@ -212,10 +215,7 @@ async def test_a_sweep_leaves_the_contexts_it_does_not_reach_cached(graph, proje
 
 
 async def test_a_group_edit_leaves_the_contexts_it_does_not_reach_cached(graph, projected):
-    user = await graph.new_user()
-    a, pr_a = await pair(graph, user, "KKC-1", 2020)
-    b, pr_b = await pair(graph, user, "KKD-1", 2023)
-    await eventually(projected.settled)
+    user, (a, pr_a), (b, pr_b) = await two_pairs(graph, projected, "KKC-1", "KKD-1")
     await cached_now(graph, user, a, pr_a, b)
     group_id = (await groups_by_record(graph, user))[a]
     await graph.groups.RenameGroup(
@@ -229,10 +229,7 @@ async def test_a_group_edit_leaves_the_contexts_it_does_not_reach_cached(graph, 
 
 
 async def test_removing_a_member_reaches_it_and_the_members_left(graph, projected):
-    user = await graph.new_user()
-    a, pr_a = await pair(graph, user, "KKE-1", 2020)
-    b, _ = await pair(graph, user, "KKF-1", 2023)
-    await eventually(projected.settled)
+    user, (a, pr_a), (b, _) = await two_pairs(graph, projected, "KKE-1", "KKF-1")
     await cached_now(graph, user, a, pr_a, b)
     group_id = (await groups_by_record(graph, user))[a]
     await graph.groups.RemoveGroupMember(
@@ -244,10 +241,7 @@ async def test_removing_a_member_reaches_it_and_the_members_left(graph, projecte
 
 
 async def test_deleting_a_record_leaves_the_contexts_it_does_not_reach_cached(graph, projected):
-    user = await graph.new_user()
-    a, pr_a = await pair(graph, user, "KKG-1", 2020)
-    b, pr_b = await pair(graph, user, "KKH-1", 2023)
-    await eventually(projected.settled)
+    user, (a, pr_a), (b, pr_b) = await two_pairs(graph, projected, "KKG-1", "KKH-1")
     await cached_now(graph, user, a, b, pr_b)
     await graph.records.DeleteRecord(pb.DeleteRecordRequest(user_id=user, record_id=pr_a))
     alone = await context(graph, user, a)
