@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from kushim.lockcache.v1 import lockcache_pb2 as pb
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 
 from devstack.redis import RedisTLS, SentinelServer, sentinel_url
@@ -19,6 +21,8 @@ from tests.integration.lockcache.test_connections import DEADLINE, round_trip
 DATA_PASSWORD = unique("data-pw")
 SENTINEL_PASSWORD = unique("sentinel-pw")
 MASTER = "kushim-lock"
+# One attempt: redis-py retries a refused connection three times with backoff by default.
+ONCE = {"socket_timeout": 2, "retry": Retry(NoBackoff(), 0)}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,7 @@ def client_env(certs: ServiceCerts) -> dict[str, str]:
 
 
 def client_kwargs(certs: ServiceCerts, *, certificate: bool = True) -> dict:
-    kwargs = {"ssl": True, "ssl_ca_certs": str(certs.ca), "socket_timeout": 2}
+    kwargs = {"ssl": True, "ssl_ca_certs": str(certs.ca), **ONCE}
     if certificate:
         kwargs |= {"ssl_certfile": str(certs.cert("lockcache")),
                    "ssl_keyfile": str(certs.key("lockcache"))}  # fmt: skip
@@ -87,7 +91,7 @@ async def test_a_tls_redis_refuses_plaintext_and_clients_without_a_certificate(
 ):
     server = redis_servers(password=DATA_PASSWORD, tls=server_tls(certs))
     port = server.port
-    await refused(aioredis.Redis(port=port, password=DATA_PASSWORD, socket_timeout=2))
+    await refused(aioredis.Redis(port=port, password=DATA_PASSWORD, **ONCE))
     await refused(
         aioredis.Redis(port=port, password=DATA_PASSWORD, **client_kwargs(certs, certificate=False))
     )
@@ -146,7 +150,7 @@ async def test_sentinels_refuse_clients_without_their_password(
     port = sentinels[0].port
     unauthenticated = await refused(aioredis.Redis(port=port, **client_kwargs(certs)))
     assert isinstance(unauthenticated, AuthenticationError)
-    await refused(aioredis.Redis(port=port, password=SENTINEL_PASSWORD, socket_timeout=2))
+    await refused(aioredis.Redis(port=port, password=SENTINEL_PASSWORD, **ONCE))
     # lockcache without the sentinels' password cannot find the master: nothing is cached.
     url = sentinel_url(sentinels, DATA_PASSWORD).replace("redis://", "rediss://", 1)
     client = await lockcache_factory({"REDIS_URL": url} | client_env(certs))
