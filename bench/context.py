@@ -8,7 +8,8 @@ from devstack.ports import PortPool
 
 @dataclass
 class Context:
-    env: dict[str, str]  # DATABASE_URL, REDIS_URL, REDLOCK_URLS, NEO4J_* of the bench infra
+    # DATABASE_URL, REDIS_URL, REDLOCK_URLS, NEO4J_* of the bench infra; SEMANTIC_LINKS=off
+    env: dict[str, str]
     lockcache_addr: str  # host:port of the lockcache process the bench started
     seconds: float  # how long each measurement runs
     spare_ports: range
