@@ -25,10 +25,20 @@ update context_groups set topics = $3, coherence = $4, updated_at = now()
  where user_id = $1 and id = $2
 """
 MEMBERS = "select record_id from group_members where user_id = $1 and group_id = $2"
-FIRST_MEMBERS = """
-select m.record_id
-  from group_members m join records r on r.user_id = m.user_id and r.id = m.record_id
- where m.user_id = $1 and m.group_id = $2 order by r.occurred_at, r.id limit $3 offset $4
+# A group's members with their records' times, driven from the group: each member's record is
+# looked up by id. `offset 0` keeps the lateral subquery from being flattened, so the planner
+# cannot turn the join around and walk the user's records by time instead, which it did for a
+# user the statistics did not know yet (a new user's import): every record of the user for
+# each member, seconds per group under the user's lock.
+_MEMBER_TIMES = """
+  from group_members m,
+       lateral (select occurred_at from records
+                 where user_id = m.user_id and id = m.record_id offset 0) r
+ where m.user_id = $1 and m.group_id = $2
+"""
+FIRST_MEMBERS = f"""
+select m.record_id {_MEMBER_TIMES}
+ order by r.occurred_at, m.record_id limit $3 offset $4
 """
 MEMBERS_OF_MANY = """
 select record_id from group_members where user_id = $1 and group_id = any($2::uuid[])
@@ -52,10 +62,15 @@ MOVE_MEMBERS = """
 update group_members set group_id = $3, added_at = now()
  where user_id = $1 and group_id = $2
 """
-MEMBER_TEXT = """
-select r.id, r.title, r.term_freqs from group_members m join records r on r.id = m.record_id
- where m.user_id = $1 and m.group_id = $2 and r.user_id = $1
- order by r.occurred_at desc limit $3
+# The newest members' text: their ids first, then the text of only those.
+MEMBER_TEXT = f"""
+with newest as (select m.record_id, r.occurred_at {_MEMBER_TIMES}
+                 order by r.occurred_at desc limit $3)
+select t.id, t.title, t.term_freqs
+  from newest n,
+       lateral (select id, title, term_freqs from records
+                 where user_id = $1 and id = n.record_id offset 0) t
+ order by n.occurred_at desc
 """
 # Serializes every change to one user's groups (discovery and manual edits alike).
 LOCK_USER = "select pg_advisory_xact_lock(hashtextextended('groups:' || $1::uuid::text, 0))"
