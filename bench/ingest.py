@@ -63,6 +63,16 @@ async def migrate(database_url: str) -> None:
     await run(database_url)
 
 
+async def analyze(database_url: str) -> None:
+    """Planner statistics for what a section loaded, as autovacuum leaves them within about a
+    minute: before that, a table filled from empty is planned as if it held a row or two."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("analyze")
+    finally:
+        await conn.close()
+
+
 class Corpus:
     """Deterministic synthetic work records: tickets, PRs that fix them, chat about both."""
 
