@@ -18,8 +18,8 @@ USER = "insert into users (email, password_hash) values ($1, 'x') returning user
 RECORDS_SQL = """
 insert into records (user_id, source_platform, external_id, artifact_type, title, body,
                      occurred_at, checksum)
-select $1, 'jira', 'K-' || i, 'task', 'Record ' || i, '', timestamptz '2024-01-01' + i * interval
-       '1 minute', 'c' || i
+select $1, 'jira', 'K-' || i, 'task', 'Record ' || i, '',
+       timestamptz '2024-01-01' + i * interval '1 minute', 'c' || i
   from generate_series(1, $2) as i
 returning id, occurred_at
 """
